@@ -1,0 +1,266 @@
+"""The ``kanban`` command (DESIGN §8.2): a Flask CLI group.
+
+Commands call the same services as the views. ``flask --app kanban`` works the
+same, because Flask finds ``create_app`` in the package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+from .extensions import db
+from .services import ServiceError
+from .services import auth as auth_service
+from .services import backup as backup_service
+from .services import demo as demo_service
+from .services import imports, ledger
+from .services.stock import Actor
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def upgrade_database(app: Flask) -> None:
+    """Create or migrate the database to the newest schema (keeps all data)."""
+    from flask_migrate import upgrade
+
+    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        upgrade()
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+             add_default_commands=False)
+def main() -> None:
+    """Kanban replenishment board with barcode scanning."""
+
+
+def register(group: click.Group) -> None:
+    """Attach every command to ``group`` (the console script and ``flask``)."""
+    for command in (demo, serve, seed_demo, create_user, token, import_cmd, export_cmd, check,
+                    backup):
+        group.add_command(command)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Seed an empty database with the demo site (zones, suppliers, bins, history)."""
+    upgrade_database(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        counts = demo_service.seed()
+    except ValueError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@click.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "supervisor", "admin"]), required=True)
+@click.option("--password", envvar="KANBAN_NEW_PASSWORD", prompt=True, hide_input=True,
+              confirmation_prompt=True, help="Asked for when not given.")
+@with_appcontext
+def create_user(name: str, role: str, password: str) -> None:
+    """Create a user who logs in with a password."""
+    try:
+        auth_service.create_user(name, password, role)
+    except ServiceError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Created {role} {name}.")
+
+
+@click.group()
+def token() -> None:
+    """Device tokens for scanners, integrations and wall screens."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "supervisor", "admin", "display"]),
+              required=True)
+@with_appcontext
+def token_create(name: str, role: str) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    try:
+        tok, plain = auth_service.create_token(name, role)
+    except ServiceError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(plain)
+    click.echo(f"Token {tok.id} ({name}, {role}) created. It is shown only now.", err=True)
+
+
+@token.command("list")
+@with_appcontext
+def token_list() -> None:
+    """List tokens (never the secrets)."""
+    for tok in auth_service.list_tokens():
+        state = "revoked" if tok.revoked_at else "active"
+        click.echo(f"{tok.id}\t{tok.name}\t{tok.role}\t{tok.prefix}…\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id: it stops working at once."""
+    try:
+        auth_service.revoke_token(token_id)
+    except ServiceError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Token {token_id} revoked.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@with_appcontext
+def import_cmd(file: Path, dry_run: bool) -> None:
+    """Import the bins spreadsheet (CSV); nothing is written unless every row is valid."""
+    if file.stat().st_size > imports.MAX_BYTES:
+        _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
+    report = imports.import_bins(file.read_bytes(), dry_run=dry_run,
+                                 actor=Actor(name="import", source="import"))
+    if not report.ok:
+        db.session.rollback()
+        for err in report.errors:
+            click.echo(err, err=True)
+        _fail(f"{len(report.errors)} error(s); nothing was imported.")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
+                   f"and update {report.updated} bins. Nothing written.")
+        return
+    db.session.commit()
+    click.echo(f"Imported {len(report.rows)} rows: {report.created} bins created, "
+               f"{report.updated} updated.")
+
+
+@click.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@with_appcontext
+def export_cmd(out: Path | None) -> None:
+    """Export every bin as the bins spreadsheet (CSV)."""
+    text = imports.export_bins()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+@with_appcontext
+def check(as_json: bool) -> None:
+    """Verify the ledger: on hand equals the sum of movements; cards agree with lines."""
+    problems = ledger.check()
+    if as_json:
+        click.echo(json.dumps([str(p) for p in problems]))
+    for p in problems:
+        click.echo(str(p), err=True)
+    if problems:
+        _fail(f"{len(problems)} problem(s) found.", 2)
+    click.echo("Ledger OK: every bin's stock and card agree with its movements and lines.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(path: Path) -> None:
+    """Write a consistent copy of the database to PATH while the app runs."""
+    try:
+        target = backup_service.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except ServiceError as exc:
+        _fail(exc.message)
+    click.echo(f"Backup written to {target}")
+
+
+def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
+                certfile: str | None = None, keyfile: str | None = None) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                "worker_class": "gthread", "timeout": 120, "graceful_timeout": 5,
+                "accesslog": os.environ.get("KANBAN_ACCESS_LOG") or None,
+                "certfile": certfile, "keyfile": keyfile,
+            }
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        # Connections opened in the master (migrations) must not be shared.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    with app.app_context():
+        db.engine.dispose()
+    server = Server()
+    server.cfg.set("post_fork", post_fork)
+    server.run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=16, show_default=True, type=int, help="Threads per worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server (gunicorn); migrates the database first."""
+    app = create_app()
+    upgrade_database(app)
+    click.echo(f"Serving on http://{host}:{port}/", err=True)
+    _run_server(app, host, port, workers, threads)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def demo(host: str, port: int) -> None:
+    """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
+    overrides: dict[str, Any] = {}
+    if not os.environ.get("KANBAN_DATABASE_URL"):
+        from .config import default_instance_path
+
+        demo_db = default_instance_path() / "demo.db"
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{demo_db}"
+    app = create_app(overrides)
+    upgrade_database(app)
+    with app.app_context():
+        from .models import Bin
+
+        if not db.session.scalar(db.select(db.func.count(Bin.id))):
+            counts = demo_service.seed()
+            db.session.commit()
+            click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if overrides:
+        os.environ["KANBAN_DATABASE_URL"] = overrides["SQLALCHEMY_DATABASE_URI"]
+    click.echo(f"\n  Kanban demo: http://{host}:{port}/\n"
+               "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
+               "  or admin / kanban-admin. Press Ctrl+C to stop.\n")
+    _run_server(app, host, port, workers=2, threads=16)
+
+
+register(main)

@@ -1,0 +1,94 @@
+"""Settings: defaults here, overridden by ``KANBAN_*`` environment variables.
+
+This is the only module that reads the environment. Every setting is listed in
+``SETTINGS`` with its documentation so README can be checked against it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: name -> (default, help). Defaults of None are computed at start-up.
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "KANBAN_DATABASE_URL": (
+        None,
+        "SQLAlchemy URL of the database. Default: SQLite file kanban.db in the instance folder.",
+    ),
+    "KANBAN_SECRET_KEY": (
+        None,
+        "Secret for sessions and CSRF tokens. Default: generated once and kept in the "
+        "instance folder.",
+    ),
+    "KANBAN_INSTANCE_PATH": (None, "Folder for the SQLite database, secret key and backups."),
+    "KANBAN_SMTP_URL": (
+        "",
+        "SMTP server for sending supplier requests, e.g. smtp+starttls://user:pass@host:587.",
+    ),
+    "KANBAN_MAIL_FROM": ("kanban@localhost", "Sender address of supplier request emails."),
+    "KANBAN_LABELS_DIR": ("labels", "Folder where `kanban labels` writes label files."),
+    "KANBAN_SECURE_COOKIES": (
+        "0",
+        "1 to mark session cookies Secure (set it when the site is served over HTTPS).",
+    ),
+    "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
+    "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
+}
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def default_instance_path() -> Path:
+    """The instance folder: ``KANBAN_INSTANCE_PATH`` or ``./instance``."""
+    return Path(_env("KANBAN_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """Read the generated secret, creating it on the first start."""
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: if two processes start at once, the loser reads the winner's key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from defaults, environment and overrides."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or default_instance_path())
+    db_url = _env("KANBAN_DATABASE_URL") or f"sqlite:///{instance / 'kanban.db'}"
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SMTP_URL": _env("KANBAN_SMTP_URL") or SETTINGS["KANBAN_SMTP_URL"][0],
+        "MAIL_FROM": _env("KANBAN_MAIL_FROM") or SETTINGS["KANBAN_MAIL_FROM"][0],
+        "LABELS_DIR": _env("KANBAN_LABELS_DIR") or SETTINGS["KANBAN_LABELS_DIR"][0],
+        "SESSION_COOKIE_SECURE": (_env("KANBAN_SECURE_COOKIES") or "0") == "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
+        "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
+        # Uploads (photos to decode, CSV imports) are bounded before they are read.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_SORT_KEYS": False,
+    }
+    cfg.update(overrides)
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = _env("KANBAN_SECRET_KEY") or _secret_key(instance)
+    return cfg

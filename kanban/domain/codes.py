@@ -1,0 +1,119 @@
+"""Scanned text: validation, bounds and command codes (DESIGN §3.1, §3.4).
+
+Everything here is pure: it takes the text a scanner or a person typed and says
+what it is, or why it is refused. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: The longest text a scan may carry. Real labels are far shorter; anything
+#: longer is refused before any lookup so a runaway scanner cannot flood logs.
+MAX_SCAN_LENGTH = 128
+
+#: Bin codes: printed in large type and as Code 128, so short and human-typable.
+MAX_BIN_CODE_LENGTH = 16
+BIN_CODE_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9._/-]{0,15})$")
+#: Every character class a bin code may hold (used by label round-trip tests).
+BIN_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-"
+
+#: Command barcodes start with this prefix, which no bin code can carry
+#: (bin codes start with a letter or digit).
+COMMAND_PREFIX = "*KB:"
+
+
+class ScanTextError(ValueError):
+    """The scanned text cannot be a code; ``code`` is the API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def clean_scan_text(raw: str | bytes) -> str:
+    """Validate and normalise scanned text, or raise :class:`ScanTextError`.
+
+    Scanners add Enter/Tab suffixes and stray spaces; those are stripped.
+    Control characters, invalid UTF-8 and over-long text are refused.
+    """
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ScanTextError("invalid_code", "The scanned text is not valid UTF-8.") from None
+    if not isinstance(raw, str):
+        raise ScanTextError("invalid_code", "The scanned code must be text.")
+    text = raw.strip(" \t\r\n")
+    if not text:
+        raise ScanTextError("invalid_code", "The scanned code is empty.")
+    if len(text) > MAX_SCAN_LENGTH:
+        raise ScanTextError(
+            "code_too_long",
+            f"The scanned code is longer than {MAX_SCAN_LENGTH} characters.",
+        )
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ScanTextError(
+                "invalid_code", "The scanned code contains control or invisible characters."
+            )
+    return unicodedata.normalize("NFC", text)
+
+
+def normalise_bin_code(text: str) -> str:
+    """Bin codes are case-insensitive when typed; stored upper-case."""
+    return text.strip().upper()
+
+
+def is_valid_bin_code(code: str) -> bool:
+    """True if ``code`` may be used as a bin code (and so printed on a label)."""
+    return bool(BIN_CODE_RE.fullmatch(code))
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command barcode: switch mode, set quantity, or undo the last scan."""
+
+    action: str  # "mode" | "quantity" | "undo"
+    value: str | int | None = None
+
+    @property
+    def text(self) -> str:
+        """The text printed in the command's barcode."""
+        if self.action == "undo":
+            return f"{COMMAND_PREFIX}UNDO"
+        if self.action == "mode":
+            return f"{COMMAND_PREFIX}MODE:{str(self.value).upper()}"
+        return f"{COMMAND_PREFIX}QTY:{self.value}"
+
+
+MODES = ("pull", "receive", "count")
+COMMAND_QUANTITIES = tuple(range(1, 11))
+
+
+def all_commands() -> list[Command]:
+    """Every command on the printable command sheet, in sheet order."""
+    cmds = [Command("mode", m) for m in MODES]
+    cmds += [Command("quantity", q) for q in COMMAND_QUANTITIES]
+    cmds.append(Command("undo"))
+    return cmds
+
+
+def parse_command(text: str) -> Command | None:
+    """Return the command a scanned text encodes, or None if it is not one."""
+    if not text.upper().startswith(COMMAND_PREFIX):
+        return None
+    body = text[len(COMMAND_PREFIX) :].upper()
+    if body == "UNDO":
+        return Command("undo")
+    if body.startswith("MODE:") and body[5:].lower() in MODES:
+        return Command("mode", body[5:].lower())
+    if body.startswith("QTY:") and body[4:].isdigit():
+        qty = int(body[4:])
+        if qty in COMMAND_QUANTITIES:
+            return Command("quantity", qty)
+    return None

@@ -1,0 +1,286 @@
+"""Typed SQLAlchemy 2.0 models (DESIGN §2.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """The current time, UTC-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored as UTC and always returned UTC-aware (SQLite drops zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use UTC-aware timestamps")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+ROLES = ("operator", "supervisor", "admin")
+TOKEN_ROLES = (*ROLES, "display")
+CARD_STATES = ("stocked", "replenish", "ordered")
+REQUEST_STATUSES = ("draft", "sent", "received", "cancelled")
+LINE_STATUSES = ("open", "received", "withdrawn", "cancelled")
+MOVEMENT_KINDS = ("pull", "receipt", "count", "undo", "initial")
+SOURCES = ("usb", "camera", "photo", "api", "form", "import", "cli", "demo")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Supplier(db.Model):  # type: ignore[name-defined]
+    """Who bins are replenished from."""
+
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    lead_time_days: Mapped[int] = mapped_column(default=7)
+    min_order_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
+    min_order_quantity: Mapped[int | None]
+    auto_send: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    items: Mapped[list[Item]] = relationship(back_populates="supplier")
+    __table_args__ = (sa.CheckConstraint("lead_time_days >= 0", name="lead_time"),)
+
+
+class Item(db.Model):  # type: ignore[name-defined]
+    """A stocked article; every item has a preferred supplier."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    unit: Mapped[str] = mapped_column(sa.String(16), default="ea")
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    supplier_part_number: Mapped[str | None] = mapped_column(sa.String(64))
+    pack_multiple: Mapped[int] = mapped_column(default=1)
+    unit_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 4))
+    manufacturer_barcode: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+
+    supplier: Mapped[Supplier] = relationship(back_populates="items")
+    bins: Mapped[list[Bin]] = relationship(back_populates="item")
+    __table_args__ = (sa.CheckConstraint("pack_multiple >= 1", name="pack_multiple"),)
+
+
+class Zone(db.Model):  # type: ignore[name-defined]
+    """Where bins live; the board groups by zone."""
+
+    __tablename__ = "zones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    bins: Mapped[list[Bin]] = relationship(back_populates="zone")
+
+
+class Bin(db.Model):  # type: ignore[name-defined]
+    """One item at one location, with its kanban card."""
+
+    __tablename__ = "bins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"), index=True)
+    zone_id: Mapped[int] = mapped_column(sa.ForeignKey("zones.id"), index=True)
+    on_hand: Mapped[int] = mapped_column(default=0)
+    card_quantity: Mapped[int]
+    order_quantity: Mapped[int]
+    pull_quantity: Mapped[int] = mapped_column(default=1)
+    state: Mapped[str] = mapped_column(sa.String(16), default="stocked")
+    state_since: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The movement that put the card in its state: the board's "why" line.
+    state_movement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("movements.id", use_alter=True, name="fk_bins_state_movement")
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=0)
+
+    item: Mapped[Item] = relationship(back_populates="bins")
+    zone: Mapped[Zone] = relationship(back_populates="bins")
+    state_movement: Mapped[Movement | None] = relationship(foreign_keys=[state_movement_id])
+    __table_args__ = (
+        sa.CheckConstraint("card_quantity >= 0", name="card_quantity"),
+        sa.CheckConstraint("order_quantity >= 1", name="order_quantity"),
+        sa.CheckConstraint("pull_quantity >= 1", name="pull_quantity"),
+        sa.CheckConstraint(_in("state", CARD_STATES), name="state"),
+    )
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    """A person who logs in."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """True if ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+
+class DeviceToken(db.Model):  # type: ignore[name-defined]
+    """A bearer token for a handheld, an integration or a wall screen (hashed at rest)."""
+
+    __tablename__ = "device_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (sa.CheckConstraint(_in("role", TOKEN_ROLES), name="role"),)
+
+
+class SupplierRequest(db.Model):  # type: ignore[name-defined]
+    """A purchase request to one supplier; one draft per supplier collects lines."""
+
+    __tablename__ = "supplier_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expected_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    sent_via: Mapped[str | None] = mapped_column(sa.String(16))
+    send_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    supplier: Mapped[Supplier] = relationship()
+    lines: Mapped[list[RequestLine]] = relationship(
+        back_populates="request", order_by="RequestLine.id"
+    )
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        # Consolidated purchasing: never two drafts for one supplier.
+        sa.Index(
+            "uq_supplier_requests_one_draft",
+            "supplier_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'draft'"),
+            postgresql_where=sa.text("status = 'draft'"),
+        ),
+    )
+
+
+class RequestLine(db.Model):  # type: ignore[name-defined]
+    """One bin's replenishment in a supplier request: one line per cycle."""
+
+    __tablename__ = "request_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("supplier_requests.id"), index=True)
+    bin_id: Mapped[int] = mapped_column(sa.ForeignKey("bins.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"))
+    quantity: Mapped[int]
+    received_quantity: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[SupplierRequest] = relationship(back_populates="lines")
+    bin: Mapped[Bin] = relationship()
+    item: Mapped[Item] = relationship()
+    __table_args__ = (
+        sa.CheckConstraint("quantity >= 1", name="quantity"),
+        sa.CheckConstraint("received_quantity >= 0", name="received_quantity"),
+        sa.CheckConstraint(_in("status", LINE_STATUSES), name="status"),
+        # Exactly one line per replenish cycle: a bin never has two open lines.
+        sa.Index(
+            "uq_request_lines_one_open_per_bin",
+            "bin_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )
+
+
+class Movement(db.Model):  # type: ignore[name-defined]
+    """The stock ledger: one row per change, never edited or deleted."""
+
+    __tablename__ = "movements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bin_id: Mapped[int] = mapped_column(sa.ForeignKey("bins.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    quantity: Mapped[int]  # signed change of on hand
+    on_hand_after: Mapped[int]
+    state_after: Mapped[str] = mapped_column(sa.String(16))
+    flipped: Mapped[bool] = mapped_column(default=False)
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("supplier_requests.id"))
+    #: The request line a receipt was booked on.
+    line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request_lines.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    device_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device_tokens.id"))
+    actor: Mapped[str] = mapped_column(sa.String(64), default="")
+    station: Mapped[str | None] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.String(16), default="api")
+    scan_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    undo_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("movements.id"), unique=True)
+    note: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    bin: Mapped[Bin] = relationship(foreign_keys=[bin_id])
+    user: Mapped[User | None] = relationship()
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", MOVEMENT_KINDS), name="kind"),
+        sa.CheckConstraint(_in("source", SOURCES), name="source"),
+        sa.Index("ix_movements_bin_created", "bin_id", "created_at"),
+    )
+
+
+class Event(db.Model):  # type: ignore[name-defined]
+    """The change feed: everything the board shows changes through an event."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    bin_code: Mapped[str | None] = mapped_column(sa.String(16))
+    request_id: Mapped[int | None]
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class LoginFailure(db.Model):  # type: ignore[name-defined]
+    """Failed logins, for rate limiting (kept in the database so all processes agree)."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

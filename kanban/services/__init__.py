@@ -1,0 +1,23 @@
+"""Operations: the only code that changes models. They flush but never commit,
+except :func:`kanban.services.stock.record_scan`, which owns its transaction
+because idempotent replays need a rollback-and-reread."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refused operation: a clear message for a person, a code for the API."""
+
+    def __init__(self, code: str, message: str, status: int = 400, **details: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details
+
+
+class NotFound(ServiceError):
+    """The thing asked for does not exist."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=404)

@@ -1,0 +1,125 @@
+"""Users, device tokens and login rate limiting (DESIGN §7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import ROLES, TOKEN_ROLES, DeviceToken, LoginFailure, User, utcnow
+from . import NotFound, ServiceError
+
+#: Role rank: a higher role may do everything a lower one may.
+RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
+TOKEN_PREFIX = "kbt_"
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+
+
+def has_role(role: str, needed: str) -> bool:
+    """True if ``role`` is at least ``needed``; display only ever satisfies display."""
+    if role == "display":
+        return needed == "display"
+    return RANK.get(role, -1) >= RANK[needed]
+
+
+def create_user(username: str, password: str, role: str) -> User:
+    """A new user with a hashed password."""
+    username = username.strip()
+    if role not in ROLES:
+        raise ServiceError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.")
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ServiceError("invalid_username", "Username must be 1–64 printable characters.")
+    if len(password) < 8:
+        raise ServiceError("weak_password", "Password must have at least 8 characters.")
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise ServiceError("user_exists", f"User {username!r} exists already.", 409)
+    user = User(username=username, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(username: str, password: str) -> User:
+    """Change a user's password."""
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("unknown_user", f"No user {username!r}.")
+    if len(password) < 8:
+        raise ServiceError("weak_password", "Password must have at least 8 characters.")
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
+    """A new device token; the plain token is returned once and never stored."""
+    if role not in TOKEN_ROLES:
+        raise ServiceError("invalid_role", f"Role must be one of: {', '.join(TOKEN_ROLES)}.")
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable():
+        raise ServiceError("invalid_name", "Token name must be 1–64 printable characters.")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = DeviceToken(name=name, role=role, token_hash=_hash(plain), prefix=plain[:10])
+    db.session.add(token)
+    db.session.flush()
+    return token, plain
+
+
+def token_for(plain: str) -> DeviceToken | None:
+    """The live token matching ``plain``, or None (unknown or revoked)."""
+    if not plain or len(plain) > 200:
+        return None
+    token = db.session.scalar(sa.select(DeviceToken).where(DeviceToken.token_hash == _hash(plain)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token
+
+
+def revoke_token(token_id: int) -> DeviceToken:
+    """Revoke a token: it stops working at once."""
+    token = db.session.get(DeviceToken, token_id)
+    if token is None:
+        raise NotFound("unknown_token", "No token has this id.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+    return token
+
+
+def list_tokens() -> list[DeviceToken]:
+    """Every token, newest first."""
+    return list(db.session.scalars(sa.select(DeviceToken).order_by(DeviceToken.id.desc())))
+
+
+def login_blocked(username: str, address: str, limit: int) -> bool:
+    """True when this username or address failed too often recently."""
+    since = utcnow() - LOGIN_WINDOW
+    count = db.session.scalar(
+        sa.select(sa.func.count(LoginFailure.id)).where(
+            LoginFailure.created_at > since,
+            sa.or_(LoginFailure.username == username[:64], LoginFailure.address == address),
+        )
+    )
+    return (count or 0) >= limit
+
+
+def record_login_failure(username: str, address: str) -> None:
+    """Remember a failed login for rate limiting."""
+    db.session.add(LoginFailure(username=username[:64], address=address[:64]))
+    db.session.flush()
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = db.session.scalar(sa.select(User).where(User.username == username[:64]))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user

@@ -1,0 +1,47 @@
+"""The change feed (DESIGN §2.1 Event, §4 Live)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Event
+from .tx import lock_event_order
+
+#: The most events one call of :func:`events_after` returns.
+PAGE = 500
+
+
+def append(kind: str, *, bin_code: str | None = None, request_id: int | None = None,
+           data: dict[str, Any] | None = None) -> Event:
+    """Append an event; call it last in a writing operation (it orders commits)."""
+    lock_event_order()
+    event = Event(kind=kind, bin_code=bin_code, request_id=request_id, data=data or {})
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def events_after(after: int, limit: int = PAGE) -> list[Event]:
+    """Events with id greater than ``after``, oldest first."""
+    stmt = sa.select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def last_event_id() -> int:
+    """The newest event id, 0 when the feed is empty."""
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))) or 0
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """The JSON form of an event."""
+    return {
+        "id": event.id,
+        "time": event.created_at.isoformat(),
+        "kind": event.kind,
+        "bin": event.bin_code,
+        "request_id": event.request_id,
+        "data": event.data,
+    }

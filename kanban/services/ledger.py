@@ -1,0 +1,64 @@
+"""``kanban check``: the ledger invariants (DESIGN §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..domain import cards
+from ..extensions import db
+from ..models import Bin, Movement, RequestLine, SupplierRequest
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken invariant."""
+
+    bin_code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.bin_code}: {self.message}"
+
+
+def check() -> list[Problem]:
+    """Every bin's on hand equals its ledger sum; every card agrees with its lines."""
+    sums = dict(
+        db.session.execute(
+            sa.select(Movement.bin_id, sa.func.coalesce(sa.func.sum(Movement.quantity), 0))
+            .group_by(Movement.bin_id)
+        ).tuples().all()
+    )
+    lines: dict[int, list[tuple[str, str]]] = {}
+    for bin_id, line_status, req_status in db.session.execute(
+        sa.select(RequestLine.bin_id, RequestLine.status, SupplierRequest.status)
+        .join(SupplierRequest)
+        .where(RequestLine.status == "open")
+    ):
+        lines.setdefault(bin_id, []).append((line_status, req_status))
+    problems: list[Problem] = []
+    for b in db.session.scalars(sa.select(Bin).order_by(Bin.code)):
+        total = int(sums.get(b.id, 0))
+        if total != b.on_hand:
+            problems.append(Problem(b.code, f"on hand {b.on_hand} but ledger sums to {total}"))
+        open_lines = lines.get(b.id, [])
+        if len(open_lines) > 1:
+            problems.append(Problem(b.code, f"{len(open_lines)} open request lines"))
+        bad = [r for _, r in open_lines if r not in ("draft", "sent")]
+        if bad:
+            problems.append(Problem(b.code, f"open line on a {bad[0]} request"))
+        allowed = cards.expected_state(
+            b.on_hand,
+            b.card_quantity,
+            has_draft_line=any(r == "draft" for _, r in open_lines),
+            has_sent_line=any(r == "sent" for _, r in open_lines),
+        )
+        if b.state not in allowed:
+            want = " or ".join(sorted(allowed)) or "no consistent state"
+            problems.append(Problem(
+                b.code,
+                f"card is {b.state} with {b.on_hand} on hand, card {b.card_quantity} "
+                f"and {len(open_lines)} open line(s): expected {want}",
+            ))
+    return problems

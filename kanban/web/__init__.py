@@ -1,0 +1,1 @@
+"""Blueprints: URL maps and thin views."""

@@ -1,0 +1,161 @@
+"""The JSON API (DESIGN §8.1). Thin: parse, call one service, answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from ..domain.codes import ScanTextError, clean_scan_text
+from ..extensions import csrf, db
+from ..models import REQUEST_STATUSES, SOURCES
+from ..services import ServiceError, bins, events, requests, sending, stock
+from .security import actor, requires
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source"}
+SCAN_SOURCES = {"usb", "camera", "photo", "api", "form"}
+
+
+def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
+    """The documented error shape."""
+    return jsonify(error={"code": code, "message": message}), status
+
+
+@bp.before_request
+def _csrf_for_cookie_sessions() -> Any:
+    # Bearer tokens are not sent by browsers on their own, so only cookie
+    # sessions need the CSRF header on changes.
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
+    try:
+        csrf.protect()
+    except CSRFError as exc:
+        return error("csrf_failed", exc.description or "CSRF token missing or wrong.", 400)
+    return None
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ServiceError("unsupported_media_type",
+                           "Send the body as JSON (Content-Type: application/json).", 415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError("invalid_json", "The body must be a JSON object.")
+    return body
+
+
+def _text_field(body: dict[str, Any], name: str, limit: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise ServiceError(f"invalid_{name}", f"{name} must be text of at most {limit} "
+                           "printable characters.")
+    return value.strip() or None
+
+
+@bp.post("/scans")
+@requires("operator")
+def post_scan() -> Any:
+    """Apply one scan: pull, receive or count."""
+    body = _json_body()
+    unknown = set(body) - SCAN_FIELDS
+    if unknown:
+        return error("unknown_field", f"Unknown field(s): {', '.join(sorted(unknown))[:200]}.")
+    if "code" not in body:
+        return error("missing_code", "The field 'code' is required.")
+    try:
+        code = clean_scan_text(body["code"])
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    mode = body.get("mode", "pull")
+    if not isinstance(mode, str):
+        return error("invalid_mode", "Mode must be pull, receive or count.")
+    quantity = body.get("quantity")
+    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
+        return error("invalid_quantity", "Quantity must be a whole number.")
+    source = body.get("source", "api")
+    if source not in SCAN_SOURCES or source not in SOURCES:
+        return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")
+    station = _text_field(body, "station", 64)
+    who = actor(station=station, source=source)
+    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"))
+    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+
+
+@bp.post("/scans/<scan_id>/undo")
+@requires("operator")
+def undo_scan(scan_id: str) -> Any:
+    """Compensate a scan; operators may undo only their own recent scans."""
+    own_only = current_user.role == "operator"
+    window = dt.timedelta(minutes=current_app.config["SCAN_UNDO_MINUTES"])
+    result = stock.undo_scan(scan_id, actor(source="api"), own_only=own_only, window=window)
+    db.session.commit()
+    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+
+
+@bp.get("/bins")
+@requires("display")
+def list_bins() -> Any:
+    """Every bin with stock, state and flags."""
+    all_bins = bins.list_bins()
+    overdue = bins.overdue_bin_ids()
+    return jsonify(bins=[bins.bin_dict(b, overdue=b.id in overdue) for b in all_bins],
+                   last_event_id=events.last_event_id())
+
+
+@bp.get("/bins/<code>")
+@requires("display")
+def get_bin(code: str) -> Any:
+    """One bin."""
+    if len(code) > 64:
+        return error("unknown_bin", "No bin has this code.", 404)
+    b = bins.get_bin(code)
+    return jsonify(bins.bin_dict(b, overdue=b.id in bins.overdue_bin_ids([b.id])))
+
+
+@bp.get("/requests")
+@requires("operator")
+def list_requests() -> Any:
+    """Supplier requests with lines, optionally filtered by status."""
+    status = request.args.get("status")
+    if status is not None and status not in REQUEST_STATUSES:
+        return error("invalid_status", f"status must be one of: {', '.join(REQUEST_STATUSES)}.")
+    return jsonify(requests=[requests.request_dict(r) for r in requests.list_requests(status)])
+
+
+@bp.post("/requests/<int:request_id>/send")
+@requires("supervisor")
+def send_request(request_id: int) -> Any:
+    """Send a draft: its cards go to ordered."""
+    req = sending.mark_sent(request_id, via="manual", actor=actor().name)
+    db.session.commit()
+    return jsonify(requests.request_dict(req))
+
+
+@bp.get("/events")
+@requires("display")
+def list_events() -> Any:
+    """The change feed after an id (clients catch up with the last id they saw)."""
+    raw = request.args.get("after", "0")
+    if not raw.isdigit() or len(raw) > 18:
+        return error("invalid_after", "after must be a non-negative whole number.")
+    found = events.events_after(int(raw))
+    last = found[-1].id if found else int(raw)
+    return jsonify(events=[events.event_dict(e) for e in found], last_id=last)
+
+
+@bp.get("/whoami")
+@requires("display")
+def whoami() -> Any:
+    """Who the API thinks you are (handy to test a token)."""
+    via = "token" if g.get("auth_via_token") else "session"
+    name = getattr(current_user, "username", None) or getattr(current_user, "name", "")
+    return jsonify(name=name, role=current_user.role, via=via)

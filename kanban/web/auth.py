@@ -1,0 +1,64 @@
+"""Log in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..extensions import db
+from ..services import auth as auth_service
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("board.board")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return url_for("board.board")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The login page; failed attempts are rate-limited per user and address."""
+    from flask import current_app
+
+    form = LoginForm()
+    if form.validate_on_submit():
+        username = form.username.data or ""
+        address = request.remote_addr or "?"
+        if auth_service.login_blocked(username, address, current_app.config["LOGIN_ATTEMPTS"]):
+            flash("Too many failed logins. Wait 15 minutes and try again.", "error")
+            return render_template("auth/login.html", form=form), 429
+        user = auth_service.authenticate(username, form.password.data or "")
+        if user is None:
+            auth_service.record_login_failure(username, address)
+            db.session.commit()
+            flash("Wrong username or password.", "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        db.session.commit()
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    """Log out (POST with CSRF, so a link on another site cannot log you out)."""
+    logout_user()
+    return redirect(url_for("auth.login"))

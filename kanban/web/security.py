@@ -1,0 +1,102 @@
+"""Who is asking: session users, bearer device tokens and role checks (DESIGN §7)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import abort, g, jsonify, request
+from flask_login import current_user
+
+from ..extensions import db, login_manager
+from ..models import User, utcnow
+from ..services import auth as auth_service
+from ..services.stock import Actor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class TokenPrincipal:
+    """A device token acting as the current user."""
+
+    token_id: int
+    name: str
+    role: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:  # Flask-Login never stores token principals in the session
+        return f"token:{self.token_id}"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def _load_token(req: Any) -> TokenPrincipal | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = auth_service.token_for(header[7:].strip())
+    if token is None:
+        return None
+    g.auth_via_token = True
+    # Last use is shown on the tokens page; once a minute is precise enough.
+    if token.last_used_at is None or (utcnow() - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = utcnow()
+        db.session.commit()
+    return TokenPrincipal(token.id, token.name, token.role)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": "unauthorized", "message": "Log in or send a token."}), 401
+    from flask import redirect, url_for
+
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def role() -> str | None:
+    """The current principal's role, or None when nobody is logged in."""
+    if not current_user.is_authenticated:
+        return None
+    return str(current_user.role)
+
+
+def requires(needed: str) -> Callable[[F], F]:
+    """Allow the view only to principals with at least role ``needed``."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not auth_service.has_role(str(current_user.role), needed):
+                if request.path.startswith("/api/"):
+                    return jsonify(error={"code": "forbidden",
+                                          "message": f"This needs the {needed} role."}), 403
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def actor(station: str | None = None, source: str = "api") -> Actor:
+    """The current principal as the author of a stock change."""
+    if isinstance(current_user._get_current_object(), TokenPrincipal):
+        return Actor(name=current_user.name, token_id=current_user.token_id,
+                     station=station, source=source)
+    return Actor(name=current_user.username, user_id=current_user.id,
+                 station=station, source=source)

@@ -1,0 +1,94 @@
+"""The application factory's body: config, extensions, blueprints, headers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .. import config, paths
+from ..extensions import csrf, db, login_manager, migrate
+from ..services import ServiceError
+from ..services.tx import install_sqlite_hooks
+
+log = logging.getLogger("kanban")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def build(overrides: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Flask app."""
+    cfg = config.load(overrides)
+    app = Flask(
+        "kanban",
+        template_folder=str(paths.TEMPLATES),
+        static_folder=str(paths.STATIC),
+        instance_path=cfg["INSTANCE_PATH"],
+        instance_relative_config=False,
+    )
+    app.config.update(cfg)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            install_sqlite_hooks(db.engine)
+
+    from . import api, auth, board
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(board.bp)
+    csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
+
+    from ..cli import register
+
+    register(app.cli)  # so that `flask --app kanban` has the same commands
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
+        return resp
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> tuple[Response, int]:
+        db.session.rollback()
+        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            code = (exc.name or "error").lower().replace(" ", "_")
+            resp = jsonify(error={"code": code, "message": exc.description or exc.name})
+            return resp, exc.code or 400
+        return exc
+
+    @app.teardown_appcontext
+    def _teardown(_exc: BaseException | None) -> None:
+        db.session.remove()
+
+    return app
+
+
+def ping_database(app: Flask) -> None:
+    """Fail fast with a clear message when the database cannot be reached."""
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.rollback()
