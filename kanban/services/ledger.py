@@ -28,7 +28,7 @@ def check() -> list[Problem]:
         db.session.execute(
             sa.select(Movement.bin_id, sa.func.coalesce(sa.func.sum(Movement.quantity), 0))
             .group_by(Movement.bin_id)
-        ).tuples().all()
+        ).all()
     )
     lines: dict[int, list[tuple[str, str]]] = {}
     for bin_id, line_status, req_status in db.session.execute(

@@ -1,0 +1,74 @@
+"""Suppliers, items, zones and bins: creating and finding them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..domain.codes import is_valid_bin_code, normalise_bin_code
+from ..extensions import db
+from ..models import Bin, Item, Supplier, Zone
+from . import ServiceError
+from .stock import Actor, set_initial
+from .tx import begin_write
+
+
+def supplier_named(name: str, *, email: str | None = None, lead_time_days: int = 7) -> Supplier:
+    """The supplier with this name, created if missing."""
+    sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == name))
+    if sup is None:
+        sup = Supplier(name=name, email=email, lead_time_days=lead_time_days)
+        db.session.add(sup)
+        db.session.flush()
+    return sup
+
+
+def zone_named(name: str) -> Zone:
+    """The zone with this name, created if missing."""
+    zone = db.session.scalar(sa.select(Zone).where(Zone.name == name))
+    if zone is None:
+        count = db.session.scalar(sa.select(sa.func.count(Zone.id))) or 0
+        zone = Zone(name=name, position=count)
+        db.session.add(zone)
+        db.session.flush()
+    return zone
+
+
+def create_bin(
+    code: str,
+    *,
+    sku: str,
+    item_name: str,
+    zone: str,
+    supplier: str,
+    on_hand: int,
+    card_quantity: int,
+    order_quantity: int,
+    pull_quantity: int = 1,
+    pack_multiple: int = 1,
+    supplier_email: str | None = None,
+    lead_time_days: int = 7,
+    manufacturer_barcode: str | None = None,
+    actor: Actor | None = None,
+) -> Bin:
+    """A new bin (and its item, zone and supplier where new), with opening stock."""
+    code = normalise_bin_code(code)
+    if not is_valid_bin_code(code):
+        raise ServiceError("invalid_bin_code", f"{code[:20]!r} is not a valid bin code.")
+    if card_quantity < 0 or order_quantity < 1 or pull_quantity < 1 or pack_multiple < 1:
+        raise ServiceError("invalid_quantity", "Card ≥ 0, order, pull and pack quantities ≥ 1.")
+    begin_write()
+    if db.session.scalar(sa.select(Bin.id).where(Bin.code == code)):
+        raise ServiceError("bin_exists", f"Bin {code} exists already.", 409)
+    sup = supplier_named(supplier, email=supplier_email, lead_time_days=lead_time_days)
+    item = db.session.scalar(sa.select(Item).where(Item.sku == sku))
+    if item is None:
+        item = Item(sku=sku, name=item_name, supplier_id=sup.id, pack_multiple=pack_multiple,
+                    manufacturer_barcode=manufacturer_barcode)
+        db.session.add(item)
+    b = Bin(code=code, item=item, zone=zone_named(zone), on_hand=0,
+            card_quantity=card_quantity, order_quantity=order_quantity,
+            pull_quantity=pull_quantity, state="stocked")
+    db.session.add(b)
+    db.session.flush()
+    set_initial(b, on_hand, actor or Actor(name="setup", source="form"))
+    return b

@@ -1,0 +1,270 @@
+"""Fixtures: a fresh database per test on SQLite and on PostgreSQL, the app,
+clients with tokens, factories, and a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests as http
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kanban import create_app
+from kanban.extensions import db
+from kanban.services import auth as auth_service
+from kanban.services import catalog
+
+from .pg import ThrowawayPostgres, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ["sqlite", "postgresql"]
+KANBAN = str(Path(sys.executable).with_name("kanban"))
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance),
+                      "SECRET_KEY": "test"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A PostgreSQL server: KANBAN_TEST_POSTGRES_URL, or a throwaway one started here."""
+    url = os.environ.get("KANBAN_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    pg = ThrowawayPostgres().start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> str:
+    """A migrated database for this test worker."""
+    name = f"kanban_test_{worker_id}".replace("-", "_")
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    url = sa.make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    _migrate(url, tmp_path_factory.mktemp("pg-instance"))
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "kanban.db"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database for this test: SQLite and again PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "kanban.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Path:
+    """The instance folder of the test app."""
+    path = tmp_path / "instance"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, db_url: str, instance: Path) -> Iterator[Flask]:
+    """The app on a fresh database; ``kanban check`` must pass when the test ends."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_PATH": str(instance),
+                      "SECRET_KEY": "test-secret", "TESTING": True})
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    if request.node.get_closest_marker("ledger_broken") is None:
+        result = app.test_cli_runner().invoke(args=["check"])
+        assert result.exit_code == 0, f"kanban check failed after the test:\n{result.output}"
+    db.session.remove()
+    db.engine.dispose()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client (no login)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """A CLI runner for ``kanban`` commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_bin(app: Flask) -> Callable[..., str]:
+    """Create a bin with defaults; returns its code."""
+
+    def make(code: str = "A-01-01", *, on_hand: int = 10, card: int = 5, order: int = 20,
+             pull: int = 1, supplier: str = "Acme Fasteners", pack: int = 1,
+             zone: str = "Assembly line 1", sku: str | None = None,
+             barcode: str | None = None, lead_time_days: int = 7) -> str:
+        catalog.create_bin(code, sku=sku or f"SKU-{code}", item_name=f"Part in {code}",
+                           zone=zone, supplier=supplier, on_hand=on_hand, card_quantity=card,
+                           order_quantity=order, pull_quantity=pull, pack_multiple=pack,
+                           supplier_email="orders@acme.example", manufacturer_barcode=barcode,
+                           lead_time_days=lead_time_days)
+        db.session.commit()
+        return code
+
+    return make
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[[str], str]:
+    """Create a device token of a role; returns the plain token."""
+
+    def make(role: str = "operator", name: str | None = None) -> str:
+        _, plain = auth_service.create_token(name or f"{role} device", role)
+        db.session.commit()
+        return plain
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., str]:
+    """Create a user; returns the username (password is 'password-<name>')."""
+
+    def make(name: str = "ana", role: str = "operator") -> str:
+        auth_service.create_user(name, f"password-{name}", role)
+        db.session.commit()
+        return name
+
+    return make
+
+
+class Api:
+    """Repeated API calls with a bearer token (the "actions" helper)."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def scan(self, code: str, mode: str = "pull", quantity: int | None = None,
+             scan_id: str | None = None, **extra: Any) -> Any:
+        body: dict[str, Any] = {"code": code, "mode": mode, **extra}
+        if quantity is not None:
+            body["quantity"] = quantity
+        if scan_id is not None:
+            body["scan_id"] = scan_id
+        return self.client.post("/api/scans", json=body, headers=self.headers())
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, headers=self.headers())
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.client.post(path, headers=self.headers(), **kwargs)
+
+
+@pytest.fixture
+def api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
+    """API calls as an operator device."""
+    return Api(client, make_token("operator"))
+
+
+@pytest.fixture
+def supervisor_api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
+    """API calls as a supervisor device."""
+    return Api(client, make_token("supervisor"))
+
+
+class LiveServer:
+    """``kanban serve`` in a subprocess on a free port."""
+
+    def __init__(self, url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.url = url
+        self.proc = proc
+        self.log = log
+
+
+def start_server(db_url: str, instance: Path, *, workers: int = 2, threads: int = 16,
+                 extra_env: dict[str, str] | None = None) -> LiveServer:
+    """Start the production server on a free port and wait until it answers."""
+    port = free_port()
+    env = {**os.environ, "KANBAN_DATABASE_URL": db_url, "KANBAN_INSTANCE_PATH": str(instance),
+           "KANBAN_SECRET_KEY": "test-secret", **(extra_env or {})}
+    log = instance / f"server-{port}.log"
+    proc = subprocess.Popen(
+        [KANBAN, "serve", "--port", str(port), "--workers", str(workers),
+         "--threads", str(threads)],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=instance,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()}")
+        try:
+            if http.get(url + "/login", timeout=1).status_code == 200:
+                return LiveServer(url, proc, log)
+        except http.ConnectionError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    """Stop the server gracefully."""
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+@pytest.fixture
+def live_server(app: Flask, db_url: str, instance: Path) -> Iterator[LiveServer]:
+    """A real server process on this test's database."""
+    server = start_server(db_url, instance)
+    yield server
+    stop_server(server)
