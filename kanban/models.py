@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -131,7 +132,7 @@ class Bin(db.Model):  # type: ignore[name-defined]
     )
 
 
-class User(db.Model):  # type: ignore[name-defined]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     """A person who logs in."""
 
     __tablename__ = "users"
@@ -142,6 +143,11 @@ class User(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Deactivated users cannot log in."""
+        return self.active
 
     def set_password(self, password: str) -> None:
         """Store a salted hash, never the password."""

@@ -3,6 +3,7 @@ clients with tokens, factories, and a real server process."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import subprocess
@@ -111,6 +112,7 @@ def app(request: pytest.FixtureRequest, db_url: str, instance: Path) -> Iterator
     """The app on a fresh database; ``kanban check`` must pass when the test ends."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_PATH": str(instance),
                       "SECRET_KEY": "test-secret", "TESTING": True})
+    app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
     yield app
@@ -214,6 +216,18 @@ def api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
 def supervisor_api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
     """API calls as a supervisor device."""
     return Api(client, make_token("supervisor"))
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in a fresh context, as in production.
+
+    The test itself keeps an app context pushed (to use the database); without
+    this, Flask would reuse it for requests and share ``g`` (the logged-in
+    principal) and the database session between them.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 class LiveServer:

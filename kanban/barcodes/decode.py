@@ -17,15 +17,17 @@ The pipeline, cheapest first, stopping at the first attempt that finds something
 1. bound the upload (bytes, then pixels from the header, before any pixel is decoded);
 2. decode to a reduced grey image (JPEG DCT scaling through ``Image.draft``), apply the EXIF
    orientation, flatten transparency onto white;
-3. zxing-cpp, then ZBar, on a working-size image;
-4. the same on a larger copy when the photo is big (small codes in big photos);
-5. bounded retries: upscaled (small images), rotated by 15-45 degrees (both engines give up
-   on 1D codes skewed by more than about 15-20 degrees), contrast-stretched, thresholded,
-   sharpened, other binarizers.
+3. zxing-cpp on a working-size image (1000 px), then on a 2000 px one when the photo is
+   bigger (codes far from the camera), then ZBar on both;
+4. bounded retries: upscaled (small images), rotated by 15-45 degrees (1D decoders lose a
+   code skewed by more than 15-30 degrees), contrast-stretched, thresholded, sharpened,
+   blurred, another binarizer.
 
-EAN/UPC results must carry a valid check digit. A UPC-A is reported as its 13-digit EAN form
-(a leading ``0``) with format ``"UPCA"``, whichever engine or library version read it, so
-the same printed code always yields the same text.
+Texts are the codes' content as a hand-held scanner would type it (control characters such as
+GS kept, no "(01)" GS1 decoration). EAN/UPC results must carry a valid check digit and come
+out in one canonical form whichever engine or library version read them (see
+:func:`normalise_gtin`): a UPC-A is its 13-digit EAN form with the leading ``0``, reported
+as format ``"UPCA"``.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def _gtin_check_ok(digits: str) -> bool:
 
 
 def _upce_to_upca(upce: str) -> str | None:
-    """Expand an 8-digit UPC-E (number system, 6 digits, check) to its 12-digit UPC-A."""
+    """Expand an 8-digit UPC-E (number system 0 or 1, 6 digits, check) to its UPC-A."""
     if len(upce) != 8 or upce[0] not in "01":
         return None
     ns, d, check = upce[0], upce[1:7], upce[7]
@@ -169,13 +171,16 @@ def _upce_to_upca(upce: str) -> str | None:
 def normalise_gtin(text: str, fmt: str) -> str | None:
     """Return the canonical digits of an EAN/UPC code, or ``None`` when it is not valid.
 
-    ``fmt`` is ``"EAN13"``, ``"UPCA"``, ``"EAN8"`` or ``"UPCE"``; an empty ``fmt`` (or
-    ``"GTIN"``) guesses from the length (8, 12, 13 or 14 digits), which suits codes typed
-    into a spreadsheet. Surrounding whitespace is ignored.
+    ``fmt`` is ``"EAN13"``, ``"UPCA"``, ``"EAN8"`` or ``"UPCE"`` (as in
+    :attr:`DecodedCode.format`); an empty ``fmt`` (or ``"GTIN"``) guesses from the length
+    (8, 12, 13 or 14 digits), which suits codes typed into a spreadsheet. Surrounding
+    whitespace is ignored. Canonical forms, so that equal codes compare equal as strings:
 
-    * UPC-A is returned as 13 digits: ``"036602301467"`` and ``"0036602301467"`` both give
-      ``"0036602301467"``, so a 12-digit UPC-A equals its EAN-13 form.
-    * EAN-13, EAN-8 and GTIN-14 are returned unchanged; UPC-E keeps its 8 printed digits.
+    * UPC-A: 13 digits. ``"036602301467"`` and ``"0036602301467"`` both give
+      ``"0036602301467"``, its EAN-13 form.
+    * UPC-E: expanded to the same 13-digit form (``"01234565"`` and ``"0012345000065"`` both
+      give ``"0012345000065"``), which is how zxing-cpp 3 and ZBar report it.
+    * EAN-13 and EAN-8: unchanged. GTIN-14: unchanged, or 13 digits when it starts with 0.
 
     Returns ``None`` for a wrong check digit, a wrong length, anything but ASCII digits, or a
     ``fmt`` that is not a GTIN format (``"Code128"``, ``"QRCode"``...).
@@ -186,24 +191,22 @@ def normalise_gtin(text: str, fmt: str) -> str | None:
     fmt = fmt.strip().upper().replace("-", "").replace("_", "")
     if fmt in ("", "GTIN"):
         fmt = {8: "EAN8", 12: "UPCA", 13: "EAN13", 14: "GTIN14"}.get(len(digits), "")
-    if fmt == "UPCA":
+    if fmt == "UPCE" and len(digits) == 8:
+        expanded = _upce_to_upca(digits)
+        if expanded is None:
+            return None
+        digits, fmt = expanded, "UPCA"
+    if fmt in ("UPCA", "UPCE"):
         if len(digits) == 12:
             digits = "0" + digits
         if len(digits) != 13 or digits[0] != "0":
             return None
-    elif fmt == "EAN13":
-        if len(digits) != 13:
-            return None
-    elif fmt == "EAN8":
-        if len(digits) != 8:
-            return None
     elif fmt == "GTIN14":
         if len(digits) != 14:
             return None
-    elif fmt == "UPCE":
-        upca = _upce_to_upca(digits)
-        return digits if upca is not None and _gtin_check_ok(upca) else None
-    else:
+        if digits[0] == "0":
+            digits = digits[1:]
+    elif fmt not in ("EAN13", "EAN8") or len(digits) != (13 if fmt == "EAN13" else 8):
         return None
     return digits if _gtin_check_ok(digits) else None
 
@@ -331,18 +334,18 @@ def _zbar_read(img: Image.Image) -> list[DecodedCode]:
     pyzbar = _zbar_module()
     if pyzbar is None:
         return []
-    from ctypes import c_void_p, cast, string_at
+    from ctypes import c_char_p, c_void_p, cast, string_at
 
     from pyzbar import wrapper as zw
 
     grey = img if img.mode == "L" else img.convert("L")
     width, height = grey.size
-    pixels = grey.tobytes()
+    pixels = grey.tobytes()  # must outlive the scan: ZBar reads it in place
     raw: list[tuple[int, bytes]] = []
     with pyzbar._image_scanner() as scanner, pyzbar._image() as zimg:
         zw.zbar_image_set_format(zimg, pyzbar._FOURCC["L800"])
         zw.zbar_image_set_size(zimg, width, height)
-        zw.zbar_image_set_data(zimg, cast(pixels, c_void_p), len(pixels), None)
+        zw.zbar_image_set_data(zimg, cast(c_char_p(pixels), c_void_p), len(pixels), None)
         if zw.zbar_scan_image(scanner, zimg) < 0:
             return []
         for symbol in pyzbar._symbols_for_image(zimg):
@@ -554,41 +557,56 @@ def _attempts(
     """
     zbar_on = zbar_available()
 
-    def both(tag: str, img: Image.Image) -> Iterator[Attempt]:
-        yield f"zxing {tag}", lambda: _zxing_read(img)
-        if zbar_on:
-            yield f"zbar {tag}", lambda: _zbar_read(img)
+    def zx(img: Image.Image, **options: Any) -> Callable[[], list[DecodedCode]]:
+        return lambda: _zxing_read(img, **options)
 
-    yield from both("work", first)
+    def zb(img: Image.Image) -> Callable[[], list[DecodedCode]]:
+        return lambda: _zbar_read(img)
+
+    def both(tag: str, img: Image.Image) -> Iterator[Attempt]:
+        yield f"zxing {tag}", zx(img)
+        if zbar_on:
+            yield f"zbar {tag}", zb(img)
+
+    big = original_side > max(first.size)
     if not thorough:
+        yield from both("work", first)
         return
 
-    base = first
-    if original_side > max(first.size):
-        # The first pass was reduced: look again near full resolution, for codes that are
-        # small in the frame (far from the camera). Retries below stay on the small image.
+    # zxing-cpp first at both sizes, ZBar after: on a big photo where the code is too small
+    # for the reduced image, zxing-cpp at 2000 px is the likeliest read, and ZBar is slower.
+    yield "zxing work", zx(first)
+    large = None
+    if big:
+        # Codes small in the frame (far from the camera) need more pixels. Decoded afresh
+        # from the upload: JPEG scaling makes that cheaper than keeping a full-size copy.
         large = _load_grey(_open_checked(data), _LARGE_SIDE)
-        yield from both("large", large)
-    elif max(first.size) < _UPSCALE_BELOW:
+        yield "zxing large", zx(large)
+    if zbar_on:
+        yield "zbar work", zb(first)
+        if large is not None:
+            yield "zbar large", zb(large)
+    if not big and max(first.size) < _UPSCALE_BELOW:
         # Low-resolution images (a few pixels per module): interpolation helps both engines.
         yield from both("x2", _upscale(first, 2.0))
 
-    stretched = _stretch(base)
+    # Retries, on the working-size image.
+    stretched = _stretch(first)
     yield from both("stretch", stretched)
-    yield "zxing globalhist", lambda: _zxing_read(base, binarizer=_GLOBAL_HISTOGRAM)
+    yield "zxing globalhist", zx(first, binarizer=_GLOBAL_HISTOGRAM)
     # zxing-cpp already tries 90/180/270 degrees; with these angles every skew is within
-    # about 7.5 degrees of an attempt, inside what the 1D decoders tolerate.
+    # 7.5 degrees of an attempt, inside what the 1D decoders tolerate.
     for angle in (15, -15, 30, -30, 45):
-        yield from both(f"rot{angle}", _rotate(base, angle))
-    yield from both("otsu", _otsu(base))
-    yield from both("sharpen", base.filter(ImageFilter.UnsharpMask(radius=2, percent=150)))
-    blurred = base.filter(ImageFilter.GaussianBlur(1))
+        yield from both(f"rot{angle}", _rotate(first, angle))
+    yield from both("otsu", _otsu(first))
+    yield from both("sharpen", first.filter(ImageFilter.UnsharpMask(radius=2, percent=150)))
     # Blur smooths JPEG blocking and moire from screens and halftone print.
+    blurred = first.filter(ImageFilter.GaussianBlur(1))
     yield from both("blur", blurred)
-    yield "zxing blur globalhist", lambda: _zxing_read(blurred, binarizer=_GLOBAL_HISTOGRAM)
-    if max(base.size) < _UPSCALE_BELOW:
-        up_sharp = _upscale(base, 2.0).filter(ImageFilter.UnsharpMask(radius=2, percent=150))
-        yield "zxing x2 sharpen", lambda: _zxing_read(up_sharp)
+    yield "zxing blur globalhist", zx(blurred, binarizer=_GLOBAL_HISTOGRAM)
+    if max(first.size) < _UPSCALE_BELOW:
+        up = _upscale(first, 2.0).filter(ImageFilter.UnsharpMask(radius=2, percent=150))
+        yield "zxing x2 sharpen", zx(up)
 
 
 def _pipeline(

@@ -39,8 +39,10 @@ from kanban.barcodes.zpl import HEX_INDICATOR, clean_text, escape_field_data
 from kanban.domain.codes import BIN_CODE_RE
 
 __all__ = [
+    "MAX_MODULE_DOTS",
     "PNG_DPI_RANGE",
     "PRESETS",
+    "QUIET_ZONE_MODULES",
     "ZPL_DPIS",
     "BarcodeGeometry",
     "LabelData",
@@ -52,6 +54,7 @@ __all__ = [
     "render_png",
     "render_svg",
     "render_zpl",
+    "zpl_code128_modules",
 ]
 
 MM_PER_INCH = 25.4
@@ -63,8 +66,9 @@ ZPL_DPIS = (203, 300)
 PNG_DPI_RANGE = (72, 1200)
 #: Quiet zone on each side of the barcode, in modules (ISO/IEC 15417 asks for 10).
 QUIET_ZONE_MODULES = 10
-#: ZPL's ``^BY`` accepts module widths of 1–10 dots; the other formats use the same
-#: ceiling so a label looks the same whatever it is rendered to.
+#: ZPL's ``^BY`` accepts module widths of 1–10 dots. The other formats use the same
+#: ceiling up to 300 dpi (so a label looks the same whatever it is rendered to) and scale
+#: it above, so a 600 dpi PNG is not half the size of a 300 dpi one.
 MAX_MODULE_DOTS = 10
 MAX_COPIES = 100
 
@@ -239,7 +243,8 @@ def _fit_module(n_modules: int, preset: Preset, dpi: int, code: str) -> int:
     """Largest module width in dots for ``n_modules`` plus quiet zones in the printable width."""
     layout = _layout(preset.name)
     usable = math.floor(_dots(layout.inner_w, dpi) + 1e-6)
-    module = min(usable // (n_modules + 2 * QUIET_ZONE_MODULES), MAX_MODULE_DOTS)
+    ceiling = MAX_MODULE_DOTS * max(1, dpi // 300)
+    module = min(usable // (n_modules + 2 * QUIET_ZONE_MODULES), ceiling)
     if module < 1:
         raise LabelError(
             f"bin code {code!r} is too long for a readable barcode on a {preset.name} label "
@@ -735,9 +740,7 @@ def render_zpl(
         raise LabelError("no labels to print")
     width = round(_dots(p.label_width_mm, dpi))
     length = round(_dots(p.label_height_mm, dpi))
-    places = {
-        lbl.code: _place(zpl_code128_modules(lbl.code), p, dpi, lbl.code) for lbl in labels
-    }
+    places = {lbl.code: _place(zpl_code128_modules(lbl.code), p, dpi, lbl.code) for lbl in labels}
     out: list[str] = []
     for label in labels:
         geom = places[label.code]

@@ -27,8 +27,14 @@ def scan(code: str, mode: str = "pull", qty: int | None = None, sid: str | None 
     return record_scan(code, mode, qty, actor, sid)
 
 
+def undo(sid: str, actor: Actor = ANA) -> MoveResult:
+    result = undo_scan(sid, actor, own_only=True, window=WINDOW)
+    db.session.commit()
+    return result
+
+
 def bin_(code: str) -> Bin:
-    db.session.expire_all()
+    db.session.rollback()
     return db.session.scalar(sa.select(Bin).where(Bin.code == code))
 
 
@@ -108,12 +114,12 @@ def test_count_lifting_stock_before_sending_withdraws_line(make_bin: Callable[..
 def test_undo_compensates_and_withdraws_draft_line(make_bin: Callable[..., str]) -> None:
     code = make_bin(on_hand=5, card=5)
     scan(code, qty=2, sid="u-1")
-    result = undo_scan("u-1", ANA, own_only=True, window=WINDOW)
+    result = undo("u-1")
     assert result.bin["on_hand"] == 5 and result.bin["state"] == "stocked"
     assert open_lines(code) == []
     kinds = list(db.session.scalars(sa.select(Movement.kind).order_by(Movement.id)))
     assert kinds == ["initial", "pull", "undo"]
-    again = undo_scan("u-1", ANA, own_only=True, window=WINDOW)
+    again = undo("u-1")
     assert again.replayed and bin_(code).on_hand == 5
 
 
@@ -122,7 +128,7 @@ def test_operator_cannot_undo_someone_elses_scan(make_bin: Callable[..., str]) -
     scan(code, sid="x-1")
     ben = Actor(name="ben", user_id=2)
     with pytest.raises(ServiceError) as err:
-        undo_scan("x-1", ben, own_only=True, window=WINDOW)
+        undo("x-1", ben)
     assert err.value.status == 403
     db.session.rollback()
     assert bin_(code).on_hand == 8
