@@ -451,12 +451,9 @@ def _to_grey(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("L")
-    if mode.startswith("I;16") or mode == "I":
+    if mode.startswith("I;16"):
+        # convert("L") would clip 16-bit samples to white instead of scaling them.
         return img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    if mode == "F":
-        return img.point(lambda v: v * 255).convert("L")
-    if mode == "1":
-        return img.convert("L")
     return img.convert("L")
 
 
@@ -509,7 +506,8 @@ def _stretch(grey: Image.Image) -> Image.Image:
 
 
 def _otsu(grey: Image.Image) -> Image.Image:
-    """Global threshold at Otsu's level, for glare gradients the engines' binarizers miss."""
+    """Global threshold at Otsu's level: for speckled, low-contrast images where the engines'
+    local binarizers turn noise into bars."""
     hist = grey.histogram()
     total = sum(hist)
     sum_all = sum(i * h for i, h in enumerate(hist))
@@ -619,7 +617,13 @@ def _pipeline(
     deadline = time.monotonic() + (_DEFAULT_BUDGET if budget is None else budget)
     first = _load_grey(img, _WORK_SIDE)
     for name, attempt in _attempts(data, first, original_side, thorough):
-        results = _clean(attempt())
+        try:
+            results = _clean(attempt())
+        except (RuntimeError, ValueError, OSError) as exc:
+            # An engine refusing one variant (zxing-cpp raises RuntimeError/ValueError on
+            # input it dislikes) should not cost the other attempts.
+            log.warning("barcode attempt %r failed: %s", name, exc)
+            results = []
         if trace is not None:
             trace.append(name)
         if results:
@@ -767,6 +771,15 @@ def decode_bytes(data: bytes, *, timeout: float = 5.0, thorough: bool = True) ->
             raise DecodeError(
                 "decode_failed", "The decoder crashed on this image; try another photo.", 422
             ) from None
+        except DecodeError:
+            raise
+        except Exception as exc:
+            # Anything else from the worker (a library bug, MemoryError) is this image's
+            # failure, not a reason for a 500: the caller gets the same typed error.
+            log.exception("barcode decoding failed unexpectedly")
+            raise DecodeError(
+                "decode_failed", "The image could not be decoded; try another photo.", 422
+            ) from exc
     raise DecodeError("decode_failed", "The decoder could not be started; try again.", 422)
 
 

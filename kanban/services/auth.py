@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import ROLES, TOKEN_ROLES, DeviceToken, LoginFailure, User, utcnow
 from . import NotFound, ServiceError
+from .tx import begin_write
 
 #: Role rank: a higher role may do everything a lower one may.
 RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
@@ -27,6 +28,7 @@ def has_role(role: str, needed: str) -> bool:
 
 def create_user(username: str, password: str, role: str) -> User:
     """A new user with a hashed password."""
+    begin_write()
     username = username.strip()
     if role not in ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.")
@@ -45,6 +47,7 @@ def create_user(username: str, password: str, role: str) -> User:
 
 def set_password(username: str, password: str) -> User:
     """Change a user's password."""
+    begin_write()
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         raise NotFound("unknown_user", f"No user {username!r}.")
@@ -61,6 +64,7 @@ def _hash(token: str) -> str:
 
 def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
     """A new device token; the plain token is returned once and never stored."""
+    begin_write()
     if role not in TOKEN_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(TOKEN_ROLES)}.")
     name = name.strip()
@@ -83,8 +87,17 @@ def token_for(plain: str) -> DeviceToken | None:
     return token
 
 
+def touch_token(token_id: int) -> None:
+    """Record that a token was just used (one UPDATE, in a write transaction)."""
+    begin_write()
+    db.session.execute(
+        sa.update(DeviceToken).where(DeviceToken.id == token_id).values(last_used_at=utcnow())
+    )
+
+
 def revoke_token(token_id: int) -> DeviceToken:
     """Revoke a token: it stops working at once."""
+    begin_write()
     token = db.session.get(DeviceToken, token_id)
     if token is None:
         raise NotFound("unknown_token", "No token has this id.")
@@ -113,6 +126,7 @@ def login_blocked(username: str, address: str, limit: int) -> bool:
 
 def record_login_failure(username: str, address: str) -> None:
     """Remember a failed login for rate limiting."""
+    begin_write()
     db.session.add(LoginFailure(username=username[:64], address=address[:64]))
     db.session.flush()
 

@@ -13,6 +13,7 @@ from ..domain.codes import ScanTextError, clean_scan_text
 from ..extensions import csrf, db
 from ..models import REQUEST_STATUSES, SOURCES
 from ..services import ServiceError, bins, events, requests, sending, stock
+from ..services.tx import begin_write
 from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -24,6 +25,14 @@ SCAN_SOURCES = {"usb", "camera", "photo", "api", "form"}
 def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
     """The documented error shape."""
     return jsonify(error={"code": code, "message": message}), status
+
+
+@bp.before_request
+def _write_transaction() -> None:
+    # A changing call takes the SQLite write lock before its first read, so it
+    # waits its turn instead of failing with "database is locked".
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        begin_write()
 
 
 @bp.before_request

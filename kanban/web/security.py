@@ -52,7 +52,7 @@ def _load_token(req: Any) -> TokenPrincipal | None:
     g.auth_via_token = True
     # Last use is shown on the tokens page; once a minute is precise enough.
     if token.last_used_at is None or (utcnow() - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = utcnow()
+        auth_service.touch_token(token.id)
         db.session.commit()
     return TokenPrincipal(token.id, token.name, token.role)
 
