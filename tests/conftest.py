@@ -245,6 +245,7 @@ def start_server(db_url: str, instance: Path, *, workers: int = 2, threads: int 
     port = free_port()
     env = {**os.environ, "KANBAN_DATABASE_URL": db_url, "KANBAN_INSTANCE_PATH": str(instance),
            "KANBAN_SECRET_KEY": "test-secret", **(extra_env or {})}
+    instance.mkdir(parents=True, exist_ok=True)
     log = instance / f"server-{port}.log"
     proc = subprocess.Popen(
         [KANBAN, "serve", "--port", str(port), "--workers", str(workers),
