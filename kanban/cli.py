@@ -48,8 +48,10 @@ def main() -> None:
 
 def register(group: click.Group) -> None:
     """Attach every command to ``group`` (the console script and ``flask``)."""
+    from .cli_labels import labels
+
     for command in (demo, serve, seed_demo, create_user, token, import_cmd, export_cmd, check,
-                    backup):
+                    backup, labels):
         group.add_command(command)
 
 

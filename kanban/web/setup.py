@@ -46,11 +46,21 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    from . import api, auth, board
+    from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+        admin,
+        api,
+        api_decode,
+        api_stream,
+        auth,
+        board,
+        labels,
+        requests_pages,
+        scan,
+        wall,
+    )
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(board.bp)
+    for module in (auth, api, board, scan, wall, labels, requests_pages, admin):
+        app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
 
     from ..cli import register

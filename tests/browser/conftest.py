@@ -1,0 +1,93 @@
+"""Real-browser fixtures: Playwright driving Debian's Chromium (see shared TESTING.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("KANBAN_CHROMIUM", "/usr/bin/chromium")
+BASE_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-default-apps", "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Any]:
+    """The Playwright driver (one per test session)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Any) -> Iterator[Any]:
+    """Headless Debian Chromium."""
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=BASE_ARGS,
+                                                  headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def launch_chromium(playwright_instance: Any) -> Iterator[Callable[..., Any]]:
+    """Launch a separate Chromium with extra flags (e.g. a fake camera); closed after."""
+    launched: list[Any] = []
+
+    def launch(*extra_args: str) -> Any:
+        b = playwright_instance.chromium.launch(executable_path=CHROMIUM,
+                                                args=[*BASE_ARGS, *extra_args], headless=True)
+        launched.append(b)
+        return b
+
+    yield launch
+    for b in launched:
+        b.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where screenshots are saved (kept by CI as test artifacts)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def login(page: Any, base_url: str, username: str, password: str) -> None:
+    """Log in through the real login form."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def logged_in(browser: Any, live_server: Any, make_user: Callable[..., str]
+              ) -> Iterator[Callable[..., Any]]:
+    """Open a new page logged in as a fresh user of a role: ``logged_in("supervisor")``."""
+    contexts: list[Any] = []
+
+    def open_page(role: str = "operator", name: str | None = None, **context_args: Any) -> Any:
+        username = make_user(name or f"{role}1", role)
+        context = browser.new_context(**context_args)
+        contexts.append(context)
+        page = context.new_page()
+        login(page, live_server.url, username, f"password-{username}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
