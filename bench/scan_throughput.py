@@ -1,0 +1,232 @@
+"""Scan throughput: 16 concurrent clients against `kanban serve` on SQLite.
+
+One server process tree (gunicorn, the same options as `kanban serve`) serves
+both the real scan API and a bare Flask endpoint that does one atomic UPDATE on
+the same database. Both are loaded in the same run, alternately, and the scan
+rate is reported as a ratio of the bare rate (machines are noisy; ratios less
+so). Afterwards the ledger is checked: no scan may be lost or doubled.
+
+    .venv/bin/python bench/scan_throughput.py [--seconds 10] [--clients 16]
+
+Writes bench/results/scan_throughput.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results" / "scan_throughput.md"
+BINS = 32
+
+
+def serve(instance: str, port: int, workers: int, threads: int) -> None:
+    """Child mode: the kanban app plus the bare endpoint, under gunicorn."""
+    import sqlalchemy as sa
+    from flask import request
+
+    from kanban import create_app
+    from kanban.cli import _run_server, upgrade_database
+    from kanban.extensions import csrf, db
+    from kanban.services.tx import begin_write
+
+    app = create_app({"INSTANCE_PATH": instance})
+    upgrade_database(app)
+
+    @app.post("/bench/bare-update")
+    def bare_update():  # type: ignore[no-untyped-def]
+        # The baseline: one atomic UPDATE of the same bin row, same engine, same
+        # write transaction. It bumps the row version rather than the stock so
+        # that the ledger check after the run stays meaningful.
+        begin_write()
+        code = request.get_json()["code"]
+        db.session.execute(sa.text("UPDATE bins SET version = version + 1 WHERE code = :c"),
+                           {"c": code})
+        db.session.commit()
+        return {"ok": True}
+
+    csrf.exempt(bare_update)
+    _run_server(app, "127.0.0.1", port, workers, threads)
+
+
+def client(port: int, path: str, token: str, seconds: float, n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """One client: sequential requests on a keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    errors = 0
+    ok_by_code: dict[str, int] = {}
+    i = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        code = f"T-{(n * 7 + i) % BINS:03d}"
+        body = json.dumps({"code": code, "scan_id": f"c{n}-{i}-{os.getpid()}-{path[-4:]}"})
+        start = time.perf_counter()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            status = resp.status
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status = 0
+        latencies.append(time.perf_counter() - start)
+        if status in (200, 201):
+            ok_by_code[code] = ok_by_code.get(code, 0) + 1
+        else:
+            errors += 1
+        i += 1
+    out.put((latencies, errors, ok_by_code))
+
+
+def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict[str, object]:
+    """Run ``clients`` processes against ``path`` for ``seconds``."""
+    queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    procs = [mp.Process(target=client, args=(port, path, token, seconds, n, queue))
+             for n in range(clients)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = sorted(lat for r in results for lat in r[0])
+    ok: dict[str, int] = {}
+    for r in results:
+        for code, count in r[2].items():
+            ok[code] = ok.get(code, 0) + count
+    done = sum(ok.values())
+    return {
+        "rate": done / seconds,
+        "done": done,
+        "errors": sum(r[1] for r in results),
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "ok_by_code": ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+
+    import sqlalchemy as sa
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg import free_port  # type: ignore[import-not-found]
+
+    from kanban import create_app
+    from kanban.cli import upgrade_database
+    from kanban.extensions import db
+    from kanban.models import Bin
+    from kanban.services import auth, catalog, ledger
+
+    tmp = Path(tempfile.mkdtemp(prefix="kanban-bench-"))
+    instance = tmp / "instance"
+    os.environ.pop("KANBAN_DATABASE_URL", None)
+    os.environ["KANBAN_INSTANCE_PATH"] = str(instance)
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    upgrade_database(app)
+    start_stock = 10_000_000
+    with app.app_context():
+        for i in range(BINS):
+            catalog.create_bin(f"T-{i:03d}", sku=f"SKU-{i}", item_name=f"Part {i}", zone="Bench",
+                               supplier=f"Supplier {i % 4}", on_hand=start_stock,
+                               card_quantity=start_stock - 50, order_quantity=100)
+        _, token = auth.create_token("bench", "operator")
+        db.session.commit()
+        db.engine.dispose()
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve-child", str(instance),
+                               str(port), str(args.workers), str(args.threads)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/login")
+                break
+            except OSError:
+                time.sleep(0.1)
+        warm = load(port, "/api/scans", token, args.clients, 2.0)
+        load(port, "/bench/bare-update", token, args.clients, 2.0)
+        scans, bares = [], []
+        for _ in range(args.rounds):
+            scans.append(load(port, "/api/scans", token, args.clients, args.seconds))
+            bares.append(load(port, "/bench/bare-update", token, args.clients, args.seconds))
+    finally:
+        server.terminate()
+        server.wait()
+
+    with app.app_context():
+        problems = ledger.check()
+        stock = dict(db.session.execute(sa.select(Bin.code, Bin.on_hand)).all())
+        from kanban.models import Movement
+
+        pulls = dict(db.session.execute(
+            sa.select(Bin.code, sa.func.count(Movement.id)).join(Movement, Movement.bin_id == Bin.id)
+            .where(Movement.kind == "pull").group_by(Bin.code)).all())
+        db.engine.dispose()
+
+    scan_rate = statistics.median(s["rate"] for s in scans)  # type: ignore[misc]
+    bare_rate = statistics.median(b["rate"] for b in bares)  # type: ignore[misc]
+    ratio = scan_rate / bare_rate
+    p50 = statistics.median(s["p50"] for s in scans)  # type: ignore[misc]
+    p99 = max(s["p99"] for s in scans)  # type: ignore[type-var]
+    errors = sum(s["errors"] for s in scans)  # type: ignore[misc]
+    # Every acknowledged scan must be exactly one pull in the ledger and one
+    # unit off the shelf: compare per bin.
+    acknowledged: dict[str, int] = {}
+    for s in [warm, *scans]:
+        for code, n in s["ok_by_code"].items():  # type: ignore[attr-defined]
+            acknowledged[code] = acknowledged.get(code, 0) + n
+    lost_or_doubled = sum(abs(pulls.get(code, 0) - acknowledged.get(code, 0))
+                          + abs(start_stock - stock[code] - acknowledged.get(code, 0))
+                          for code in stock)
+
+    rows = [
+        ("scans/s (16 clients, `POST /api/scans`)", f"{scan_rate:.0f}", "", ""),
+        ("bare atomic UPDATE/s (same server, same run)", f"{bare_rate:.0f}", "", ""),
+        ("ratio scan / bare", f"{ratio:.2f}", "≥ 0.50", "pass" if ratio >= 0.5 else "FAIL"),
+        ("scan latency p50", f"{p50:.1f} ms", "", ""),
+        ("scan latency p99", f"{p99:.1f} ms", "≤ 100 ms", "pass" if p99 <= 100 else "FAIL"),
+        ("failed scan requests", str(errors), "0", "pass" if errors == 0 else "FAIL"),
+        ("lost or doubled scans (ledger and stock vs acknowledged)", str(lost_or_doubled), "0",
+         "pass" if lost_or_doubled == 0 else "FAIL"),
+        ("`kanban check` problems after the run", str(len(problems)), "0",
+         "pass" if not problems else "FAIL"),
+    ]
+    table = ["| what | measured | target | result |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    meta = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, SQLite (WAL, "
+            f"synchronous=FULL), gunicorn {args.workers} workers × {args.threads} threads, "
+            f"{args.clients} client processes, {args.rounds} × {args.seconds:.0f} s per endpoint "
+            f"(alternating), {BINS} bins.")
+    text = "\n".join(["## Scan throughput", "", meta, "", *table, ""])
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-child":
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        main()
