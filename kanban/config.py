@@ -35,12 +35,18 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     ),
     "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
     "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
+    "KANBAN_ACCESS_LOG": ("", "gunicorn access log file (- for standard output)."),
 }
 
 
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else None
+
+
+def database_url_from_env() -> str | None:
+    """``KANBAN_DATABASE_URL`` when it is set."""
+    return _env("KANBAN_DATABASE_URL")
 
 
 def default_instance_path() -> Path:
@@ -83,6 +89,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
         "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
+        "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,

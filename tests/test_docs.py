@@ -1,0 +1,58 @@
+"""README is the user's manual: it must keep up with the CLI, the settings and CI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from kanban import config
+from kanban.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _commands(group: click.Group, prefix: str = "kanban") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        full = f"{prefix} {name}"
+        found.append((full, command))
+        if isinstance(command, click.Group) and name != "db":
+            found.extend(_commands(command, full))
+    return found
+
+
+def test_quick_start_has_exactly_the_two_commands() -> None:
+    quick = README.split("## Quick start", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", quick, re.S).group(1)  # type: ignore[union-attr]
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, re.M), "CI must run README's test command"
+
+
+def test_every_cli_command_and_option_is_documented() -> None:
+    missing = []
+    for full, command in _commands(main):
+        if f"`{full}" not in README:
+            missing.append(full)
+        for param in command.params:
+            if isinstance(param, click.Option):
+                for opt in param.opts:
+                    if opt.startswith("--") and opt != "--help" and opt not in README:
+                        missing.append(f"{full} {opt}")
+    assert missing == []
+
+
+def test_every_setting_is_documented() -> None:
+    documented = set(re.findall(r"`(KANBAN_[A-Z_]+)`", README))
+    assert set(config.SETTINGS) <= documented
+
+
+def test_benchmark_tables_in_readme_match_the_results() -> None:
+    for result in sorted((ROOT / "bench" / "results").glob("*.md")):
+        first_row = next(line for line in result.read_text().splitlines()
+                         if line.startswith("| ") and "---" not in line)
+        assert first_row in README, f"README lacks the table of {result.name}"
