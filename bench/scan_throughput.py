@@ -181,7 +181,8 @@ def main() -> None:
         from kanban.models import Movement
 
         pulls = dict(db.session.execute(
-            sa.select(Bin.code, sa.func.count(Movement.id)).join(Movement, Movement.bin_id == Bin.id)
+            sa.select(Bin.code, sa.func.count(Movement.id))
+            .join(Movement, Movement.bin_id == Bin.id)
             .where(Movement.kind == "pull").group_by(Bin.code)).all())
         db.engine.dispose()
 

@@ -7,7 +7,6 @@ same, because Flask finds ``create_app`` in the package.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app
+from . import config, create_app
 from .extensions import db
-from .services import ServiceError
+from .services import ServiceError, imports, ledger
 from .services import auth as auth_service
 from .services import backup as backup_service
 from .services import demo as demo_service
-from .services import imports, ledger
 from .services.stock import Actor
 
 
@@ -197,12 +195,12 @@ def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
                 certfile: str | None = None, keyfile: str | None = None) -> None:
     from gunicorn.app.base import BaseApplication
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             options: dict[str, Any] = {
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
                 "worker_class": "gthread", "timeout": 120, "graceful_timeout": 5,
-                "accesslog": os.environ.get("KANBAN_ACCESS_LOG") or None,
+                "accesslog": app.config.get("ACCESS_LOG"),
                 "certfile": certfile, "keyfile": keyfile,
             }
             for key, value in options.items():
@@ -229,12 +227,33 @@ def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=16, show_default=True, type=int, help="Threads per worker.")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--https", "use_https", is_flag=True,
+              help="Serve HTTPS with a certificate generated once in the instance folder "
+                   "(phones need HTTPS for live camera scanning).")
+def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
     """Run the production server (gunicorn); migrates the database first."""
-    app = create_app()
+    from .barcodes.decode import engines_status
+
+    # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
+    app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
-    click.echo(f"Serving on http://{host}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads)
+    click.echo(engines_status(), err=True)
+    if not use_https:
+        click.echo(f"Serving on http://{host}:{port}/", err=True)
+        _run_server(app, host, port, workers, threads)
+        return
+    from .services.https import ensure_certificate
+
+    files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
+    verb = "Created" if files.created else "Using"
+    click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}",
+               err=True)
+    click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).",
+               err=True)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    click.echo(f"Serving on https://{shown}:{port}/", err=True)
+    _run_server(app, host, port, workers, threads, certfile=str(files.cert),
+                keyfile=str(files.key))
 
 
 @click.command("demo")
@@ -243,7 +262,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 def demo(host: str, port: int) -> None:
     """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
     overrides: dict[str, Any] = {}
-    if not os.environ.get("KANBAN_DATABASE_URL"):
+    if not config.database_url_from_env():
         from .config import default_instance_path
 
         demo_db = default_instance_path() / "demo.db"
@@ -257,8 +276,6 @@ def demo(host: str, port: int) -> None:
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    if overrides:
-        os.environ["KANBAN_DATABASE_URL"] = overrides["SQLALCHEMY_DATABASE_URI"]
     click.echo(f"\n  Kanban demo: http://{host}:{port}/\n"
                "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
                "  or admin / kanban-admin. Press Ctrl+C to stop.\n")

@@ -145,7 +145,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Deactivated users cannot log in."""
         return self.active
 
@@ -274,7 +274,9 @@ class Event(db.Model):  # type: ignore[name-defined]
     """The change feed: everything the board shows changes through an event."""
 
     __tablename__ = "events"
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(sa.String(32))
     bin_code: Mapped[str | None] = mapped_column(sa.String(16))

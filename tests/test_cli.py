@@ -23,7 +23,9 @@ from kanban.models import Bin, Movement, RequestLine, Supplier, User, Zone
 from .conftest import KANBAN, LiveServer
 from .pg import PG_BIN, free_port
 
-GOOD_CSV = """code,sku,item_name,zone,supplier,supplier_email,on_hand,card_quantity,order_quantity,pull_quantity,lead_time_days
+HEADER = ("code,sku,item_name,zone,supplier,supplier_email,on_hand,card_quantity,"
+          "order_quantity,pull_quantity,lead_time_days")
+GOOD_CSV = HEADER + """
 A-01-01,BOLT-M6,M6 bolt,Aisle A,Acme,orders@acme.example,40,20,50,2,5
 A-01-02,NUT-M6,M6 nut,Aisle A,Acme,orders@acme.example,5,20,50,,
 B-01-01,TAPE-48,Packing tape,Packing,Tapes Ltd,,12,4,10,1,3

@@ -29,6 +29,7 @@ class CardEvent(StrEnum):
     RECEIVED_LOW = "received_low"  # open lines fully received, still below card quantity
     CANCELLED_OK = "cancelled_ok"  # the open line was cancelled, on hand >= card quantity
     CANCELLED_LOW = "cancelled_low"  # the open line was cancelled, still below card quantity
+    REMOVED = "removed"  # a supervisor took the unsent line off the draft: hold, don't order
 
 
 class CardAction(StrEnum):
@@ -69,6 +70,9 @@ TABLE: dict[tuple[CardState, CardEvent], Transition] = {
     (S.REPLENISH, E.SENT): Transition(S.ORDERED, A.NONE),
     (S.REPLENISH, E.CANCELLED_OK): Transition(S.STOCKED, A.NONE),
     (S.REPLENISH, E.CANCELLED_LOW): Transition(S.REPLENISH, A.ADD_LINE),
+    # Not ordering now: the card waits on hold as stocked, and the next movement
+    # that leaves it below its card quantity (stocked + low) opens a new line.
+    (S.REPLENISH, E.REMOVED): Transition(S.STOCKED, A.NONE),
     # After sending, the card stays ordered until received or cancelled.
     (S.ORDERED, E.LOW): Transition(S.ORDERED, A.NONE),
     (S.ORDERED, E.OK): Transition(S.ORDERED, A.NONE),
@@ -104,14 +108,20 @@ def cancel_event(on_hand: int, card_quantity: int) -> CardEvent:
 
 
 def expected_state(
-    on_hand: int, card_quantity: int, has_draft_line: bool, has_sent_line: bool
+    on_hand: int, card_quantity: int, has_draft_line: bool, has_sent_line: bool,
+    held: bool = False,
 ) -> set[CardState]:
-    """The states consistent with a bin's stock and lines (used by ``kanban check``)."""
+    """The states consistent with a bin's stock and lines (used by ``kanban check``).
+
+    ``held``: the bin's newest line was removed from a draft by a supervisor
+    (event ``removed``), so the card may stay stocked below its card quantity
+    until the next movement.
+    """
     if has_sent_line:
         return {CardState.ORDERED}
     if has_draft_line:
         return {CardState.REPLENISH}
-    if on_hand < card_quantity:
+    if on_hand < card_quantity and not held:
         return set()  # below the card with no open line is never consistent
     return {CardState.STOCKED}
 

@@ -15,7 +15,7 @@ from .tx import begin_write
 
 #: Role rank: a higher role may do everything a lower one may.
 RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
-TOKEN_PREFIX = "kbt_"
+TOKEN_PREFIX = "kbt_"  # noqa: S105 (a public marker in front of the token, not a secret)
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 
 
@@ -110,6 +110,30 @@ def revoke_token(token_id: int) -> DeviceToken:
 def list_tokens() -> list[DeviceToken]:
     """Every token, newest first."""
     return list(db.session.scalars(sa.select(DeviceToken).order_by(DeviceToken.id.desc())))
+
+
+def live_display_token(token_id: str | int) -> DeviceToken | None:
+    """The unrevoked display token with this id, or None (a wall screen's session)."""
+    if isinstance(token_id, str):
+        if not token_id.isdigit() or len(token_id) > 18:
+            return None
+        token_id = int(token_id)
+    token = db.session.get(DeviceToken, token_id)
+    if token is None or token.revoked_at is not None or token.role != "display":
+        return None
+    return token
+
+
+def token_is_live(token_id: int) -> bool:
+    """True while the token exists and is not revoked."""
+    token = db.session.get(DeviceToken, token_id)
+    return token is not None and token.revoked_at is None
+
+
+def user_is_active(user_id: int) -> bool:
+    """True while the user exists and may log in."""
+    user = db.session.get(User, user_id)
+    return user is not None and user.active
 
 
 def login_blocked(username: str, address: str, limit: int) -> bool:

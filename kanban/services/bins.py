@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from ..domain import cards
 from ..domain.codes import normalise_bin_code
 from ..extensions import db
-from ..models import Bin, Item, Movement, RequestLine, SupplierRequest
+from ..models import Bin, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 from . import NotFound, ServiceError
 
 
@@ -23,10 +24,21 @@ def get_bin(code: str) -> Bin:
     return found
 
 
+def _with_card_data(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Load what :func:`bin_dict` needs in the same query."""
+    return stmt.options(
+        joinedload(Bin.item).joinedload(Item.supplier),
+        joinedload(Bin.zone),
+        joinedload(Bin.state_movement),
+    )
+
+
 def resolve_scan(text: str) -> Bin:
     """Resolve scanned text to a bin (DESIGN §3.1): bin code, then barcode or SKU."""
     code = normalise_bin_code(text)
-    found = db.session.scalar(sa.select(Bin).where(Bin.code == code, Bin.active.is_(True)))
+    found = db.session.scalar(
+        _with_card_data(sa.select(Bin).where(Bin.code == code, Bin.active.is_(True)))
+    )
     if found is not None:
         return found
     candidates = [text]
@@ -35,7 +47,7 @@ def resolve_scan(text: str) -> Bin:
         candidates.append("0" + digits)  # UPC-A and its EAN-13 form are one product
     if digits.isdigit() and len(digits) == 13 and digits.startswith("0"):
         candidates.append(digits[1:])
-    stmt = (
+    stmt = _with_card_data(
         sa.select(Bin)
         .join(Item)
         .where(
@@ -44,7 +56,7 @@ def resolve_scan(text: str) -> Bin:
         )
         .limit(3)
     )
-    bins = list(db.session.scalars(stmt))
+    bins = list(db.session.scalars(stmt).unique())
     if len(bins) == 1:
         return bins[0]
     if len(bins) > 1:
@@ -73,54 +85,128 @@ def overdue_bin_ids(bin_ids: list[int] | None = None, today: dt.date | None = No
     return set(db.session.scalars(stmt))
 
 
-def reason_line(b: Bin, movement: Movement | None) -> str:
+VERBS = {"pull": "pulled", "receipt": "received", "count": "counted", "undo": "undone",
+         "initial": "set up"}
+
+
+@dataclass
+class CardView:
+    """Everything a card shows, as plain values (read in one Core query).
+
+    The scan path works on this rather than on ORM objects: it is several
+    times cheaper, and the scan path is the hottest code in the product.
+    """
+
+    id: int
+    code: str
+    sku: str
+    item_name: str
+    unit: str
+    zone: str
+    supplier: str
+    on_hand: int
+    card_quantity: int
+    order_quantity: int
+    pull_quantity: int
+    state: str
+    state_since: dt.datetime
+    active: bool
+    state_movement_id: int | None
+    why_kind: str | None
+    why_actor: str | None
+    why_station: str | None
+
+    @classmethod
+    def of(cls, b: Bin) -> CardView:
+        """The view of a loaded ORM bin."""
+        m = b.state_movement
+        return cls(b.id, b.code, b.item.sku, b.item.name, b.item.unit, b.zone.name,
+                   b.item.supplier.name, b.on_hand, b.card_quantity, b.order_quantity,
+                   b.pull_quantity, b.state, b.state_since, b.active, b.state_movement_id,
+                   m.kind if m else None, m.actor if m else None, m.station if m else None)
+
+
+_why = sa.orm.aliased(Movement)
+CARD_QUERY = (
+    sa.select(
+        Bin.id, Bin.code, Item.sku, Item.name.label("item_name"), Item.unit,
+        Zone.name.label("zone"), Supplier.name.label("supplier"), Bin.on_hand,
+        Bin.card_quantity, Bin.order_quantity, Bin.pull_quantity, Bin.state, Bin.state_since,
+        Bin.active, Bin.state_movement_id, _why.kind.label("why_kind"),
+        _why.actor.label("why_actor"), _why.station.label("why_station"),
+    )
+    .select_from(Bin)
+    .join(Item, Item.id == Bin.item_id)
+    .join(Supplier, Supplier.id == Item.supplier_id)
+    .join(Zone, Zone.id == Bin.zone_id)
+    .outerjoin(_why, _why.id == Bin.state_movement_id)
+)
+
+
+def card_view(bin_id: int) -> CardView:
+    """The card of one bin, by id."""
+    row = db.session.execute(CARD_QUERY.where(Bin.id == bin_id)).one()
+    return CardView(**row._asdict())
+
+
+def resolve_card(text: str) -> CardView:
+    """Like :func:`resolve_scan`, as a :class:`CardView` (one query in the common case)."""
+    row = db.session.execute(
+        CARD_QUERY.where(Bin.code == normalise_bin_code(text), Bin.active.is_(True))
+    ).one_or_none()
+    if row is not None:
+        return CardView(**row._asdict())
+    return card_view(resolve_scan(text).id)
+
+
+def reason_text(v: CardView) -> str:
     """Why the card is in its state: "3 on hand < card 5 · since 10:42 · pulled by ana"."""
-    cmp = "<" if b.on_hand < b.card_quantity else "≥"
-    parts = [f"{b.on_hand} on hand {cmp} card {b.card_quantity}"]
-    parts.append(f"since {b.state_since.strftime('%Y-%m-%d %H:%M')} UTC")
-    if movement is not None:
-        verb = {"pull": "pulled", "receipt": "received", "count": "counted",
-                "undo": "undone", "initial": "set up"}.get(movement.kind, movement.kind)
-        who = f"{verb} by {movement.actor}" if movement.actor else verb
-        if movement.station:
-            who += f" at {movement.station}"
+    cmp = "<" if v.on_hand < v.card_quantity else "≥"
+    parts = [f"{v.on_hand} on hand {cmp} card {v.card_quantity}",
+             f"since {v.state_since.strftime('%Y-%m-%d %H:%M')} UTC"]
+    if v.why_kind is not None:
+        verb = VERBS.get(v.why_kind, v.why_kind)
+        who = f"{verb} by {v.why_actor}" if v.why_actor else verb
+        if v.why_station:
+            who += f" at {v.why_station}"
         parts.append(who)
     return " · ".join(parts)
 
 
-def bin_dict(b: Bin, *, overdue: bool = False) -> dict[str, Any]:
-    """The JSON form of a bin, as the API and the event feed give it."""
-    fl = cards.flags(b.on_hand, b.state, overdue)
+def card_dict(v: CardView, *, overdue: bool = False) -> dict[str, Any]:
+    """The JSON form of a bin, as the API, the board and the event feed give it."""
+    fl = cards.flags(v.on_hand, v.state, overdue)
     return {
-        "code": b.code,
-        "item": {"sku": b.item.sku, "name": b.item.name, "unit": b.item.unit},
-        "zone": b.zone.name,
-        "supplier": b.item.supplier.name,
-        "on_hand": b.on_hand,
-        "card_quantity": b.card_quantity,
-        "order_quantity": b.order_quantity,
-        "pull_quantity": b.pull_quantity,
-        "state": b.state,
-        "state_since": b.state_since.isoformat(),
-        "reason": reason_line(b, b.state_movement),
+        "code": v.code,
+        "item": {"sku": v.sku, "name": v.item_name, "unit": v.unit},
+        "zone": v.zone,
+        "supplier": v.supplier,
+        "on_hand": v.on_hand,
+        "card_quantity": v.card_quantity,
+        "order_quantity": v.order_quantity,
+        "pull_quantity": v.pull_quantity,
+        "state": v.state,
+        "state_since": v.state_since.isoformat(),
+        "reason": reason_text(v),
         "flags": {"stockout": fl.stockout, "overdue": fl.overdue,
                   "count_needed": fl.count_needed},
-        "active": b.active,
+        "active": v.active,
     }
+
+
+def reason_line(b: Bin, movement: Movement | None) -> str:
+    """The reason line of an ORM bin (see :func:`reason_text`)."""
+    return reason_text(CardView.of(b))
+
+
+def bin_dict(b: Bin, *, overdue: bool = False) -> dict[str, Any]:
+    """The JSON form of a loaded ORM bin."""
+    return card_dict(CardView.of(b), overdue=overdue)
 
 
 def list_bins() -> list[Bin]:
     """All bins with what their JSON form needs, loaded in a fixed number of queries."""
-    stmt = (
-        sa.select(Bin)
-        .options(
-            joinedload(Bin.item).joinedload(Item.supplier),
-            joinedload(Bin.zone),
-            joinedload(Bin.state_movement),
-        )
-        .order_by(Bin.code)
-    )
-    return list(db.session.scalars(stmt).unique())
+    return list(db.session.scalars(_with_card_data(sa.select(Bin)).order_by(Bin.code)).unique())
 
 
 def recent_movements(bin_id: int, limit: int = 50) -> list[Movement]:

@@ -10,6 +10,35 @@ from ..models import Bin, RequestLine, utcnow
 from . import requests
 
 
+def carry_out(b: Bin, event: cards.CardEvent, *, reason: str = ""
+              ) -> tuple[cards.Transition, RequestLine | None]:
+    """Look up the transition and carry out its action on the request lines.
+
+    The bin's state itself is set afterwards by :func:`set_state`, once the
+    movement that caused it has its id.
+    """
+    step = cards.transition(cards.CardState(b.state), event)
+    line = None
+    if step.action is cards.CardAction.ADD_LINE:
+        line = requests.add_line(b, reason)
+    elif step.action is cards.CardAction.WITHDRAW_LINE:
+        requests.withdraw_line(b.id)
+    return step, line
+
+
+def set_state(b: Bin, state: cards.CardState, movement_id: int | None) -> None:
+    """Record a new card state, when and by which movement (no-op if unchanged)."""
+    if state.value == b.state:
+        return
+    db.session.execute(
+        sa.update(Bin)
+        .where(Bin.id == b.id)
+        .values(state=state.value, state_since=utcnow(),
+                state_movement_id=movement_id if movement_id else Bin.state_movement_id)
+    )
+    db.session.refresh(b)
+
+
 def apply_card_event(
     b: Bin, event: cards.CardEvent, *, movement_id: int | None, reason: str = ""
 ) -> tuple[cards.Transition, RequestLine | None]:
@@ -20,21 +49,8 @@ def apply_card_event(
     transition and the line opened, if any. The bin row must already be locked
     by the caller's stock update.
     """
-    old = cards.CardState(b.state)
-    step = cards.transition(old, event)
-    line = None
-    if step.action is cards.CardAction.ADD_LINE:
-        line = requests.add_line(b, reason)
-    elif step.action is cards.CardAction.WITHDRAW_LINE:
-        requests.withdraw_line(b.id)
-    if step.state is not old:
-        db.session.execute(
-            sa.update(Bin)
-            .where(Bin.id == b.id)
-            .values(state=step.state.value, state_since=utcnow(),
-                    state_movement_id=movement_id if movement_id else Bin.state_movement_id)
-        )
-        db.session.refresh(b)
+    step, line = carry_out(b, event, reason=reason)
+    set_state(b, step.state, movement_id)
     return step, line
 
 

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
-from . import ServiceError
 from .cardflow import reevaluate
 from .stock import Actor, set_initial
 from .tx import begin_write

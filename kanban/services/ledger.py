@@ -37,6 +37,11 @@ def check() -> list[Problem]:
         .where(RequestLine.status == "open")
     ):
         lines.setdefault(bin_id, []).append((line_status, req_status))
+    # A bin whose newest line was cancelled (removed from a draft) is on hold.
+    newest = sa.select(sa.func.max(RequestLine.id)).group_by(RequestLine.bin_id)
+    held = set(db.session.scalars(
+        sa.select(RequestLine.bin_id).where(RequestLine.id.in_(newest),
+                                            RequestLine.status == "cancelled")))
     problems: list[Problem] = []
     for b in db.session.scalars(sa.select(Bin).order_by(Bin.code)):
         total = int(sums.get(b.id, 0))
@@ -53,6 +58,7 @@ def check() -> list[Problem]:
             b.card_quantity,
             has_draft_line=any(r == "draft" for _, r in open_lines),
             has_sent_line=any(r == "sent" for _, r in open_lines),
+            held=b.id in held,
         )
         if b.state not in allowed:
             want = " or ".join(sorted(allowed)) or "no consistent state"

@@ -1,50 +1,510 @@
-"""Sending supplier requests (DESIGN §2.3)."""
+"""Sending supplier requests (DESIGN §2.3): by email over SMTP, or marked sent.
+
+Sending by email never holds a database lock while it talks to the mail
+server. It runs as three short transactions around the SMTP conversation:
+
+1. **claim** the draft: check it can be sent, snapshot its open lines into the
+   document (PDF, CSV, text) and mark the draft as "being sent"
+   (``sent_via = "sending"``, ``sent_at`` = when the claim was taken). Edits and
+   other sends of that draft are refused while the claim is fresh; scans still
+   add and withdraw lines (a scan never fails because of a send).
+2. **send** the message (no transaction open).
+3. **finish**: on success, freeze exactly the emailed lines that are still
+   open (cards → ordered); lines a scan added meanwhile move to a new draft. On
+   failure, drop the claim and record the reason in ``send_error``: the draft
+   is unchanged and can be sent again.
+
+If the process dies between 2 and 3 the claim stays; after
+:data:`~kanban.services.requests.CLAIM_TIMEOUT` the page says that a send did
+not finish (the email may have gone out) and the draft can be sent again. We
+prefer that to marking a request sent before the mail server accepted it.
+
+These functions own their transactions (they commit), like
+:func:`kanban.services.stock.record_scan`; :func:`mark_sent` alone only flushes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from email.message import EmailMessage
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 
-from ..domain import cards
+from ..domain import cards, leadtime
 from ..extensions import db
-from ..models import Bin, SupplierRequest, utcnow
-from . import ServiceError, events
+from ..models import Bin, Item, RequestLine, Supplier, SupplierRequest, utcnow
+from . import ServiceError, events, mail, request_docs, requests
 from .bins import bin_dict
 from .cardflow import apply_card_event
-from .requests import get_request
+from .requests import SENDING, get_request, is_sending, request_number
 from .tx import begin_write
 
+log = logging.getLogger("kanban.sending")
 
-def mark_sent(request_id: int, *, via: str = "manual", actor: str = "") -> SupplierRequest:
-    """Freeze a draft as sent: its bins' cards go to ordered (DESIGN §2.2)."""
+#: Who the ledger and events name for sends that nobody clicked.
+AUTO_ACTOR = "automatic"
+
+
+# --------------------------------------------------------------------- settings
+
+
+def email_configured() -> bool:
+    """True when an SMTP server is set (``KANBAN_SMTP_URL``)."""
+    return bool(str(current_app.config.get("SMTP_URL") or "").strip())
+
+
+def smtp_settings() -> mail.SmtpSettings:
+    """The configured SMTP server, or a ServiceError saying what is wrong."""
+    url = str(current_app.config.get("SMTP_URL") or "")
+    if not url.strip():
+        raise ServiceError(
+            "smtp_not_configured",
+            "No SMTP server is configured (KANBAN_SMTP_URL): download the request, send it "
+            "yourself and mark it sent.",
+            409,
+        )
+    try:
+        return mail.parse_smtp_url(url)
+    except mail.MailConfigError as exc:
+        raise ServiceError("smtp_misconfigured", f"{exc} Fix KANBAN_SMTP_URL.", 503) from None
+
+
+# ------------------------------------------------------------------ marking sent
+
+
+class _ClaimLost(Exception):
+    """The draft changed hands while the email was on its way."""
+
+
+def _open_lines_locked(req: SupplierRequest) -> list[RequestLine]:
+    return list(
+        db.session.scalars(
+            sa.select(RequestLine)
+            .where(RequestLine.request_id == req.id, RequestLine.status == "open")
+            .order_by(RequestLine.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _freeze(
+    request_id: int,
+    line_ids: Collection[int],
+    *,
+    via: str,
+    actor: str,
+    expected: dt.date,
+    claimed_at: dt.datetime | None,
+) -> tuple[SupplierRequest, int]:
+    """Mark these lines of a draft sent; open lines not among them move to a new draft.
+
+    Locks bins (id order) → supplier → request, as scans do. Returns the request
+    and how many lines moved. With ``claimed_at`` the draft must still carry
+    that claim (else :class:`_ClaimLost`).
+    """
+    wanted = set(line_ids)
+    bin_ids = sorted(
+        set(db.session.scalars(sa.select(RequestLine.bin_id).where(RequestLine.id.in_(wanted))))
+    )
+    db.session.execute(
+        sa.select(Bin)
+        .where(Bin.id.in_(bin_ids))
+        .order_by(Bin.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    supplier_id = get_request(request_id).supplier_id
+    db.session.execute(sa.select(Supplier.id).where(Supplier.id == supplier_id).with_for_update())
+    req = get_request(request_id, lock=True)
+    if claimed_at is not None:
+        if req.sent_via != SENDING or req.sent_at != claimed_at or req.status != "draft":
+            raise _ClaimLost
+    else:
+        if req.status != "draft":
+            raise ServiceError(
+                "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
+            )
+        if is_sending(req):
+            raise ServiceError(
+                "sending_in_progress",
+                f"Request {request_number(req.id)} is being emailed right now.",
+                409,
+            )
+    open_lines = _open_lines_locked(req)
+    to_send = [line for line in open_lines if line.id in wanted]
+    later = [line for line in open_lines if line.id not in wanted]
+    if not to_send:
+        raise ServiceError("empty_request", "The request has no open lines to send.", 409)
+    req.status = "sent"
+    req.sent_at = utcnow()
+    req.sent_via = via
+    req.send_error = None
+    req.expected_date = expected
+    db.session.flush()
+    changed = []
+    for line in to_send:
+        apply_card_event(line.bin, cards.CardEvent.SENT, movement_id=None)
+        changed.append(line.bin)
+    if later:
+        # The supplier was not shown these: they wait on the next draft.
+        draft = requests._lock_draft(req.supplier_id)
+        for line in later:
+            line.request_id = draft.id
+        db.session.flush()
+    db.session.expire(req, ["lines"])
+    for b in changed:
+        events.append("bin.changed", bin_code=b.code, data=bin_dict(b))
+    events.append(
+        "request.changed",
+        request_id=req.id,
+        data={
+            "status": req.status,
+            "supplier": req.supplier.name,
+            "actor": actor,
+            "via": via,
+            "moved_lines": len(later),
+        },
+    )
+    return req, len(later)
+
+
+def mark_sent(
+    request_id: int,
+    *,
+    via: str = "manual",
+    actor: str = "",
+    line_ids: Collection[int] | None = None,
+) -> SupplierRequest:
+    """Freeze a draft as sent: its bins' cards go to ordered (DESIGN §2.2).
+
+    ``line_ids``: the lines the supplier was shown (the page sends the lines it
+    listed); open lines not among them stay on a new draft. None means every
+    open line. Flushes, does not commit.
+    """
+    begin_write()
+    req = get_request(request_id)
+    if req.status != "draft":
+        raise ServiceError(
+            "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
+        )
+    snapshot = [
+        line.id
+        for line in req.lines
+        if line.status == "open" and (line_ids is None or line.id in line_ids)
+    ]
+    if not snapshot:
+        raise ServiceError("empty_request", "The request has no open lines to send.", 409)
+    expected = leadtime.expected_date(utcnow(), req.supplier.lead_time_days)
+    req, _ = _freeze(request_id, snapshot, via=via, actor=actor, expected=expected, claimed_at=None)
+    return req
+
+
+# ---------------------------------------------------------------------- email
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a send took from the database before talking to the mail server."""
+
+    request_id: int
+    supplier_id: int
+    auto_send: bool
+    claimed_at: dt.datetime
+    line_ids: tuple[int, ...]
+    expected: dt.date
+    to: str
+    doc: request_docs.RequestDoc
+
+
+def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
     begin_write()
     req = get_request(request_id, lock=True)
     if req.status != "draft":
-        raise ServiceError("not_draft", f"Request {req.id} is {req.status}, not a draft.", 409)
+        raise ServiceError(
+            "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
+        )
+    if is_sending(req):
+        raise ServiceError(
+            "sending_in_progress",
+            f"Request {request_number(req.id)} is being emailed right now.",
+            409,
+        )
     lines = [line for line in req.lines if line.status == "open"]
     if not lines:
         raise ServiceError("empty_request", "The request has no open lines to send.", 409)
-    # Lock the bins in id order (scans lock a bin first, then the draft).
-    bin_ids = sorted(line.bin_id for line in lines)
-    db.session.execute(sa.select(Bin.id).where(Bin.id.in_(bin_ids)).with_for_update())
-    db.session.refresh(req)
+    sup = req.supplier
+    if not mail.valid_address(sup.email):
+        raise ServiceError(
+            "no_supplier_email",
+            f"{sup.name} has no valid email address: add one, or download the request, "
+            "send it yourself and mark it sent.",
+            409,
+        )
     now = utcnow()
-    req.status = "sent"
+    expected = leadtime.expected_date(now, sup.lead_time_days)
+    doc = requests.request_doc(
+        req,
+        lines=lines,
+        issued=now.date(),
+        expected=expected,
+        contact_name="" if actor == AUTO_ACTOR else actor,
+        contact_email=sender,
+    )
+    req.sent_via = SENDING
     req.sent_at = now
-    req.sent_via = via
     req.send_error = None
-    req.expected_date = (now + dt.timedelta(days=req.supplier.lead_time_days)).date()
-    changed = []
-    for line in req.lines:
-        if line.status != "open":
-            continue
-        b = line.bin
-        apply_card_event(b, cards.CardEvent.SENT, movement_id=None)
-        changed.append(b)
     db.session.flush()
-    for b in changed:
-        events.append("bin.changed", bin_code=b.code, data=bin_dict(b))
-    events.append("request.changed", request_id=req.id,
-                  data={"status": req.status, "supplier": req.supplier.name, "actor": actor})
+    return Claim(
+        request_id=req.id,
+        supplier_id=sup.id,
+        auto_send=sup.auto_send,
+        claimed_at=now,
+        line_ids=tuple(line.id for line in lines),
+        expected=expected,
+        to=str(sup.email),
+        doc=doc,
+    )
+
+
+def build_email(claim: Claim, sender: str) -> EmailMessage:
+    """The supplier's email: text body, the request as PDF and as CSV."""
+    doc = claim.doc
+    return mail.build_message(
+        sender=sender,
+        to=claim.to,
+        subject=request_docs.subject(doc),
+        text=request_docs.render_text(doc),
+        attachments=[
+            mail.Attachment(
+                f"{doc.filename_stem}.pdf", request_docs.render_pdf(doc), "application/pdf"
+            ),
+            mail.Attachment(f"{doc.filename_stem}.csv", request_docs.render_csv(doc), "text/csv"),
+        ],
+    )
+
+
+def _release(claim: Claim, reason: str | None) -> SupplierRequest:
+    """Drop our claim; with a reason, record why the send failed."""
+    begin_write()
+    req = get_request(claim.request_id, lock=True)
+    if req.sent_via == SENDING and req.sent_at == claim.claimed_at:
+        req.sent_via = None
+        req.sent_at = None
+    if reason is not None and req.status == "draft":
+        req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
+    db.session.flush()
+    events.append(
+        "request.changed",
+        request_id=req.id,
+        data={"status": req.status, "supplier": req.supplier.name, "send_error": req.send_error},
+    )
     return req
+
+
+def send_by_email(request_id: int, *, actor: str = "") -> SupplierRequest:
+    """Email a draft to its supplier, then mark it sent (commits; see module docstring).
+
+    A refused or failed send raises ``send_failed`` (502) after recording the
+    reason on the draft, which stays a draft with its cards unchanged.
+    """
+    settings = smtp_settings()
+    sender = str(current_app.config.get("MAIL_FROM") or "kanban@localhost")
+    try:
+        claim = _claim(request_id, actor=actor, sender=sender)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    try:
+        mail.send(settings, build_email(claim, sender))
+    except mail.MailError as exc:
+        _release(claim, exc.reason)
+        db.session.commit()
+        log.warning("request %s not sent: %s", claim.request_id, exc.reason)
+        raise ServiceError("send_failed", f"Not sent: {exc.reason}", 502) from None
+    except Exception:
+        db.session.rollback()
+        _release(claim, "The email could not be built or sent (see the server log).")
+        db.session.commit()
+        raise
+    try:
+        req, moved = _freeze(
+            claim.request_id,
+            claim.line_ids,
+            via="email",
+            actor=actor,
+            expected=claim.expected,
+            claimed_at=claim.claimed_at,
+        )
+    except (_ClaimLost, ServiceError):
+        db.session.rollback()
+        req = _release(claim, None)
+        db.session.commit()
+        number = request_number(claim.request_id)
+        log.warning("request %s was emailed but changed meanwhile (%s)", number, req.status)
+        raise ServiceError(
+            "changed_while_sending",
+            f"The email for {number} went out, but the request changed meanwhile (it is now "
+            f"{req.status}): nothing was marked sent. Check with the supplier.",
+            409,
+        ) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    if moved and claim.auto_send:
+        start_auto_send(claim.supplier_id)
+    return req
+
+
+def send(
+    request_id: int,
+    *,
+    via: str | None = None,
+    actor: str = "",
+    line_ids: Collection[int] | None = None,
+) -> SupplierRequest:
+    """Send a draft and commit: by email where SMTP is configured, else mark it sent.
+
+    ``via``: "email", "manual" (mark sent after downloading or printing) or
+    None for the default (DESIGN §8.1).
+    """
+    if via is None:
+        via = "email" if email_configured() else "manual"
+    if via == "email":
+        return send_by_email(request_id, actor=actor)
+    if via != "manual":
+        raise ServiceError("invalid_via", "via must be email or manual.")
+    try:
+        req = mark_sent(request_id, via="manual", actor=actor, line_ids=line_ids)
+        supplier_id, auto = req.supplier_id, req.supplier.auto_send
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if auto and line_ids is not None:
+        start_auto_send(supplier_id)  # lines left out wait on a new draft
+    return req
+
+
+# ------------------------------------------------------------- sending by itself
+
+_threads: set[threading.Thread] = set()
+_threads_guard = threading.Lock()
+
+
+def _record_error(request_id: int, reason: str) -> None:
+    begin_write()
+    req = get_request(request_id, lock=True)
+    if req.status == "draft":
+        req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
+        db.session.flush()
+        events.append(
+            "request.changed",
+            request_id=req.id,
+            data={
+                "status": req.status,
+                "supplier": req.supplier.name,
+                "send_error": req.send_error,
+            },
+        )
+
+
+def auto_send_draft(supplier_id: int) -> SupplierRequest | None:
+    """Email the supplier's draft now if the supplier sends automatically.
+
+    Never raises for a send that cannot happen: the reason is recorded on the
+    draft (``send_error``), which stays a draft for a person to retry.
+    """
+    draft_id = db.session.scalar(
+        sa.select(SupplierRequest.id)
+        .join(Supplier)
+        .where(
+            SupplierRequest.supplier_id == supplier_id,
+            SupplierRequest.status == "draft",
+            Supplier.auto_send.is_(True),
+        )
+    )
+    db.session.rollback()  # end the read; sending opens its own transactions
+    if draft_id is None:
+        return None
+    try:
+        if not email_configured():
+            raise ServiceError(
+                "smtp_not_configured",
+                "Sending automatically needs an SMTP server (KANBAN_SMTP_URL): send it from "
+                "this page or mark it sent.",
+                409,
+            )
+        return send_by_email(draft_id, actor=AUTO_ACTOR)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.code in ("smtp_not_configured", "smtp_misconfigured", "no_supplier_email"):
+            _record_error(draft_id, exc.message)
+            db.session.commit()
+        # send_failed is recorded already; the other refusals mean someone else
+        # sent, is sending or emptied the draft.
+        return None
+
+
+def _auto_send_job(app: Flask, supplier_id: int) -> None:
+    try:
+        with app.app_context():
+            auto_send_draft(supplier_id)
+    except Exception:  # a background thread has nobody to tell but the log
+        log.exception("sending automatically to supplier %s failed", supplier_id)
+    finally:
+        with _threads_guard:
+            _threads.discard(threading.current_thread())
+
+
+def start_auto_send(supplier_id: int) -> None:
+    """Send the supplier's draft in a background thread (the caller already committed)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    thread = threading.Thread(
+        target=_auto_send_job, args=(app, supplier_id), daemon=True, name=f"auto-send-{supplier_id}"
+    )
+    with _threads_guard:
+        _threads.add(thread)
+    thread.start()
+
+
+def after_line_added(bin_id: int) -> None:
+    """Hook for after a committed change that opened a line for the bin.
+
+    When the bin's supplier sends automatically, its draft goes out by email in
+    the background, so the scan answers at once and never fails because of the
+    mail server. Never raises.
+    """
+    try:
+        auto = db.session.execute(
+            sa.select(Supplier.id, Supplier.auto_send)
+            .join(Item, Item.supplier_id == Supplier.id)
+            .join(Bin, Bin.item_id == Item.id)
+            .where(Bin.id == bin_id)
+        ).first()
+        if auto is not None and auto.auto_send:
+            start_auto_send(auto.id)
+    except Exception:
+        log.exception("could not start sending automatically for bin %s", bin_id)
+
+
+def wait_for_background(timeout: float = 30.0) -> bool:
+    """Wait until background sends have finished (for tests and shutdown)."""
+    deadline = utcnow() + dt.timedelta(seconds=timeout)
+    while True:
+        with _threads_guard:
+            pending = list(_threads)
+        if not pending:
+            return True
+        for thread in pending:
+            left = (deadline - utcnow()).total_seconds()
+            if left <= 0:
+                return False
+            thread.join(left)

@@ -14,14 +14,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import cards
 from ..domain.codes import MODES
 from ..extensions import db
-from ..models import Bin, Movement, utcnow
+from ..models import Bin, Movement, RequestLine, SupplierRequest, utcnow
 from . import NotFound, ServiceError, events, requests
-from .bins import bin_dict, reason_line, resolve_scan
-from .cardflow import apply_card_event
+from .bins import CardView, card_dict, card_view, resolve_card
+from .cardflow import carry_out, set_state
 from .tx import begin_write
 
 MAX_QUANTITY = 1_000_000
@@ -98,111 +99,173 @@ def check_scan_id(scan_id: str | None) -> str:
     return scan_id
 
 
-def _lock_bin_delta(bin_id: int, delta: int) -> int:
-    """Add ``delta`` to on hand in one statement; returns the new on hand."""
-    new = db.session.execute(
-        sa.update(Bin)
-        .where(Bin.id == bin_id)
-        .values(on_hand=Bin.on_hand + delta, version=Bin.version + 1)
-        .returning(Bin.on_hand)
-    ).scalar_one()
-    return int(new)
+_STOCK_UPDATE = (
+    sa.update(Bin)
+    .where(Bin.id == sa.bindparam("bin_id"))
+    .values(on_hand=Bin.on_hand + sa.bindparam("delta"), version=Bin.version + 1)
+    .returning(Bin.on_hand, Bin.card_quantity, Bin.state, Bin.state_since,
+               Bin.state_movement_id)
+)
+_ON_HAND_FOR_UPDATE = (
+    sa.select(Bin.on_hand).where(Bin.id == sa.bindparam("bin_id")).with_for_update()
+)
+_MOVEMENT_INSERT = sa.insert(Movement).returning(Movement.id)
+_SCAN_LOOKUP = sa.select(Movement.id).where(Movement.scan_id == sa.bindparam("scan_id"))
+_OPEN_LINE_REQUEST = sa.select(RequestLine.request_id).where(
+    RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == "open")
+
+
+def _lock_bin_delta(v: CardView, delta: int) -> int:
+    """Add ``delta`` to on hand in one statement (which locks the row until commit).
+
+    Returns the new on hand and brings the view up to date with the row as
+    it is now, under the lock.
+    """
+    on_hand, card, state, since, state_mid = db.session.execute(
+        _STOCK_UPDATE, {"bin_id": v.id, "delta": delta}).one()
+    if state_mid != v.state_movement_id:  # another change got in first: re-read (rare)
+        fresh = card_view(v.id)
+        v.why_kind, v.why_actor, v.why_station = fresh.why_kind, fresh.why_actor, fresh.why_station
+    v.on_hand, v.card_quantity, v.state, v.state_since = on_hand, card, state, since
+    v.state_movement_id = state_mid
+    _sync_orm(v)
+    return int(on_hand)
+
+
+def _sync_orm(v: CardView) -> None:
+    """Keep an ORM copy of the bin in this session (if any) in step with the row."""
+    b = db.session.identity_map.get(sa.inspect(Bin).identity_key_from_primary_key((v.id,)))
+    if b is not None:
+        for name in ("on_hand", "card_quantity", "state", "state_since", "state_movement_id"):
+            set_committed_value(b, name, getattr(v, name))
 
 
 def _previous(scan_id: str) -> Movement | None:
-    return db.session.scalar(sa.select(Movement).where(Movement.scan_id == scan_id))
+    """The movement an earlier scan with this id made, if any."""
+    found = db.session.execute(_SCAN_LOOKUP, {"scan_id": scan_id}).scalar_one_or_none()
+    return db.session.get(Movement, found) if found is not None else None
+
+
+def _request_ref(request_id: int | None) -> dict[str, Any] | None:
+    if request_id is None:
+        return None
+    status = db.session.execute(
+        sa.select(SupplierRequest.status).where(SupplierRequest.id == request_id)).scalar_one()
+    return {"id": request_id, "status": status}
 
 
 def _result_of(m: Movement, *, replayed: bool) -> MoveResult:
-    b = m.bin
-    req = None
-    if m.request_id is not None:
-        r = requests.get_request(m.request_id)
-        req = {"id": r.id, "status": r.status}
+    """The answer for a movement already in the ledger (a replay, an undo)."""
     return MoveResult(
         scan_id=m.scan_id,
         replayed=replayed,
-        bin=bin_dict(b),
+        bin=card_dict(card_view(m.bin_id)),
         flipped=m.flipped,
-        request=req,
+        request=_request_ref(m.request_id),
         movement_id=m.id,
         mode=MODE_FOR_KIND.get(m.kind, m.kind),
         quantity=abs(m.quantity) if m.kind != "count" else m.on_hand_after,
     )
 
 
+@dataclass
+class Moved:
+    """What :func:`_move` did, enough to answer without reading it back."""
+
+    movement_id: int
+    view: CardView
+    kind: str
+    quantity: int
+    flipped: bool
+    request_id: int | None
+    scan_id: str | None
+
+    def result(self, *, replayed: bool = False) -> MoveResult:
+        """The scan API's answer (call it after commit: it reads the request status)."""
+        return MoveResult(
+            scan_id=self.scan_id,
+            replayed=replayed,
+            bin=card_dict(self.view),
+            flipped=self.flipped,
+            request=_request_ref(self.request_id),
+            movement_id=self.movement_id,
+            mode=MODE_FOR_KIND.get(self.kind, self.kind),
+            quantity=abs(self.quantity) if self.kind != "count" else self.view.on_hand,
+        )
+
+
 def _move(
-    b: Bin,
+    v: CardView,
     kind: str,
     delta: int | None,
     actor: Actor,
     *,
     scan_id: str | None,
     set_to: int | None = None,
-    undo_of: Movement | None = None,
-) -> Movement:
-    """The one path for every stock change (the bin row gets locked here)."""
+    undo_of_id: int | None = None,
+) -> Moved:
+    """The one path for every stock change; the bin row is locked from here to commit.
+
+    The common case is three statements: the stock UPDATE, the ledger INSERT
+    and the event INSERT. Request lines and state changes add statements (and
+    the ORM) only when the card actually moves.
+    """
     if set_to is not None:
         # A count: lock the row, read, then write the difference.
-        current = db.session.execute(
-            sa.select(Bin.on_hand).where(Bin.id == b.id).with_for_update()
-        ).scalar_one()
+        current = db.session.execute(_ON_HAND_FOR_UPDATE, {"bin_id": v.id}).scalar_one()
         delta = set_to - current
     assert delta is not None
-    on_hand = _lock_bin_delta(b.id, delta)
-    db.session.refresh(b)
+    on_hand = _lock_bin_delta(v, delta)
+    old_state = v.state  # as it is under the lock, not as it was read before
 
     completed = False
     booked: list[int] = []
     if kind == "receipt" and delta > 0:
-        lines, completed = requests.allocate_receipt(b.id, delta)
+        lines, completed = requests.allocate_receipt(v.id, delta)
         booked = [line.id for line in lines]
     if completed:
-        event = cards.receipt_event(on_hand, b.card_quantity)
+        event = cards.receipt_event(on_hand, v.card_quantity)
     else:
-        event = cards.level_event(on_hand, b.card_quantity)
+        event = cards.level_event(on_hand, v.card_quantity)
 
-    old_state = b.state
-    movement = Movement(
-        bin_id=b.id,
-        kind=kind,
-        quantity=delta,
-        on_hand_after=on_hand,
-        state_after=old_state,
-        user_id=actor.user_id,
-        device_token_id=actor.token_id,
-        actor=actor.name[:64],
-        station=(actor.station or None) and actor.station[:64],
-        source=actor.source,
-        scan_id=scan_id,
-        undo_of_id=undo_of.id if undo_of else None,
-        line_id=booked[0] if booked else None,
-        created_at=utcnow(),
-    )
-    db.session.add(movement)
-    db.session.flush()  # a duplicate scan id fails here, before anything else is written
-
-    who = f"{kind} by {actor.name}" if actor.name else kind
-    if actor.station:
-        who += f" at {actor.station}"
-    reason = f"{on_hand} on hand < card {b.card_quantity} · {who}"
-    _, line = apply_card_event(b, event, movement_id=movement.id, reason=reason)
-    movement.state_after = b.state
-    movement.flipped = b.state != old_state
-    if line is not None:
-        movement.request_id = line.request_id
-    else:
-        open_line = requests.open_line(b.id)
-        movement.request_id = open_line.request_id if open_line else None
-    db.session.flush()
-    events.append("bin.changed", bin_code=b.code,
-                  data=bin_dict(b) | {"movement": {"kind": kind, "quantity": delta,
-                                                   "actor": actor.name,
-                                                   "station": actor.station}})
-    return movement
+    step = cards.transition(v.state, event)
+    b: Bin | None = None
+    request_id: int | None = None
+    if step.action is not cards.CardAction.NONE or step.state.value != v.state:
+        # The card moves: carry out the table's action with the ORM (rare path).
+        b = db.session.get(Bin, v.id, populate_existing=True)
+        assert b is not None
+        who = f"{kind} by {actor.name}" if actor.name else kind
+        if actor.station:
+            who += f" at {actor.station}"
+        step, line = carry_out(b, event,
+                               reason=f"{on_hand} on hand < card {v.card_quantity} · {who}")
+        if line is not None:
+            request_id = line.request_id
+    if request_id is None and step.state is not cards.CardState.STOCKED:
+        request_id = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).scalar()
+    flipped = step.state.value != old_state
+    station = (actor.station or None) and actor.station[:64]
+    movement_id = int(db.session.execute(_MOVEMENT_INSERT, {  # a duplicate scan id fails here
+        "bin_id": v.id, "kind": kind, "quantity": delta, "on_hand_after": on_hand,
+        "state_after": step.state.value, "flipped": flipped, "request_id": request_id,
+        "user_id": actor.user_id, "device_token_id": actor.token_id,
+        "actor": actor.name[:64], "station": station, "source": actor.source,
+        "scan_id": scan_id, "undo_of_id": undo_of_id,
+        "line_id": booked[0] if booked else None, "note": None, "created_at": utcnow(),
+    }).scalar_one())
+    if b is not None and step.state.value != b.state:
+        set_state(b, step.state, movement_id)
+        v.state, v.state_since, v.state_movement_id = b.state, b.state_since, movement_id
+        v.why_kind, v.why_actor, v.why_station = kind, actor.name[:64], station
+    events.append("bin.changed", bin_code=v.code,
+                  data=card_dict(v) | {"movement": {"kind": kind, "quantity": delta,
+                                                    "actor": actor.name,
+                                                    "station": actor.station}})
+    return Moved(movement_id, v, kind, delta, flipped, request_id, scan_id)
 
 
-def default_quantity(b: Bin, mode: str) -> int:
+def default_quantity(b: Bin | CardView, mode: str) -> int:
     """What a scan moves when no quantity is given (DESIGN §8.1)."""
     if mode == "pull":
         return b.pull_quantity
@@ -218,30 +281,37 @@ def default_quantity(b: Bin, mode: str) -> int:
 
 
 def apply_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
-               scan_id: str) -> MoveResult:
-    """Apply one scan in the current transaction (flushes, does not commit)."""
+               scan_id: str, confirm: bool = False) -> Moved | Movement:
+    """Apply one scan in the current transaction (does not commit).
+
+    Returns what was moved, or the earlier movement when the scan id was seen
+    before (a replay). Everything that only reads (the replay check, the code
+    lookup, the default quantity) happens before the write lock is taken, so
+    the lock is held for the few statements that change stock.
+    """
     if mode not in MODES:
         raise ServiceError("invalid_mode", f"Mode must be one of: {', '.join(MODES)}.")
     _check_quantity(quantity, allow_zero=(mode == "count"))
-    begin_write()
     previous = _previous(scan_id)
     if previous is not None:
-        return _result_of(previous, replayed=True)
-    b = resolve_scan(code_text)
-    if not b.active:
-        raise ServiceError("inactive_bin", f"Bin {b.code} is not active.", 409)
-    qty = quantity if quantity is not None else default_quantity(b, mode)
+        return previous
+    v = resolve_card(code_text)
+    if not v.active:
+        raise ServiceError("inactive_bin", f"Bin {v.code} is not active.", 409)
+    qty = quantity if quantity is not None else default_quantity(v, mode)
+    if mode == "receive" and quantity is not None and not confirm:
+        # More than is still open on the order needs a confirmation.
+        requests.check_over_receipt(db.session.get(Bin, v.id), quantity)  # type: ignore[arg-type]
+    begin_write()
     if mode == "pull":
-        m = _move(b, "pull", -qty, actor, scan_id=scan_id)
-    elif mode == "receive":
-        m = _move(b, "receipt", qty, actor, scan_id=scan_id)
-    else:
-        m = _move(b, "count", None, actor, scan_id=scan_id, set_to=qty)
-    return _result_of(m, replayed=False)
+        return _move(v, "pull", -qty, actor, scan_id=scan_id)
+    if mode == "receive":
+        return _move(v, "receipt", qty, actor, scan_id=scan_id)
+    return _move(v, "count", None, actor, scan_id=scan_id, set_to=qty)
 
 
 def record_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
-                scan_id: str | None) -> MoveResult:
+                scan_id: str | None, confirm: bool = False) -> MoveResult:
     """Apply a scan and commit; a concurrent duplicate of the scan id is a replay.
 
     This is the one service that owns its transaction: when two requests carry
@@ -251,9 +321,8 @@ def record_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
     """
     sid = check_scan_id(scan_id)
     try:
-        result = apply_scan(code_text, mode, quantity, actor, sid)
+        done = apply_scan(code_text, mode, quantity, actor, sid, confirm)
         db.session.commit()
-        return result
     except IntegrityError:
         db.session.rollback()
         previous = _previous(sid)
@@ -263,6 +332,13 @@ def record_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
     except Exception:
         db.session.rollback()
         raise
+    if isinstance(done, Movement):
+        return _result_of(done, replayed=True)
+    if done.flipped and done.view.state == "replenish":
+        from .sending import after_line_added  # an auto-send supplier's draft goes out now
+
+        after_line_added(done.view.id)
+    return done.result()
 
 
 def undo_scan(scan_id: str, actor: Actor, *, own_only: bool, window: dt.timedelta) -> MoveResult:
@@ -294,13 +370,16 @@ def undo_scan(scan_id: str, actor: Actor, *, own_only: bool, window: dt.timedelt
             "A receipt booked on a supplier request cannot be undone; count the bin.",
             409,
         )
-    m = _move(original.bin, "undo", -original.quantity, actor, scan_id=None, undo_of=original)
-    return _result_of(m, replayed=False)
+    done = _move(card_view(original.bin_id), "undo", -original.quantity, actor, scan_id=None,
+                 undo_of_id=original.id)
+    return done.result()
 
 
-def set_initial(b: Bin, on_hand: int, actor: Actor) -> Movement:
-    """Opening stock of a new bin, recorded in the ledger."""
-    return _move(b, "initial", on_hand - b.on_hand, actor, scan_id=None)
+def set_initial(b: Bin, on_hand: int, actor: Actor) -> Moved:
+    """Opening stock of a new bin (or a corrected one), recorded in the ledger."""
+    db.session.flush()
+    v = card_view(b.id)
+    return _move(v, "initial", on_hand - v.on_hand, actor, scan_id=None)
 
 
 def get_movement(movement_id: int) -> Movement:

@@ -3,21 +3,85 @@
 SQLite serialises writers; a transaction that first reads and then writes can
 fail with "database is locked" without waiting (WAL snapshot upgrade). So every
 writing operation starts with :func:`begin_write`, which opens a
-``BEGIN IMMEDIATE`` transaction that takes the write lock up front and waits
-for it under the busy timeout. PostgreSQL uses row locks instead.
+``BEGIN IMMEDIATE`` transaction that takes the write lock up front.
+
+Writers that find the lock taken would wait in SQLite's busy handler, which
+polls with sleeps of up to 100 ms: under load that makes a convoy with long
+tail latencies. So on SQLite, writers first queue on a *write mutex* (a thread
+lock inside the process plus an ``flock`` on a file beside the database across
+processes), which hands over the moment the previous writer commits.
+
+PostgreSQL uses row locks instead and needs none of this.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 
 WRITE_OPTION = "kanban_write"
 #: Key of the PostgreSQL advisory lock that orders event ids by commit.
 EVENT_LOCK_KEY = 0x6B616E62
+
+
+class WriteMutex:
+    """One writer at a time across threads and processes, for one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._owner = threading.local()
+
+    def held(self) -> bool:
+        """True if the current thread holds the mutex."""
+        return bool(getattr(self._owner, "held", False))
+
+    def acquire(self) -> None:
+        """Block until this thread is the only writer."""
+        if self.held():
+            return
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._owner.held = True
+
+    def release(self) -> None:
+        """Let the next writer in (no-op if this thread does not hold it)."""
+        if not self.held():
+            return
+        self._owner.held = False
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_mutexes: dict[str, WriteMutex] = {}
+_mutexes_lock = threading.Lock()
+
+
+def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    path = str(Path(database).resolve()) + ".writelock"
+    with _mutexes_lock:
+        if path not in _mutexes:
+            _mutexes[path] = WriteMutex(Path(path))
+        return _mutexes[path]
 
 
 def install_sqlite_hooks(engine: sa.Engine) -> None:
@@ -40,6 +104,15 @@ def install_sqlite_hooks(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+@sa.event.listens_for(Session, "after_transaction_end")
+def _release_write_mutex(session: Session, transaction: SessionTransaction) -> None:
+    # Commit, rollback or close of the outermost transaction ends the write.
+    if transaction.parent is None:
+        mutex = session.info.pop("kanban_write_mutex", None)
+        if mutex is not None:
+            mutex.release()
+
+
 def is_sqlite() -> bool:
     """True when the app runs on SQLite."""
     return db.engine.dialect.name == "sqlite"
@@ -60,7 +133,17 @@ def begin_write() -> None:
             # Pending changes must not be lost: write them in this transaction.
             return
         session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    mutex = _mutex_for(db.engine)
+    if mutex is not None:
+        mutex.acquire()
+        session.info["kanban_write_mutex"] = mutex
+    try:
+        session.connection(execution_options={WRITE_OPTION: True})
+    except BaseException:
+        session.info.pop("kanban_write_mutex", None)
+        if mutex is not None:
+            mutex.release()
+        raise
 
 
 def lock_event_order() -> None:

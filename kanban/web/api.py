@@ -13,26 +13,17 @@ from ..domain.codes import ScanTextError, clean_scan_text
 from ..extensions import csrf, db
 from ..models import REQUEST_STATUSES, SOURCES
 from ..services import ServiceError, bins, events, requests, sending, stock
-from ..services.tx import begin_write
 from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source"}
+SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
 SCAN_SOURCES = {"usb", "camera", "photo", "api", "form"}
 
 
 def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
     """The documented error shape."""
     return jsonify(error={"code": code, "message": message}), status
-
-
-@bp.before_request
-def _write_transaction() -> None:
-    # A changing call takes the SQLite write lock before its first read, so it
-    # waits its turn instead of failing with "database is locked".
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        begin_write()
 
 
 @bp.before_request
@@ -95,7 +86,10 @@ def post_scan() -> Any:
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")
     station = _text_field(body, "station", 64)
     who = actor(station=station, source=source)
-    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"))
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):
+        return error("invalid_confirm", "confirm must be true or false.")
+    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"), confirm=confirm)
     return jsonify(result.as_dict()), (200 if result.replayed else 201)
 
 
@@ -143,9 +137,13 @@ def list_requests() -> Any:
 @bp.post("/requests/<int:request_id>/send")
 @requires("supervisor")
 def send_request(request_id: int) -> Any:
-    """Send a draft: its cards go to ordered."""
-    req = sending.mark_sent(request_id, via="manual", actor=actor().name)
-    db.session.commit()
+    """Send a draft (by email where SMTP is configured, else mark it sent): its cards go
+    to ordered. Optional body ``{"via": "email" | "manual"}``."""
+    body = request.get_json(silent=True) if request.is_json else None
+    via = body.get("via") if isinstance(body, dict) else None
+    if via not in (None, "email", "manual"):
+        return error("invalid_via", "via must be email or manual.")
+    req = sending.send(request_id, via=via, actor=actor().name)  # commits
     return jsonify(requests.request_dict(req))
 
 

@@ -1,7 +1,72 @@
-"""More routes on the API blueprint (placeholder; filled in by its issue)."""
+"""``POST /api/decode``: read the barcodes in a photo or a camera frame (DESIGN §3.3, §8.1).
+
+The decoding itself lives in :mod:`kanban.barcodes.decode`, which runs it in a worker
+process pool with a time bound. The pool starts lazily, on the first decode, so it starts in
+a gunicorn worker and never in the master before the fork.
+
+Decoding changes nothing: the page submits the code it read to ``POST /api/scans`` as a
+second call (source ``camera`` or ``photo``), so that a decoded code goes through exactly the
+same path, checks and scan-id idempotency as a typed one.
+"""
 
 from __future__ import annotations
 
-from .api import bp
+import logging
+from typing import Any
 
-__all__ = ["bp"]
+from flask import jsonify, request
+
+from ..barcodes import decode
+from ..extensions import db
+from .api import bp, error
+from .security import requires
+
+__all__ = ["bp", "log_engines"]
+
+log = logging.getLogger("kanban")
+
+#: A live camera frame is small and the next frame is the better retry: answer fast.
+LIVE_TIMEOUT = 2.0
+#: A photo gets the whole pipeline with its rotated/thresholded retries.
+PHOTO_TIMEOUT = 6.0
+
+
+def log_engines() -> None:
+    """Log which decoding engines are available (no worker process is started)."""
+    log.info("%s", decode.engines_status())
+
+
+def _is_live() -> bool:
+    return request.args.get("live") == "1" or request.form.get("live") == "1"
+
+
+@bp.post("/decode")
+@requires("operator")
+def decode_image() -> Any:
+    """Decode every barcode in the multipart field ``image``: ``{"codes": [{text, format}]}``.
+
+    ``?live=1`` (or form field ``live=1``) marks a camera frame: one quick pass, no retries.
+    """
+    # Nothing here writes: give back any database transaction before the slow part, so
+    # that a decode never holds a connection (or SQLite's write lock) while it works.
+    db.session.rollback()
+    if request.content_type is None or not request.content_type.startswith("multipart/form-data"):
+        return error(
+            "unsupported_media_type",
+            "Send the picture as multipart/form-data in the field 'image'.",
+            415,
+        )
+    upload = request.files.get("image")
+    if upload is None:
+        return error("missing_image", "Send the picture in the multipart field 'image'.")
+    # Werkzeug spooled the part already (bounded by MAX_CONTENT_LENGTH); read one byte more
+    # than the decoder accepts so that an oversized picture is told apart from a big one.
+    data = upload.stream.read(decode.MAX_UPLOAD_BYTES + 1)
+    live = _is_live()
+    try:
+        codes = decode.decode_bytes(
+            data, timeout=LIVE_TIMEOUT if live else PHOTO_TIMEOUT, thorough=not live
+        )
+    except decode.DecodeError as exc:
+        return error(exc.code, exc.message, exc.http_status)
+    return jsonify(codes=[{"text": c.text, "format": c.format} for c in codes])

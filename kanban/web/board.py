@@ -1,13 +1,14 @@
-"""The board and the bin pages (server-rendered)."""
+"""The board and the bin pages (server-rendered; static/js/board.js keeps the board live)."""
 
 from __future__ import annotations
 
-from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
+from flask.blueprints import BlueprintSetupState
 
 from ..services import bins
+from ..services import board as board_service
 from .security import requires
 
 bp = Blueprint("board", __name__)
@@ -19,23 +20,28 @@ STATE_LOOK = {
 }
 
 
-@bp.app_context_processor
-def _look() -> dict[str, Any]:
-    return {"STATE_LOOK": STATE_LOOK}
+@bp.record_once
+def _template_globals(state: BlueprintSetupState) -> None:
+    # Globals, not a context processor: the card macros are imported without context.
+    state.app.jinja_env.globals.update(STATE_LOOK=STATE_LOOK, card_level=board_service.level,
+                                       card_age=board_service.age_text)
+
+
+def board_args() -> tuple[board_service.BoardFilter, str]:
+    """The filter and the view (zones or columns) asked for in the query string."""
+    view = request.args.get("view", "zones")
+    return (board_service.BoardFilter.from_args(request.args),
+            view if view in board_service.VIEWS else "zones")
 
 
 @bp.get("/")
 @bp.get("/board")
 @requires("operator")
 def board() -> Any:
-    """All bins grouped by zone with their card state."""
-    all_bins = bins.list_bins()
-    overdue = bins.overdue_bin_ids()
-    cards = [bins.bin_dict(b, overdue=b.id in overdue) for b in all_bins]
-    cards.sort(key=lambda c: (c["zone"], c["code"]))
-    zones = [(zone, list(group)) for zone, group in groupby(cards, key=lambda c: c["zone"])]
-    counts = {s: sum(1 for c in cards if c["state"] == s) for s in STATE_LOOK}
-    return render_template("board/board.html", zones=zones, counts=counts)
+    """All bins as cards, by zone or in state columns, with filters and search."""
+    filt, view = board_args()
+    data = board_service.load_board(filt)
+    return render_template("board/board.html", board=data, view=view)
 
 
 @bp.get("/bins/<code>")

@@ -1,7 +1,216 @@
-"""Blueprint `scan` (placeholder; filled in by its issue)."""
+"""Blueprint ``scan``: the scan station page, its command sheet and small JSON helpers.
+
+The page (``templates/scan/scan.html`` + ``static/js/scan.js``) applies scans through the
+JSON API (``POST /api/scans``, ``POST /api/scans/<id>/undo``, ``POST /api/decode``). What the
+JavaScript needs to know — the command barcodes, the words for modes and card states, the
+limits — comes from here as data, so no business rule is written twice.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
+
+from ..barcodes.commands import command_svg
+from ..barcodes.decode import MAX_UPLOAD_BYTES
+from ..domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, MODES, Command, all_commands
+from ..extensions import db
+from ..models import Bin, Movement, utcnow
+from ..services.https import ca_certificate
+from ..services.stock import MAX_QUANTITY, SCAN_ID_MAX, Actor
+from .board import STATE_LOOK
+from .security import actor, requires
 
 bp = Blueprint("scan", __name__)
+
+#: A repeated identical scan within this window is ignored (a scanner's double read, a
+#: trigger held down, a camera that still sees the label).
+DEBOUNCE_MS = 1500
+#: Keystrokes closer together than this are a scanner, not a person.
+BURST_GAP_MS = 80
+#: The Enter/Tab closing a burst may come this much later (some scanners pause before it;
+#: no person types three keys within BURST_GAP_MS, so the keys alone tell a scanner).
+BURST_END_MS = 500
+#: A burst shorter than this (plus Enter/Tab) is not taken for a scan.
+BURST_MIN = 3
+#: Longest station name (the ledger column is 64 characters).
+STATION_MAX = 64
+#: How many of the station's scans the page lists.
+RECENT_LIMIT = 12
+
+#: Words and icons of the modes: the button, the result banner, the recent list. The icons
+#: are plain symbols that common fonts (DejaVu on a Linux station PC) have; the word is
+#: always shown beside them.
+MODE_LOOK: dict[str, dict[str, str]] = {
+    "pull": {"word": "Pull", "done": "Pulled", "icon": "−"},
+    "receive": {"word": "Receive", "done": "Received", "icon": "+"},
+    "count": {"word": "Count", "done": "Counted", "icon": "#"},
+    "undo": {"word": "Undo", "done": "Undone", "icon": "↩"},
+}
+KIND_TO_MODE = {"pull": "pull", "receipt": "receive", "count": "count"}
+
+
+def command_label(cmd: Command) -> str:
+    """What a command does, in words (printed under its barcode and shown when scanned)."""
+    if cmd.action == "mode":
+        return f"Mode: {MODE_LOOK[str(cmd.value)]['word']}"
+    if cmd.action == "quantity":
+        return f"Quantity {cmd.value}"
+    return "Undo my last scan"
+
+
+def command_table() -> dict[str, dict[str, Any]]:
+    """Every command barcode text -> what it does, for the page's JavaScript."""
+    return {
+        c.text: {"action": c.action, "value": c.value, "label": command_label(c)}
+        for c in all_commands()
+    }
+
+
+def page_config() -> dict[str, Any]:
+    """Everything ``scan.js`` needs, passed as JSON in a data attribute."""
+    return {
+        "user": actor().name,
+        "max_length": MAX_SCAN_LENGTH,
+        "max_quantity": MAX_QUANTITY,
+        "max_upload": MAX_UPLOAD_BYTES,
+        "station_max": STATION_MAX,
+        "scan_id_max": SCAN_ID_MAX,
+        "debounce_ms": DEBOUNCE_MS,
+        "burst_gap_ms": BURST_GAP_MS,
+        "burst_end_ms": BURST_END_MS,
+        "burst_min": BURST_MIN,
+        "command_prefix": COMMAND_PREFIX,
+        "commands": command_table(),
+        "modes": {m: MODE_LOOK[m] for m in (*MODES, "undo")},
+        "states": STATE_LOOK,
+        "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],
+        "urls": {
+            "scans": "/api/scans",
+            "decode": "/api/decode",
+            "recent": "/scan/recent",
+        },
+    }
+
+
+@bp.get("/scan")
+@requires("operator")
+def scan_page() -> Any:
+    """The scan station: keyboard wedge, camera, photo, command barcodes, offline queue."""
+    has_ca = ca_certificate(current_app.config["INSTANCE_PATH"]) is not None
+    return render_template(
+        "scan/scan.html",
+        config=page_config(),
+        modes=MODES,
+        mode_look=MODE_LOOK,
+        max_length=MAX_SCAN_LENGTH,
+        station_max=STATION_MAX,
+        max_quantity=MAX_QUANTITY,
+        has_ca=has_ca,
+    )
+
+
+@bp.get("/scan/commands")
+@requires("operator")
+def command_sheet() -> Any:
+    """A printable sheet of command barcodes: mode, quantity 1–10, undo."""
+    groups: dict[str, list[dict[str, Any]]] = {"mode": [], "quantity": [], "undo": []}
+    for cmd in all_commands():
+        # command_svg builds the SVG from numbers and an escaped text only.
+        svg = Markup(command_svg(cmd.text))  # noqa: S704
+        groups[cmd.action].append({"text": cmd.text, "label": command_label(cmd), "svg": svg})
+    return render_template("scan/commands.html", groups=groups)
+
+
+def recent_scans(
+    station: str | None, who: Actor, *, limit: int = RECENT_LIMIT, undo_window: dt.timedelta
+) -> list[dict[str, Any]]:
+    """The newest scans at ``station`` (or, without one, ``who``'s own), newest first.
+
+    ``mine`` and ``undoable`` say whether the page offers Undo; the undo service still
+    decides (receipts booked on a request, for instance, cannot be undone).
+    """
+    stmt = (
+        sa.select(Movement)
+        .options(joinedload(Movement.bin).joinedload(Bin.item))
+        .where(Movement.kind.in_(tuple(KIND_TO_MODE)), Movement.scan_id.is_not(None))
+        .order_by(Movement.id.desc())
+        .limit(limit)
+    )
+    if who.user_id is not None:
+        mine_clause = Movement.user_id == who.user_id
+    else:
+        mine_clause = Movement.device_token_id == who.token_id
+    stmt = stmt.where(Movement.station == station) if station else stmt.where(mine_clause)
+    rows = list(db.session.scalars(stmt).unique())
+    undone: set[int] = set()
+    if rows:
+        undone = {
+            i
+            for i in db.session.scalars(
+                sa.select(Movement.undo_of_id).where(Movement.undo_of_id.in_([m.id for m in rows]))
+            )
+            if i is not None
+        }
+    now = utcnow()
+    out = []
+    for m in rows:
+        mine = (who.user_id is not None and m.user_id == who.user_id) or (
+            who.token_id is not None and m.device_token_id == who.token_id
+        )
+        mode = KIND_TO_MODE[m.kind]
+        out.append(
+            {
+                "scan_id": m.scan_id,
+                "at": m.created_at.isoformat(),
+                "mode": mode,
+                "quantity": m.on_hand_after if mode == "count" else abs(m.quantity),
+                "bin": m.bin.code,
+                "item": m.bin.item.name,
+                "on_hand_after": m.on_hand_after,
+                "state_after": m.state_after,
+                "flipped": m.flipped,
+                "actor": m.actor,
+                "source": m.source,
+                "mine": mine,
+                "undone": m.id in undone,
+                "undoable": mine and m.id not in undone and now - m.created_at <= undo_window,
+            }
+        )
+    return out
+
+
+@bp.get("/scan/recent")
+@requires("operator")
+def recent() -> Any:
+    """``{"scans": [...]}``: this station's recent scans (``?station=NAME``), newest first."""
+    station = request.args.get("station", "").strip()
+    if len(station) > STATION_MAX or not station.isprintable():
+        message = f"A station name is at most {STATION_MAX} printable characters."
+        return jsonify(error={"code": "invalid_station", "message": message}), 400
+    window = dt.timedelta(minutes=current_app.config["SCAN_UNDO_MINUTES"])
+    scans = recent_scans(station or None, actor(station=station), undo_window=window)
+    return jsonify(station=station or None, scans=scans)
+
+
+@bp.get("/scan/ca.crt")
+@requires("operator")
+def ca_cert() -> Any:
+    """The local CA made by ``kanban serve --https``, for phones to install and trust."""
+    data = ca_certificate(current_app.config["INSTANCE_PATH"])
+    if data is None:
+        return Response(
+            "No certificate yet: start the server with `kanban serve --https`.\n",
+            status=404,
+            mimetype="text/plain",
+        )
+    return Response(
+        data,
+        mimetype="application/x-x509-ca-cert",
+        headers={"Content-Disposition": 'attachment; filename="kanban-local-ca.crt"'},
+    )

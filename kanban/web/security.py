@@ -29,12 +29,16 @@ class TokenPrincipal:
     is_active: bool = True
     is_anonymous: bool = False
 
-    def get_id(self) -> str:  # Flask-Login never stores token principals in the session
+    def get_id(self) -> str:  # only a display link's principal is kept in a session (wall.py)
         return f"token:{self.token_id}"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(user_id: str) -> User | TokenPrincipal | None:
+    if user_id.startswith("token:"):
+        # A wall screen opened with a display link; revoking the token ends it at once.
+        token = auth_service.live_display_token(user_id[6:])
+        return TokenPrincipal(token.id, token.name, token.role) if token is not None else None
     if not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))

@@ -30,6 +30,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         "kanban",
         template_folder=str(paths.TEMPLATES),
         static_folder=str(paths.STATIC),
+        static_url_path="/static",
         instance_path=cfg["INSTANCE_PATH"],
         instance_relative_config=False,
     )
@@ -62,6 +63,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     for module in (auth, api, board, scan, wall, labels, requests_pages, admin):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
+    api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
     from ..cli import register
 

@@ -1,7 +1,66 @@
-"""Blueprint `wall` (placeholder; filled in by its issue)."""
+"""Wall mode (DESIGN §4): the board for a TV, opened with a read-only display link.
+
+``/wall?token=T`` checks that T is a live token of role ``display``, keeps that
+display principal in the session (security.py loads it back and drops it the
+moment the token is revoked) and redirects to ``/wall`` without the token, so
+the secret does not stay in the address bar. A display principal satisfies only
+``requires("display")``: it can read the board and the event feed, and every
+changing route refuses it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import login_user
+
+from ..extensions import db
+from ..services import auth as auth_service
+from ..services import board as board_service
+from .security import TokenPrincipal, requires
 
 bp = Blueprint("wall", __name__)
+
+#: Seconds each page of zones stays on screen (``?rotate=``), and its bounds.
+ROTATE_DEFAULT, ROTATE_MIN, ROTATE_MAX = 15, 5, 300
+#: Seconds without any message from the server before the screen says "stale".
+STALE_AFTER = 15
+
+
+def _rotate() -> int:
+    raw = request.args.get("rotate", "")
+    if raw.isdigit() and len(raw) < 5:
+        return min(max(int(raw), ROTATE_MIN), ROTATE_MAX)
+    return ROTATE_DEFAULT
+
+
+@bp.get("/wall")
+def wall() -> Any:
+    """The wall screen; with ``?token=`` it first signs this browser in as that display."""
+    if "token" in request.args:
+        return _open_display_link(request.args.get("token", ""))
+    return _wall_page()
+
+
+def _open_display_link(plain: str) -> Any:
+    token = auth_service.token_for(plain.strip())
+    if token is None or token.role != "display":
+        db.session.rollback()
+        return render_template("wall/invalid_link.html"), 403
+    auth_service.touch_token(token.id)
+    db.session.commit()
+    login_user(TokenPrincipal(token.id, token.name, token.role))
+    args = {k: v for k, v in request.args.items() if k != "token"}
+    resp = redirect(url_for("wall.wall", **args))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@requires("display")
+def _wall_page() -> Any:
+    filt = board_service.BoardFilter.from_args(request.args)
+    data = board_service.load_board(filt)
+    return render_template("wall/wall.html", board=data, rotate=_rotate(),
+                           stale_after=STALE_AFTER)

@@ -20,6 +20,7 @@ EXPECTED = {
     (S.REPLENISH, E.SENT): (S.ORDERED, A.NONE),
     (S.REPLENISH, E.CANCELLED_OK): (S.STOCKED, A.NONE),
     (S.REPLENISH, E.CANCELLED_LOW): (S.REPLENISH, A.ADD_LINE),
+    (S.REPLENISH, E.REMOVED): (S.STOCKED, A.NONE),  # removed from the draft: on hold
     (S.ORDERED, E.LOW): (S.ORDERED, A.NONE),
     (S.ORDERED, E.OK): (S.ORDERED, A.NONE),
     (S.ORDERED, E.RECEIVED_OK): (S.STOCKED, A.NONE),
@@ -94,6 +95,14 @@ def test_expected_state_for_check() -> None:
     assert cards.expected_state(2, 5, False, False) == set()
     assert cards.expected_state(2, 5, True, False) == {S.REPLENISH}
     assert cards.expected_state(9, 5, False, True) == {S.ORDERED}
+
+
+def test_held_card_may_stay_stocked_below_its_card_quantity() -> None:
+    # A supervisor removed the bin's line from the draft: on hold until the next movement.
+    assert cards.expected_state(2, 5, False, False, held=True) == {S.STOCKED}
+    # A hold never excuses a card that disagrees with an open line.
+    assert cards.expected_state(2, 5, True, False, held=True) == {S.REPLENISH}
+    assert cards.expected_state(2, 5, False, True, held=True) == {S.ORDERED}
 
 
 def test_domain_imports_neither_flask_nor_sqlalchemy() -> None:

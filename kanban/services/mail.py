@@ -1,0 +1,270 @@
+"""Email over SMTP: the ``KANBAN_SMTP_URL`` setting, building and sending messages.
+
+Nothing here touches the database: callers build a message, send it outside
+any transaction and record the outcome afterwards (see ``sending.py``).
+
+URL forms::
+
+    smtp://host[:port]                     plain SMTP (port 25)
+    smtp+starttls://user:pass@host[:port]  STARTTLS upgrade (port 587)
+    smtps://user:pass@host[:port]          TLS from the first byte (port 465)
+
+Query options: ``timeout`` (seconds per network operation, default 20),
+``cafile`` (a PEM file of CA certificates to trust, e.g. an internal relay's
+self-signed certificate) and ``verify=0`` (do not check the server's
+certificate at all; only for a trusted network). User and password may be
+percent-encoded (``%40`` for ``@``).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
+DEFAULT_TIMEOUT = 20.0
+MAX_TIMEOUT = 300.0
+
+
+class MailConfigError(ValueError):
+    """``KANBAN_SMTP_URL`` cannot be used; the message says why."""
+
+
+class MailError(Exception):
+    """A message was not accepted; ``reason`` says why, for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand messages over."""
+
+    host: str
+    port: int
+    security: str  # "plain", "starttls" or "tls"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    cafile: str | None = None
+    verify: bool = True
+
+    def describe(self) -> str:
+        """The server for people and logs, without the password."""
+        who = f"{self.username}@" if self.username else ""
+        return f"{self.security} {who}{self.host}:{self.port}"
+
+
+def _flag(value: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise MailConfigError(f"verify must be 0 or 1, not {value[:20]!r}.")
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """Read an SMTP URL (see the module docstring) or raise MailConfigError."""
+    if not url or not url.strip():
+        raise MailConfigError("No SMTP server is configured (KANBAN_SMTP_URL is empty).")
+    try:
+        parts = urlsplit(url.strip())
+        port_given = parts.port
+    except ValueError as exc:
+        raise MailConfigError(f"KANBAN_SMTP_URL is not a valid URL: {exc}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise MailConfigError(
+            f"KANBAN_SMTP_URL must start with {', '.join(s + '://' for s in SCHEMES)} "
+            f"(got {scheme[:20]!r})."
+        )
+    security, default_port = SCHEMES[scheme]
+    host = parts.hostname
+    if not host:
+        raise MailConfigError("KANBAN_SMTP_URL has no host name.")
+    if parts.path not in ("", "/"):
+        raise MailConfigError("KANBAN_SMTP_URL must not have a path.")
+    timeout, cafile, verify = DEFAULT_TIMEOUT, None, True
+    for key, values in parse_qs(parts.query, keep_blank_values=True, strict_parsing=False).items():
+        value = values[-1]
+        if key == "timeout":
+            try:
+                timeout = float(value)
+            except ValueError:
+                raise MailConfigError("timeout must be a number of seconds.") from None
+            if not 0 < timeout <= MAX_TIMEOUT:
+                raise MailConfigError(f"timeout must be between 0 and {MAX_TIMEOUT:.0f} seconds.")
+        elif key == "cafile":
+            cafile = value or None
+        elif key == "verify":
+            verify = _flag(value)
+        else:
+            raise MailConfigError(f"Unknown KANBAN_SMTP_URL option {key[:30]!r}.")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and username is None:
+        raise MailConfigError("KANBAN_SMTP_URL has a password but no user name.")
+    return SmtpSettings(
+        host=host,
+        port=port_given or default_port,
+        security=security,
+        username=username,
+        password=password,
+        timeout=timeout,
+        cafile=cafile,
+        verify=verify,
+    )
+
+
+def valid_address(address: str | None) -> bool:
+    """A plain ``local@domain`` address with no spaces or control characters."""
+    if not address or len(address) > 254:
+        return False
+    if any(c.isspace() or ord(c) < 32 or c in '<>,;"' for c in address):
+        return False
+    name, parsed = parseaddr(address)
+    if parsed != address or name:
+        return False
+    local, _, domain = address.rpartition("@")
+    return bool(local) and "." in domain and not domain.startswith(".")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a message."""
+
+    filename: str
+    content: bytes
+    mime_type: str  # "application/pdf", "text/csv", ...
+
+
+def _header_text(value: str) -> str:
+    # Header values come partly from the database: no line breaks, bounded.
+    return " ".join(value.split())[:300]
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """A plain-text message with attachments, ready for :func:`send`."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = _header_text(subject)
+    msg["Date"] = formatdate(usegmt=True)
+    domain = sender.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg.set_content(text)
+    for att in attachments:
+        maintype, _, subtype = att.mime_type.partition("/")
+        if maintype == "text":
+            msg.add_attachment(att.content.decode("utf-8"), subtype=subtype, filename=att.filename)
+        else:
+            msg.add_attachment(
+                att.content, maintype=maintype, subtype=subtype, filename=att.filename
+            )
+    return msg
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=settings.cafile)
+    if not settings.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _reply_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return f"{code} {' '.join(text.split())}"[:300]
+
+
+def send(settings: SmtpSettings, message: EmailMessage) -> None:
+    """Hand the message to the server, or raise MailError with a reason for people.
+
+    Every network operation is bounded by ``settings.timeout``. Call it with no
+    database transaction open: it may take that long.
+    """
+    where = f"{settings.host}:{settings.port}"
+    try:
+        ctx = _tls_context(settings) if settings.security != "plain" else None
+        smtp: smtplib.SMTP
+        if settings.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=ctx
+            )
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with smtp:
+            smtp.ehlo()
+            if settings.security == "starttls":
+                smtp.starttls(context=ctx)
+                smtp.ehlo()
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+            refused = smtp.send_message(message)
+        if refused:
+            rcpt, (code, text) = next(iter(refused.items()))
+            raise MailError(
+                f"The mail server {where} refused the recipient {rcpt}: {_reply_text(code, text)}"
+            )
+    except MailError:
+        raise
+    except smtplib.SMTPRecipientsRefused as exc:
+        rcpt, (code, text) = next(iter(exc.recipients.items()))
+        raise MailError(
+            f"The mail server {where} refused the recipient {rcpt}: {_reply_text(code, text)}"
+        ) from None
+    except smtplib.SMTPSenderRefused as exc:
+        raise MailError(
+            f"The mail server {where} refused the sender {exc.sender}: "
+            f"{_reply_text(exc.smtp_code, exc.smtp_error)}"
+        ) from None
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailError(
+            f"The mail server {where} refused the login: "
+            f"{_reply_text(exc.smtp_code, exc.smtp_error)}"
+        ) from None
+    except smtplib.SMTPDataError as exc:
+        raise MailError(
+            f"The mail server {where} refused the message: "
+            f"{_reply_text(exc.smtp_code, exc.smtp_error)}"
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailError(
+            f"The mail server {where} does not support what the URL asks for ({exc})."
+        ) from None
+    except smtplib.SMTPServerDisconnected as exc:
+        raise MailError(f"The mail server {where} closed the connection ({exc}).") from None
+    except smtplib.SMTPResponseException as exc:
+        raise MailError(
+            f"The mail server {where} answered {_reply_text(exc.smtp_code, exc.smtp_error)}"
+        ) from None
+    except ssl.SSLError as exc:
+        raise MailError(f"TLS with the mail server {where} failed: {exc.reason or exc}.") from None
+    except TimeoutError:
+        raise MailError(
+            f"The mail server {where} did not answer within {settings.timeout:g} s."
+        ) from None
+    except ConnectionRefusedError:
+        raise MailError(f"The mail server {where} refused the connection.") from None
+    except socket.gaierror as exc:
+        raise MailError(f"The mail server host {settings.host} was not found ({exc}).") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailError(f"Sending through {where} failed: {exc}.") from None

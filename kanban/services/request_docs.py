@@ -1,0 +1,325 @@
+"""A supplier request as documents: PDF, CSV and the email's text (DESIGN §2.3).
+
+The renderers take a :class:`RequestDoc`, a frozen snapshot of the request, so
+that what is emailed, downloaded or printed is exactly what was read in one
+transaction, and so that rendering needs no database.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+CSV_COLUMNS = (
+    "request",
+    "line",
+    "sku",
+    "supplier_part_number",
+    "item",
+    "bin",
+    "quantity",
+    "unit",
+    "unit_cost",
+    "line_value",
+    "expected_date",
+)
+
+
+@dataclass(frozen=True)
+class DocLine:
+    """One line as the supplier sees it."""
+
+    position: int
+    line_id: int
+    bin: str
+    sku: str
+    supplier_part_number: str | None
+    item: str
+    quantity: int
+    unit: str
+    unit_cost: Decimal | None
+
+    @property
+    def value(self) -> Decimal | None:
+        """Quantity × unit cost, where the cost is known."""
+        return None if self.unit_cost is None else self.unit_cost * self.quantity
+
+
+@dataclass(frozen=True)
+class RequestDoc:
+    """Everything a request document shows."""
+
+    number: str
+    supplier: str
+    supplier_email: str | None
+    supplier_phone: str | None
+    issued: dt.date
+    expected_date: dt.date | None
+    lines: tuple[DocLine, ...]
+    contact_name: str
+    contact_email: str
+
+    @property
+    def total_quantity(self) -> int:
+        """Units over all lines."""
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def total_value(self) -> Decimal | None:
+        """Value of the lines with a known unit cost (None if no cost is known)."""
+        known = [line.value for line in self.lines if line.value is not None]
+        return sum(known, Decimal(0)) if known else None
+
+    @property
+    def value_complete(self) -> bool:
+        """True when every line has a unit cost."""
+        return all(line.unit_cost is not None for line in self.lines)
+
+    @property
+    def filename_stem(self) -> str:
+        """Base name for attachments and downloads."""
+        return f"supplier-request-{self.number}"
+
+
+def money(value: Decimal | None) -> str:
+    """Two decimals, or empty when unknown."""
+    return "" if value is None else f"{value.quantize(Decimal('0.01'))}"
+
+
+def unit_cost_text(value: Decimal | None) -> str:
+    """A unit cost with two to four decimals, or empty when unknown."""
+    if value is None:
+        return ""
+    text = f"{value.normalize():f}"
+    # At least two decimals (0.5 → 0.50), up to the stored four.
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+# ------------------------------------------------------------------------- text
+
+
+def render_text(doc: RequestDoc) -> str:
+    """The email body: who, what, how many, by when, whom to ask."""
+    expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
+    out = [
+        f"Hello {doc.supplier},",
+        "",
+        f"please supply the items below for our purchase request {doc.number}.",
+        "",
+        f"Request:       {doc.number}",
+        f"Date:          {doc.issued.isoformat()}",
+        f"Expected by:   {expected}",
+        f"Lines:         {len(doc.lines)}",
+        "",
+    ]
+    for line in doc.lines:
+        part = f" · your part no. {line.supplier_part_number}" if line.supplier_part_number else ""
+        out.append(f"{line.position:>3}. {line.quantity} {line.unit} × {line.item}")
+        out.append(f"     SKU {line.sku}{part} · for bin {line.bin}")
+    out.append("")
+    out.append(f"Total quantity: {doc.total_quantity}")
+    if doc.total_value is not None:
+        note = "" if doc.value_complete else " (lines with a known unit cost)"
+        out.append(f"Total value:    {money(doc.total_value)}{note}")
+    out += [
+        "",
+        "The request is attached as PDF and as CSV (one row per line).",
+        "Please quote the request number on the delivery note.",
+        "",
+        f"Contact: {doc.contact_name} <{doc.contact_email}>"
+        if doc.contact_name
+        else f"Contact: {doc.contact_email}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def subject(doc: RequestDoc) -> str:
+    """The email subject."""
+    return f"Purchase request {doc.number} for {doc.supplier}"
+
+
+# -------------------------------------------------------------------------- CSV
+
+
+def _csv_cell(value: str) -> str:
+    # A cell a spreadsheet would run as a formula is kept as text.
+    if value[:1] in ("=", "+", "@", "\t", "\r") or (
+        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
+    ):
+        return "'" + value
+    return value
+
+
+def render_csv(doc: RequestDoc) -> bytes:
+    """One row per line, UTF-8 with a byte-order mark (spreadsheets read it right)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in doc.lines:
+        writer.writerow(
+            [
+                doc.number,
+                line.position,
+                _csv_cell(line.sku),
+                _csv_cell(line.supplier_part_number or ""),
+                _csv_cell(line.item),
+                _csv_cell(line.bin),
+                line.quantity,
+                _csv_cell(line.unit),
+                unit_cost_text(line.unit_cost),
+                money(line.value),
+                doc.expected_date.isoformat() if doc.expected_date else "",
+            ]
+        )
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# -------------------------------------------------------------------------- PDF
+
+
+@functools.cache
+def _fonts() -> tuple[str, str]:
+    """DejaVu Sans (all scripts the app accepts), or Helvetica where it is missing."""
+    try:
+        pdfmetrics.registerFont(TTFont("DejaVuSans", str(FONT_DIR / "DejaVuSans.ttf")))
+        pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(FONT_DIR / "DejaVuSans-Bold.ttf")))
+    except (OSError, TTFError):
+        return ("Helvetica", "Helvetica-Bold")
+    return ("DejaVuSans", "DejaVuSans-Bold")
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    regular, _ = _fonts()
+    if regular == "Helvetica":  # the built-in font only has WinAnsi glyphs
+        text = text.encode("cp1252", "replace").decode("cp1252")
+    return Paragraph(escape(text), style)
+
+
+def render_pdf(doc: RequestDoc) -> bytes:
+    """An A4 purchase request: header, supplier, lines table, totals, contact."""
+    regular, bold = _fonts()
+    body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=11)
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
+    title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=20, spaceAfter=4)
+    head = ParagraphStyle("head", parent=body, fontName=bold)
+    th = ParagraphStyle("th", parent=small, fontName=bold)
+    num = ParagraphStyle("num", parent=small, alignment=TA_RIGHT)
+    th_num = ParagraphStyle("th_num", parent=th, alignment=TA_RIGHT)
+    total_num = ParagraphStyle("total_num", parent=num, fontName=bold)
+
+    buf = io.BytesIO()
+    pdf = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Purchase request {doc.number}",
+        author=doc.contact_email,
+        subject=f"Purchase request {doc.number} for {doc.supplier}",
+    )
+    story: list[object] = [_p(f"Purchase request {doc.number}", title)]
+
+    expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
+    facts = [
+        ["Supplier", doc.supplier],
+        ["Email", doc.supplier_email or ""],
+        ["Phone", doc.supplier_phone or ""],
+        ["Date", doc.issued.isoformat()],
+        ["Expected by", expected],
+        [
+            "Contact",
+            f"{doc.contact_name} <{doc.contact_email}>" if doc.contact_name else doc.contact_email,
+        ],
+    ]
+    info = Table(
+        [[_p(k, head), _p(v, body)] for k, v in facts if v],
+        colWidths=[30 * mm, 150 * mm],
+        hAlign="LEFT",
+    )
+    info.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    story += [info, Spacer(1, 6 * mm)]
+
+    header = ["#", "SKU", "Supplier part no.", "Item", "Bin", "Qty", "Unit", "Unit cost", "Value"]
+    numeric = {0, 5, 7, 8}
+    rows: list[list[object]] = [
+        [_p(h, th_num if i in numeric else th) for i, h in enumerate(header)]
+    ]
+    for line in doc.lines:
+        rows.append(
+            [
+                _p(str(line.position), num),
+                _p(line.sku, small),
+                _p(line.supplier_part_number or "", small),
+                _p(line.item, small),
+                _p(line.bin, small),
+                _p(str(line.quantity), num),
+                _p(line.unit, small),
+                _p(unit_cost_text(line.unit_cost), num),
+                _p(money(line.value), num),
+            ]
+        )
+    total_value = money(doc.total_value)
+    if total_value and not doc.value_complete:
+        total_value += " *"
+    rows.append(
+        [
+            _p("", small),
+            _p("Total", th),
+            _p("", small),
+            _p("", small),
+            _p("", small),
+            _p(str(doc.total_quantity), total_num),
+            _p("", small),
+            _p("", small),
+            _p(total_value, total_num),
+        ]
+    )
+    widths = [7, 24, 22, 44, 16, 13, 11, 19, 24]
+    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -2), 0.4, colors.grey),
+                ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eaf0")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story.append(table)
+    if total_value.endswith("*"):
+        story.append(_p("* value of the lines with a known unit cost", small))
+    story += [
+        Spacer(1, 6 * mm),
+        _p(f"Please quote {doc.number} on the delivery note.", body),
+    ]
+    pdf.build(story)
+    return buf.getvalue()

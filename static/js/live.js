@@ -1,0 +1,185 @@
+// The live change feed for the board and the wall screen.
+//
+// Server-sent events from GET /api/events/stream carry every event with its id;
+// EventSource reconnects by itself and resumes with Last-Event-ID. When the
+// stream cannot be used (no EventSource, a refused or failing stream), the
+// feed polls GET /api/events?after=N instead and retries the stream later.
+// Events are applied once each, in id order, so a screen that was away
+// catches up on everything it missed.
+//
+// Status, for the "live" indicator:
+//   live       the stream is open and the server spoke within staleAfter
+//   polling    the stream is unavailable but polling works
+//   connecting just started, or reconnecting for less than downGrace
+//   stale      no word from the server for staleAfter, or down for downGrace:
+//              what is on screen may be out of date since `since`.
+
+const POLL_MS = 1000;
+const STREAM_RETRY_MS = 30000;
+
+export class LiveFeed {
+  constructor({
+    lastId = 0,
+    onEvent,
+    onStatus = () => {},
+    onReset = () => window.location.reload(),
+    staleAfter = 15000,
+    downGrace = 3000,
+    streamUrl = '/api/events/stream',
+    pollUrl = '/api/events',
+  }) {
+    Object.assign(this, { lastId, onEvent, onStatus, onReset, staleAfter, downGrace, streamUrl, pollUrl });
+    this.es = null;
+    this.polling = false;
+    this.pollTimer = null;
+    this.lastContact = Date.now();
+    this.downSince = Date.now(); // not connected yet
+    this.nextStreamTry = 0;
+    this.mode = null;
+  }
+
+  start() {
+    this.openStream();
+    this.watchdog = setInterval(() => this.check(), 1000);
+    this.report();
+  }
+
+  openStream() {
+    if (!('EventSource' in window)) {
+      this.startPolling();
+      return;
+    }
+    const es = new EventSource(`${this.streamUrl}?after=${this.lastId}`);
+    this.es = es;
+    es.onopen = () => {
+      if (this.es !== es) return;
+      this.connected();
+      this.stopPolling();
+    };
+    es.onmessage = (e) => {
+      if (this.es !== es) return;
+      this.connected();
+      this.handle(JSON.parse(e.data));
+    };
+    es.addEventListener('heartbeat', () => {
+      if (this.es === es) this.connected();
+    });
+    es.addEventListener('reset', () => this.onReset());
+    es.addEventListener('denied', () => {
+      es.close();
+      this.es = null;
+      this.nextStreamTry = Date.now() + STREAM_RETRY_MS;
+      this.startPolling();
+    });
+    es.onerror = () => {
+      if (this.es !== es) return;
+      if (this.downSince === null) this.downSince = Date.now();
+      if (es.readyState === EventSource.CLOSED) {
+        // Refused for good (e.g. 503 when the server is full): poll, retry later.
+        this.es = null;
+        this.nextStreamTry = Date.now() + STREAM_RETRY_MS;
+        this.startPolling();
+      }
+      this.report();
+    };
+  }
+
+  handle(event) {
+    if (!event || typeof event.id !== 'number' || event.id <= this.lastId) return;
+    this.lastId = event.id;
+    try {
+      this.onEvent(event);
+    } catch (err) {
+      console.error('live feed: cannot apply event', event, err);
+    }
+  }
+
+  connected() {
+    this.lastContact = Date.now();
+    this.downSince = null;
+    this.report();
+  }
+
+  check() {
+    const now = Date.now();
+    if (this.es && this.es.readyState === EventSource.OPEN && now - this.lastContact > this.staleAfter) {
+      // Open but silent (a half-open connection, a buffering proxy): start over.
+      this.es.close();
+      this.es = null;
+      if (this.downSince === null) this.downSince = now;
+      this.openStream();
+    } else if (!this.es && now >= this.nextStreamTry) {
+      this.openStream();
+    }
+    this.report();
+  }
+
+  startPolling() {
+    if (this.polling) return;
+    this.polling = true;
+    this.poll();
+  }
+
+  stopPolling() {
+    this.polling = false;
+    clearTimeout(this.pollTimer);
+  }
+
+  async poll() {
+    if (!this.polling) return;
+    let more = false;
+    try {
+      const resp = await fetch(`${this.pollUrl}?after=${this.lastId}`, {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+        cache: 'no-store',
+      });
+      if (resp.ok) {
+        const body = await resp.json();
+        this.lastContact = Date.now();
+        if (!this.es || this.es.readyState !== EventSource.OPEN) this.downSince = null;
+        for (const event of body.events) this.handle(event);
+        more = body.events.length >= 500;
+      }
+    } catch (err) {
+      // Offline: keep trying; the indicator turns stale.
+    }
+    this.report();
+    if (this.polling) this.pollTimer = setTimeout(() => this.poll(), more ? 0 : POLL_MS);
+  }
+
+  status() {
+    const now = Date.now();
+    const silent = now - this.lastContact > this.staleAfter;
+    const down = this.downSince !== null && now - this.downSince > this.downGrace;
+    if (silent || down) return { mode: 'stale', since: new Date(this.lastContact) };
+    if (this.es && this.es.readyState === EventSource.OPEN && this.downSince === null) {
+      return { mode: 'live', since: null };
+    }
+    if (this.polling && this.downSince === null) return { mode: 'polling', since: null };
+    return { mode: 'connecting', since: null };
+  }
+
+  report() {
+    const st = this.status();
+    const key = `${st.mode}:${st.since ? st.since.getTime() : ''}`;
+    if (key === this.mode) return;
+    this.mode = key;
+    this.onStatus(st);
+  }
+}
+
+/** Show a feed status in a .live element (templates/board/_cards.html live_indicator). */
+export function showStatus(el, st) {
+  if (!el) return;
+  const text = el.querySelector('.live-text');
+  el.dataset.live = st.mode;
+  if (st.mode === 'stale') {
+    const hhmmss = st.since.toLocaleTimeString([], {
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+    });
+    text.textContent = `Stale since ${hhmmss}`;
+  } else {
+    text.textContent = { live: 'Live', polling: 'Live (polling)', connecting: 'Connecting…' }[st.mode];
+  }
+}
