@@ -33,6 +33,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/labels.py
 	$(BIN)/python bench/board.py
+	$(BIN)/python bench/update_readme.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts

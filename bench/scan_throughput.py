@@ -52,8 +52,9 @@ def serve(instance: str, port: int, workers: int, threads: int) -> None:
         # that the ledger check after the run stays meaningful.
         begin_write()
         code = request.get_json()["code"]
-        db.session.execute(sa.text("UPDATE bins SET version = version + 1 WHERE code = :c"),
-                           {"c": code})
+        db.session.execute(
+            sa.text("UPDATE bins SET version = version + 1 WHERE code = :c"), {"c": code}
+        )
         db.session.commit()
         return {"ok": True}
 
@@ -95,8 +96,10 @@ def client(port: int, path: str, token: str, seconds: float, n: int, out: mp.Que
 def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict[str, object]:
     """Run ``clients`` processes against ``path`` for ``seconds``."""
     queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    procs = [mp.Process(target=client, args=(port, path, token, seconds, n, queue))
-             for n in range(clients)]
+    procs = [
+        mp.Process(target=client, args=(port, path, token, seconds, n, queue))
+        for n in range(clients)
+    ]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
@@ -147,17 +150,34 @@ def main() -> None:
     start_stock = 10_000_000
     with app.app_context():
         for i in range(BINS):
-            catalog.create_bin(f"T-{i:03d}", sku=f"SKU-{i}", item_name=f"Part {i}", zone="Bench",
-                               supplier=f"Supplier {i % 4}", on_hand=start_stock,
-                               card_quantity=start_stock - 50, order_quantity=100)
+            catalog.create_bin(
+                f"T-{i:03d}",
+                sku=f"SKU-{i}",
+                item_name=f"Part {i}",
+                zone="Bench",
+                supplier=f"Supplier {i % 4}",
+                on_hand=start_stock,
+                card_quantity=start_stock - 50,
+                order_quantity=100,
+            )
         _, token = auth.create_token("bench", "operator")
         db.session.commit()
         db.engine.dispose()
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve-child", str(instance),
-                               str(port), str(args.workers), str(args.threads)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve-child",
+            str(instance),
+            str(port),
+            str(args.workers),
+            str(args.threads),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -180,10 +200,14 @@ def main() -> None:
         stock = dict(db.session.execute(sa.select(Bin.code, Bin.on_hand)).all())
         from kanban.models import Movement
 
-        pulls = dict(db.session.execute(
-            sa.select(Bin.code, sa.func.count(Movement.id))
-            .join(Movement, Movement.bin_id == Bin.id)
-            .where(Movement.kind == "pull").group_by(Bin.code)).all())
+        pulls = dict(
+            db.session.execute(
+                sa.select(Bin.code, sa.func.count(Movement.id))
+                .join(Movement, Movement.bin_id == Bin.id)
+                .where(Movement.kind == "pull")
+                .group_by(Bin.code)
+            ).all()
+        )
         db.engine.dispose()
 
     scan_rate = statistics.median(s["rate"] for s in scans)  # type: ignore[misc]
@@ -198,9 +222,11 @@ def main() -> None:
     for s in [warm, *scans]:
         for code, n in s["ok_by_code"].items():  # type: ignore[attr-defined]
             acknowledged[code] = acknowledged.get(code, 0) + n
-    lost_or_doubled = sum(abs(pulls.get(code, 0) - acknowledged.get(code, 0))
-                          + abs(start_stock - stock[code] - acknowledged.get(code, 0))
-                          for code in stock)
+    lost_or_doubled = sum(
+        abs(pulls.get(code, 0) - acknowledged.get(code, 0))
+        + abs(start_stock - stock[code] - acknowledged.get(code, 0))
+        for code in stock
+    )
 
     rows = [
         ("scans/s (16 clients, `POST /api/scans`)", f"{scan_rate:.0f}", "", ""),
@@ -209,17 +235,27 @@ def main() -> None:
         ("scan latency p50", f"{p50:.1f} ms", "", ""),
         ("scan latency p99", f"{p99:.1f} ms", "≤ 100 ms", "pass" if p99 <= 100 else "FAIL"),
         ("failed scan requests", str(errors), "0", "pass" if errors == 0 else "FAIL"),
-        ("lost or doubled scans (ledger and stock vs acknowledged)", str(lost_or_doubled), "0",
-         "pass" if lost_or_doubled == 0 else "FAIL"),
-        ("`kanban check` problems after the run", str(len(problems)), "0",
-         "pass" if not problems else "FAIL"),
+        (
+            "lost or doubled scans (ledger and stock vs acknowledged)",
+            str(lost_or_doubled),
+            "0",
+            "pass" if lost_or_doubled == 0 else "FAIL",
+        ),
+        (
+            "`kanban check` problems after the run",
+            str(len(problems)),
+            "0",
+            "pass" if not problems else "FAIL",
+        ),
     ]
     table = ["| what | measured | target | result |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    meta = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, SQLite (WAL, "
-            f"synchronous=FULL), gunicorn {args.workers} workers × {args.threads} threads, "
-            f"{args.clients} client processes, {args.rounds} × {args.seconds:.0f} s per endpoint "
-            f"(alternating), {BINS} bins.")
+    meta = (
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, SQLite (WAL, "
+        f"synchronous=FULL), gunicorn {args.workers} workers × {args.threads} threads, "
+        f"{args.clients} client processes, {args.rounds} × {args.seconds:.0f} s per endpoint "
+        f"(alternating), {BINS} bins."
+    )
     text = "\n".join(["## Scan throughput", "", meta, "", *table, ""])
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

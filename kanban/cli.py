@@ -38,8 +38,9 @@ def upgrade_database(app: Flask) -> None:
         upgrade()
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
-             add_default_commands=False)
+@click.group(
+    cls=FlaskGroup, create_app=create_app, add_version_option=False, add_default_commands=False
+)
 def main() -> None:
     """Kanban replenishment board with barcode scanning."""
 
@@ -48,8 +49,18 @@ def register(group: click.Group) -> None:
     """Attach every command to ``group`` (the console script and ``flask``)."""
     from .cli_labels import labels
 
-    for command in (demo, serve, seed_demo, create_user, token, import_cmd, export_cmd, check,
-                    backup, labels):
+    for command in (
+        demo,
+        serve,
+        seed_demo,
+        create_user,
+        token,
+        import_cmd,
+        export_cmd,
+        check,
+        backup,
+        labels,
+    ):
         group.add_command(command)
 
 
@@ -69,8 +80,14 @@ def seed_demo() -> None:
 @click.command("create-user")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["operator", "supervisor", "admin"]), required=True)
-@click.option("--password", envvar="KANBAN_NEW_PASSWORD", prompt=True, hide_input=True,
-              confirmation_prompt=True, help="Asked for when not given.")
+@click.option(
+    "--password",
+    envvar="KANBAN_NEW_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for when not given.",
+)
 @with_appcontext
 def create_user(name: str, role: str, password: str) -> None:
     """Create a user who logs in with a password."""
@@ -89,8 +106,9 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["operator", "supervisor", "admin", "display"]),
-              required=True)
+@click.option(
+    "--role", type=click.Choice(["operator", "supervisor", "admin", "display"]), required=True
+)
 @with_appcontext
 def token_create(name: str, role: str) -> None:
     """Create a token and print it once (only its hash is kept)."""
@@ -133,8 +151,9 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     """Import the bins spreadsheet (CSV); nothing is written unless every row is valid."""
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
-    report = imports.import_bins(file.read_bytes(), dry_run=dry_run,
-                                 actor=Actor(name="import", source="import"))
+    report = imports.import_bins(
+        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source="import")
+    )
     if not report.ok:
         db.session.rollback()
         for err in report.errors:
@@ -142,17 +161,24 @@ def import_cmd(file: Path, dry_run: bool) -> None:
         _fail(f"{len(report.errors)} error(s); nothing was imported.")
     if dry_run:
         db.session.rollback()
-        click.echo(f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
-                   f"and update {report.updated} bins. Nothing written.")
+        click.echo(
+            f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
+            f"and update {report.updated} bins. Nothing written."
+        )
         return
     db.session.commit()
-    click.echo(f"Imported {len(report.rows)} rows: {report.created} bins created, "
-               f"{report.updated} updated.")
+    click.echo(
+        f"Imported {len(report.rows)} rows: {report.created} bins created, "
+        f"{report.updated} updated."
+    )
 
 
 @click.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @with_appcontext
 def export_cmd(out: Path | None) -> None:
     """Export every bin as the bins spreadsheet (CSV)."""
@@ -191,17 +217,29 @@ def backup(path: Path) -> None:
     click.echo(f"Backup written to {target}")
 
 
-def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
-                certfile: str | None = None, keyfile: str | None = None) -> None:
+def _run_server(
+    app: Flask,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             options: dict[str, Any] = {
-                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                "worker_class": "gthread", "timeout": 120, "graceful_timeout": 5,
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 120,
+                "graceful_timeout": 5,
                 "accesslog": app.config.get("ACCESS_LOG"),
-                "certfile": certfile, "keyfile": keyfile,
+                "certfile": certfile,
+                "keyfile": keyfile,
             }
             for key, value in options.items():
                 if value is not None:
@@ -214,6 +252,10 @@ def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
+        # A thread holding the database write lock must get the GIL back soon:
+        # with the default 5 ms switch interval, busy threads make it wait and
+        # every other writer queues behind it.
+        sys.setswitchinterval(0.0005)
 
     with app.app_context():
         db.engine.dispose()
@@ -227,9 +269,13 @@ def _run_server(app: Flask, host: str, port: int, workers: int, threads: int,
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=16, show_default=True, type=int, help="Threads per worker.")
-@click.option("--https", "use_https", is_flag=True,
-              help="Serve HTTPS with a certificate generated once in the instance folder "
-                   "(phones need HTTPS for live camera scanning).")
+@click.option(
+    "--https",
+    "use_https",
+    is_flag=True,
+    help="Serve HTTPS with a certificate generated once in the instance folder "
+    "(phones need HTTPS for live camera scanning).",
+)
 def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
     """Run the production server (gunicorn); migrates the database first."""
     from .barcodes.decode import engines_status
@@ -246,14 +292,11 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
 
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
-    click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}",
-               err=True)
-    click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).",
-               err=True)
+    click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}", err=True)
+    click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).", err=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads, certfile=str(files.cert),
-                keyfile=str(files.key))
+    _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
 
 
 @click.command("demo")
@@ -276,9 +319,11 @@ def demo(host: str, port: int) -> None:
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    click.echo(f"\n  Kanban demo: http://{host}:{port}/\n"
-               "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
-               "  or admin / kanban-admin. Press Ctrl+C to stop.\n")
+    click.echo(
+        f"\n  Kanban demo: http://{host}:{port}/\n"
+        "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
+        "  or admin / kanban-admin. Press Ctrl+C to stop.\n"
+    )
     _run_server(app, host, port, workers=2, threads=16)
 
 

@@ -34,8 +34,9 @@ KANBAN = str(Path(sys.executable).with_name("kanban"))
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance),
-                      "SECRET_KEY": "test"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "test"}
+    )
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -56,8 +57,9 @@ def pg_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_database(pg_server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> str:
+def pg_database(
+    pg_server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """A migrated database for this test worker."""
     name = f"kanban_test_{worker_id}".replace("-", "_")
     admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
@@ -110,8 +112,14 @@ def instance(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, db_url: str, instance: Path) -> Iterator[Flask]:
     """The app on a fresh database; ``kanban check`` must pass when the test ends."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_PATH": str(instance),
-                      "SECRET_KEY": "test-secret", "TESTING": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+        }
+    )
     app.test_client_class = IsolatedClient
     ctx = app.app_context()
     ctx.push()
@@ -141,15 +149,35 @@ def runner(app: Flask) -> Any:
 def make_bin(app: Flask) -> Callable[..., str]:
     """Create a bin with defaults; returns its code."""
 
-    def make(code: str = "A-01-01", *, on_hand: int = 10, card: int = 5, order: int = 20,
-             pull: int = 1, supplier: str = "Acme Fasteners", pack: int = 1,
-             zone: str = "Assembly line 1", sku: str | None = None,
-             barcode: str | None = None, lead_time_days: int = 7) -> str:
-        catalog.create_bin(code, sku=sku or f"SKU-{code}", item_name=f"Part in {code}",
-                           zone=zone, supplier=supplier, on_hand=on_hand, card_quantity=card,
-                           order_quantity=order, pull_quantity=pull, pack_multiple=pack,
-                           supplier_email="orders@acme.example", manufacturer_barcode=barcode,
-                           lead_time_days=lead_time_days)
+    def make(
+        code: str = "A-01-01",
+        *,
+        on_hand: int = 10,
+        card: int = 5,
+        order: int = 20,
+        pull: int = 1,
+        supplier: str = "Acme Fasteners",
+        pack: int = 1,
+        zone: str = "Assembly line 1",
+        sku: str | None = None,
+        barcode: str | None = None,
+        lead_time_days: int = 7,
+    ) -> str:
+        catalog.create_bin(
+            code,
+            sku=sku or f"SKU-{code}",
+            item_name=f"Part in {code}",
+            zone=zone,
+            supplier=supplier,
+            on_hand=on_hand,
+            card_quantity=card,
+            order_quantity=order,
+            pull_quantity=pull,
+            pack_multiple=pack,
+            supplier_email="orders@acme.example",
+            manufacturer_barcode=barcode,
+            lead_time_days=lead_time_days,
+        )
         db.session.commit()
         return code
 
@@ -190,8 +218,14 @@ class Api:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def scan(self, code: str, mode: str = "pull", quantity: int | None = None,
-             scan_id: str | None = None, **extra: Any) -> Any:
+    def scan(
+        self,
+        code: str,
+        mode: str = "pull",
+        quantity: int | None = None,
+        scan_id: str | None = None,
+        **extra: Any,
+    ) -> Any:
         body: dict[str, Any] = {"code": code, "mode": mode, **extra}
         if quantity is not None:
             body["quantity"] = quantity
@@ -239,18 +273,40 @@ class LiveServer:
         self.log = log
 
 
-def start_server(db_url: str, instance: Path, *, workers: int = 2, threads: int = 16,
-                 extra_env: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    db_url: str,
+    instance: Path,
+    *,
+    workers: int = 2,
+    threads: int = 16,
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
     """Start the production server on a free port and wait until it answers."""
     port = free_port()
-    env = {**os.environ, "KANBAN_DATABASE_URL": db_url, "KANBAN_INSTANCE_PATH": str(instance),
-           "KANBAN_SECRET_KEY": "test-secret", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "KANBAN_DATABASE_URL": db_url,
+        "KANBAN_INSTANCE_PATH": str(instance),
+        "KANBAN_SECRET_KEY": "test-secret",
+        **(extra_env or {}),
+    }
     instance.mkdir(parents=True, exist_ok=True)
     log = instance / f"server-{port}.log"
     proc = subprocess.Popen(
-        [KANBAN, "serve", "--port", str(port), "--workers", str(workers),
-         "--threads", str(threads)],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=instance,
+        [
+            KANBAN,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=instance,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30

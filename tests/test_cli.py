@@ -23,35 +23,45 @@ from kanban.models import Bin, Movement, RequestLine, Supplier, User, Zone
 from .conftest import KANBAN, LiveServer
 from .pg import PG_BIN, free_port
 
-HEADER = ("code,sku,item_name,zone,supplier,supplier_email,on_hand,card_quantity,"
-          "order_quantity,pull_quantity,lead_time_days")
-GOOD_CSV = HEADER + """
+HEADER = (
+    "code,sku,item_name,zone,supplier,supplier_email,on_hand,card_quantity,"
+    "order_quantity,pull_quantity,lead_time_days"
+)
+GOOD_CSV = (
+    HEADER
+    + """
 A-01-01,BOLT-M6,M6 bolt,Aisle A,Acme,orders@acme.example,40,20,50,2,5
 A-01-02,NUT-M6,M6 nut,Aisle A,Acme,orders@acme.example,5,20,50,,
 B-01-01,TAPE-48,Packing tape,Packing,Tapes Ltd,,12,4,10,1,3
 """
+)
 
 
 def counts() -> tuple[int, int, int, int]:
     db.session.rollback()
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m))  # type: ignore[return-value]
-                 for m in (Bin, Movement, Supplier, Zone))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m))  # type: ignore[return-value]
+        for m in (Bin, Movement, Supplier, Zone)
+    )
 
 
 def test_create_user_and_refuse_duplicate(runner: Any) -> None:
-    result = runner.invoke(args=["create-user", "ana", "--role", "operator",
-                                 "--password", "secret-pass"])
+    result = runner.invoke(
+        args=["create-user", "ana", "--role", "operator", "--password", "secret-pass"]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User))
     assert (user.username, user.role) == ("ana", "operator")
     assert user.check_password("secret-pass") and "secret-pass" not in user.password_hash
-    again = runner.invoke(args=["create-user", "ana", "--role", "operator",
-                                "--password", "secret-pass"])
+    again = runner.invoke(
+        args=["create-user", "ana", "--role", "operator", "--password", "secret-pass"]
+    )
     assert again.exit_code != 0 and "exists" in again.output
 
 
-def test_token_create_prints_token_once_and_it_works(runner: Any, app: Flask,
-                                                     make_bin: Callable[..., str]) -> None:
+def test_token_create_prints_token_once_and_it_works(
+    runner: Any, app: Flask, make_bin: Callable[..., str]
+) -> None:
     make_bin("A-1")
     result = runner.invoke(args=["token", "create", "Scanner 1", "--role", "operator"])
     assert result.exit_code == 0
@@ -90,18 +100,22 @@ def test_import_dry_run_writes_nothing(runner: Any, tmp_path: Path) -> None:
     assert counts() == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ("a b c,SKU,Name,Z,S,,1,1,1,,", "line 5: code 'A B C' is not a valid bin code"),
-    ("C-1,SKU9,Name,Z,S,,x,1,1,,", "line 5: on_hand must be a whole number"),
-    ("C-1,SKU9,Name,Z,S,,1,1,0,,", "line 5: order_quantity must be between 1"),
-    ("C-1,SKU9,Name,Z,S,not-an-email,1,1,1,,", "line 5: supplier_email 'not-an-email'"),
-    ("A-01-01,SKU9,Name,Z,S,,1,1,1,,", "line 5: code A-01-01 repeats line 2"),
-    ("C-1,,Name,Z,S,,1,1,1,,", "line 5: sku is empty"),
-    ("C-1,BOLT-M6,Other name,Z,S,,1,1,1,,", "line 5: SKU BOLT-M6 has another item_name"),
-    ("C-1,SKU9,Name,Z,S,,1,1,1,1,1,extra", "line 5: more fields than columns"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("a b c,SKU,Name,Z,S,,1,1,1,,", "line 5: code 'A B C' is not a valid bin code"),
+        ("C-1,SKU9,Name,Z,S,,x,1,1,,", "line 5: on_hand must be a whole number"),
+        ("C-1,SKU9,Name,Z,S,,1,1,0,,", "line 5: order_quantity must be between 1"),
+        ("C-1,SKU9,Name,Z,S,not-an-email,1,1,1,,", "line 5: supplier_email 'not-an-email'"),
+        ("A-01-01,SKU9,Name,Z,S,,1,1,1,,", "line 5: code A-01-01 repeats line 2"),
+        ("C-1,,Name,Z,S,,1,1,1,,", "line 5: sku is empty"),
+        ("C-1,BOLT-M6,Other name,Z,S,,1,1,1,,", "line 5: SKU BOLT-M6 has another item_name"),
+        ("C-1,SKU9,Name,Z,S,,1,1,1,1,1,extra", "line 5: more fields than columns"),
+    ],
+)
 def test_bad_row_is_reported_with_line_number_and_nothing_written(
-        runner: Any, tmp_path: Path, row: str, message: str) -> None:
+    runner: Any, tmp_path: Path, row: str, message: str
+) -> None:
     path = tmp_path / "bins.csv"
     path.write_text(GOOD_CSV + row + "\n")
     result = runner.invoke(args=["import", str(path)])
@@ -111,11 +125,14 @@ def test_bad_row_is_reported_with_line_number_and_nothing_written(
     assert counts() == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"code,sku\nA,B\n", "line 1: missing column(s)"),
-    (b"\xff\xfe\x00garbage", "not UTF-8"),
-    (GOOD_CSV.splitlines()[0].encode() + b"\n", "file has no rows"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"code,sku\nA,B\n", "line 1: missing column(s)"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (GOOD_CSV.splitlines()[0].encode() + b"\n", "file has no rows"),
+    ],
+)
 def test_bad_file_is_refused(runner: Any, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bins.csv"
     path.write_bytes(content)
@@ -140,8 +157,9 @@ def test_export_round_trips_through_import(runner: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.ledger_broken
-def test_check_exits_nonzero_when_ledger_is_broken(runner: Any,
-                                                   make_bin: Callable[..., str]) -> None:
+def test_check_exits_nonzero_when_ledger_is_broken(
+    runner: Any, make_bin: Callable[..., str]
+) -> None:
     code = make_bin(on_hand=5)
     assert runner.invoke(args=["check"]).exit_code == 0
     db.session.execute(sa.update(Bin).where(Bin.code == code).values(on_hand=7))
@@ -159,22 +177,33 @@ def test_seed_demo_builds_a_realistic_site(runner: Any) -> None:
     assert db.session.scalar(sa.select(sa.func.count(Supplier.id))) >= 4
     assert db.session.scalar(sa.select(sa.func.count(Bin.id))) >= 60
     first, last = db.session.execute(
-        sa.select(sa.func.min(Movement.created_at), sa.func.max(Movement.created_at))
-        .where(Movement.kind == "pull")).one()
+        sa.select(sa.func.min(Movement.created_at), sa.func.max(Movement.created_at)).where(
+            Movement.kind == "pull"
+        )
+    ).one()
     assert (last - first).days >= 28
     states = set(db.session.scalars(sa.select(Bin.state)))
     assert {"stocked", "replenish", "ordered"} <= states
     assert runner.invoke(args=["seed-demo"]).exit_code != 0  # never over real data
 
 
-def test_backup_while_server_takes_scans(live_server: LiveServer, db_url: str, tmp_path: Path,
-                                         runner: Any, make_bin: Callable[..., str],
-                                         make_token: Callable[[str], str]) -> None:
+def test_backup_while_server_takes_scans(
+    live_server: LiveServer,
+    db_url: str,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+    make_token: Callable[[str], str],
+) -> None:
     code = make_bin(on_hand=500, card=5)
     token = make_token("operator")
     for _ in range(20):
-        http.post(f"{live_server.url}/api/scans", json={"code": code},
-                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        http.post(
+            f"{live_server.url}/api/scans",
+            json={"code": code},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
     target = tmp_path / "backup.db"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
@@ -184,23 +213,41 @@ def test_backup_while_server_takes_scans(live_server: LiveServer, db_url: str, t
             assert conn.execute("SELECT on_hand FROM bins").fetchone()[0] == 480
             assert conn.execute("SELECT count(*) FROM movements").fetchone()[0] == 21
     else:
-        listing = subprocess.run([str(PG_BIN / "pg_restore"), "--list", str(target)],
-                                 capture_output=True, text=True, check=True).stdout
+        listing = subprocess.run(
+            [str(PG_BIN / "pg_restore"), "--list", str(target)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert "TABLE DATA public movements" in listing
 
 
 def test_flask_cli_has_the_same_commands() -> None:
     env = {**os.environ, "KANBAN_INSTANCE_PATH": "/tmp/kanban-cli-help"}
     ours = subprocess.run([KANBAN, "--help"], capture_output=True, text=True, env=env).stdout
-    flask = subprocess.run([sys.executable, "-m", "flask", "--app", "kanban", "--help"],
-                           capture_output=True, text=True, env=env).stdout
+    flask = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "kanban", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
 
     def names(text: str) -> set[str]:
         section = text.split("Commands:")[1]
         return set(re.findall(r"^  ([a-z][a-z-]*)", section, re.M))
 
-    expected = {"demo", "serve", "db", "seed-demo", "create-user", "token", "import", "export",
-                "check", "backup"}
+    expected = {
+        "demo",
+        "serve",
+        "db",
+        "seed-demo",
+        "create-user",
+        "token",
+        "import",
+        "export",
+        "check",
+        "backup",
+    }
     assert expected <= names(ours)
     assert expected <= names(flask)
 
@@ -211,8 +258,12 @@ def test_demo_seeds_serves_and_prints_a_login(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "KANBAN_DATABASE_URL"}
     env["KANBAN_INSTANCE_PATH"] = str(tmp_path / "instance")
     log = tmp_path / "demo.log"
-    proc = subprocess.Popen([KANBAN, "demo", "--port", str(port)], env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [KANBAN, "demo", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.time() + 60
         while "Log in as" not in log.read_text() and time.time() < deadline:
@@ -229,8 +280,10 @@ def test_demo_seeds_serves_and_prints_a_login(tmp_path: Path) -> None:
             except http.ConnectionError:
                 time.sleep(0.1)
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        board = session.post(f"http://127.0.0.1:{port}/login",
-                             data={"username": user, "password": password, "csrf_token": csrf})
+        board = session.post(
+            f"http://127.0.0.1:{port}/login",
+            data={"username": user, "password": password, "csrf_token": csrf},
+        )
         assert board.status_code == 200
         assert len(re.findall(r'data-state="replenish"', board.text)) >= 1
         assert len(re.findall(r"data-bin=", board.text)) >= 60

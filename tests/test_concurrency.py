@@ -21,10 +21,12 @@ PULLS_EACH = 200
 
 
 @pytest.mark.slow
-def test_concurrent_pulls_are_exact(live_server: LiveServer, make_bin: Callable[..., str],
-                                    make_token: Callable[[str], str]) -> None:
-    codes = [make_bin(f"C-{i}", on_hand=1000, card=900, order=50, supplier="Acme")
-             for i in range(3)]
+def test_concurrent_pulls_are_exact(
+    live_server: LiveServer, make_bin: Callable[..., str], make_token: Callable[[str], str]
+) -> None:
+    codes = [
+        make_bin(f"C-{i}", on_hand=1000, card=900, order=50, supplier="Acme") for i in range(3)
+    ]
     token = make_token("operator")
     done: Counter[str] = Counter()
     failures: list[str] = []
@@ -38,8 +40,11 @@ def test_concurrent_pulls_are_exact(live_server: LiveServer, make_bin: Callable[
         for i in range(PULLS_EACH):
             code = codes[(n + i) % len(codes)]
             try:
-                resp = session.post(f"{live_server.url}/api/scans", timeout=30,
-                                    json={"code": code, "scan_id": f"t{n}-{i}"})
+                resp = session.post(
+                    f"{live_server.url}/api/scans",
+                    timeout=30,
+                    json={"code": code, "scan_id": f"t{n}-{i}"},
+                )
             except http.RequestException as exc:
                 with lock:
                     failures.append(repr(exc))
@@ -63,21 +68,24 @@ def test_concurrent_pulls_are_exact(live_server: LiveServer, make_bin: Callable[
         b = db.session.scalar(sa.select(Bin).where(Bin.code == code))
         assert b.on_hand == 1000 - done[code]
         ledger_sum = db.session.scalar(
-            sa.select(sa.func.sum(Movement.quantity)).where(Movement.bin_id == b.id))
+            sa.select(sa.func.sum(Movement.quantity)).where(Movement.bin_id == b.id)
+        )
         assert ledger_sum == b.on_hand
         assert b.state == "replenish"
-        lines = db.session.scalar(sa.select(sa.func.count(RequestLine.id))
-                                  .where(RequestLine.bin_id == b.id))
+        lines = db.session.scalar(
+            sa.select(sa.func.count(RequestLine.id)).where(RequestLine.bin_id == b.id)
+        )
         assert lines == 1
-    flips = db.session.scalar(sa.select(sa.func.count(Movement.id))
-                              .where(Movement.flipped.is_(True)))
+    flips = db.session.scalar(
+        sa.select(sa.func.count(Movement.id)).where(Movement.flipped.is_(True))
+    )
     assert flips == len(codes)
 
 
 @pytest.mark.slow
 def test_same_scan_id_fifty_times_at_once_is_applied_once(
-        live_server: LiveServer, make_bin: Callable[..., str],
-        make_token: Callable[[str], str]) -> None:
+    live_server: LiveServer, make_bin: Callable[..., str], make_token: Callable[[str], str]
+) -> None:
     code = make_bin("D-1", on_hand=10, card=5)
     token = make_token("operator")
     scan_id = uuid.uuid4().hex
@@ -87,9 +95,12 @@ def test_same_scan_id_fifty_times_at_once_is_applied_once(
 
     def worker() -> None:
         start.wait()
-        resp = http.post(f"{live_server.url}/api/scans", timeout=30,
-                         headers={"Authorization": f"Bearer {token}"},
-                         json={"code": code, "quantity": 6, "scan_id": scan_id})
+        resp = http.post(
+            f"{live_server.url}/api/scans",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"code": code, "quantity": 6, "scan_id": scan_id},
+        )
         body = resp.json()
         with lock:
             answers.append((resp.status_code, body["replayed"], body["bin"]["on_hand"]))
@@ -106,6 +117,8 @@ def test_same_scan_id_fifty_times_at_once_is_applied_once(
     assert {a[2] for a in answers} == {4}
     db.session.rollback()
     assert db.session.scalar(sa.select(Bin.on_hand).where(Bin.code == code)) == 4
-    assert db.session.scalar(sa.select(sa.func.count(Movement.id))
-                             .where(Movement.scan_id == scan_id)) == 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Movement.id)).where(Movement.scan_id == scan_id))
+        == 1
+    )
     assert db.session.scalar(sa.select(sa.func.count(RequestLine.id))) == 1

@@ -53,6 +53,9 @@ def test_every_setting_is_documented() -> None:
 
 def test_benchmark_tables_in_readme_match_the_results() -> None:
     for result in sorted((ROOT / "bench" / "results").glob("*.md")):
-        first_row = next(line for line in result.read_text().splitlines()
-                         if line.startswith("| ") and "---" not in line)
+        first_row = next(
+            line
+            for line in result.read_text().splitlines()
+            if line.startswith("| ") and "---" not in line
+        )
         assert first_row in README, f"README lacks the table of {result.name}"

@@ -36,8 +36,12 @@ def test_first_start_creates_database_and_restart_keeps_data(tmp_path: Path) -> 
     finally:
         stop_server(server)
     env = {**os.environ, "KANBAN_DATABASE_URL": url, "KANBAN_INSTANCE_PATH": str(instance)}
-    subprocess.run([KANBAN, "create-user", "ana", "--role", "operator", "--password",
-                    "long-password"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [KANBAN, "create-user", "ana", "--role", "operator", "--password", "long-password"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     server = start_server(url, instance)  # a later start migrates without losing data
     try:
         session = http.Session()
@@ -45,8 +49,10 @@ def test_first_start_creates_database_and_restart_keeps_data(tmp_path: Path) -> 
         import re
 
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        resp = session.post(server.url + "/login", data={
-            "username": "ana", "password": "long-password", "csrf_token": csrf})
+        resp = session.post(
+            server.url + "/login",
+            data={"username": "ana", "password": "long-password", "csrf_token": csrf},
+        )
         assert resp.status_code == 200 and "Board" in resp.text
     finally:
         stop_server(server)

@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_installed_wheel_serves_pages_outside_the_checkout(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels),
-                    str(ROOT)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
+        check=True,
+        cwd=tmp_path,
+    )
     wheel = next(wheels.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "kanban/_templates/base.html" in names
@@ -36,11 +39,16 @@ def test_installed_wheel_serves_pages_outside_the_checkout(tmp_path: Path) -> No
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     site = next((venv / "lib").glob("python*/site-packages"))
     (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
-                   check=True)
-    where = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import kanban.paths as p; print(p.TEMPLATES)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], check=True
+    )
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import kanban.paths as p; print(p.TEMPLATES)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     assert str(venv) in where and str(ROOT) not in where
 
     port = free_port()
@@ -48,9 +56,13 @@ def test_installed_wheel_serves_pages_outside_the_checkout(tmp_path: Path) -> No
     run_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KANBAN_")}
     env["KANBAN_INSTANCE_PATH"] = str(run_dir / "instance")
-    proc = subprocess.Popen([str(venv / "bin" / "kanban"), "serve", "--port", str(port)],
-                            cwd=run_dir, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "kanban"), "serve", "--port", str(port)],
+        cwd=run_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):

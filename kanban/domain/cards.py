@@ -108,7 +108,10 @@ def cancel_event(on_hand: int, card_quantity: int) -> CardEvent:
 
 
 def expected_state(
-    on_hand: int, card_quantity: int, has_draft_line: bool, has_sent_line: bool,
+    on_hand: int,
+    card_quantity: int,
+    has_draft_line: bool,
+    has_sent_line: bool,
     held: bool = False,
 ) -> set[CardState]:
     """The states consistent with a bin's stock and lines (used by ``kanban check``).

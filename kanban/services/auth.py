@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -77,14 +78,28 @@ def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
     return token, plain
 
 
-def token_for(plain: str) -> DeviceToken | None:
+@dataclass(frozen=True)
+class LiveToken:
+    """What a request needs to know about the token it carries."""
+
+    id: int
+    name: str
+    role: str
+    last_used_at: dt.datetime | None
+
+
+# Every API call by a device runs this: one prebuilt Core query, no ORM.
+_TOKEN_LOOKUP = sa.select(
+    DeviceToken.id, DeviceToken.name, DeviceToken.role, DeviceToken.last_used_at
+).where(DeviceToken.token_hash == sa.bindparam("token_hash"), DeviceToken.revoked_at.is_(None))
+
+
+def token_for(plain: str) -> LiveToken | None:
     """The live token matching ``plain``, or None (unknown or revoked)."""
     if not plain or len(plain) > 200:
         return None
-    token = db.session.scalar(sa.select(DeviceToken).where(DeviceToken.token_hash == _hash(plain)))
-    if token is None or token.revoked_at is not None:
-        return None
-    return token
+    row = db.session.execute(_TOKEN_LOOKUP, {"token_hash": _hash(plain)}).one_or_none()
+    return LiveToken(*row) if row is not None else None
 
 
 def touch_token(token_id: int) -> None:

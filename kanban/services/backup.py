@@ -29,8 +29,10 @@ def backup(url: str, target: Path) -> Path:
         if not source or source == ":memory:":
             raise ServiceError("no_file", "An in-memory database cannot be backed up.")
         tmp = target.with_suffix(target.suffix + ".part")
-        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, \
-                sqlite3.connect(tmp) as dst:
+        with (
+            sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src,
+            sqlite3.connect(tmp) as dst,
+        ):
             src.execute("PRAGMA busy_timeout=30000")
             src.backup(dst)
         tmp.replace(target)

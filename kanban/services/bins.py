@@ -85,8 +85,13 @@ def overdue_bin_ids(bin_ids: list[int] | None = None, today: dt.date | None = No
     return set(db.session.scalars(stmt))
 
 
-VERBS = {"pull": "pulled", "receipt": "received", "count": "counted", "undo": "undone",
-         "initial": "set up"}
+VERBS = {
+    "pull": "pulled",
+    "receipt": "received",
+    "count": "counted",
+    "undo": "undone",
+    "initial": "set up",
+}
 
 
 @dataclass
@@ -120,20 +125,49 @@ class CardView:
     def of(cls, b: Bin) -> CardView:
         """The view of a loaded ORM bin."""
         m = b.state_movement
-        return cls(b.id, b.code, b.item.sku, b.item.name, b.item.unit, b.zone.name,
-                   b.item.supplier.name, b.on_hand, b.card_quantity, b.order_quantity,
-                   b.pull_quantity, b.state, b.state_since, b.active, b.state_movement_id,
-                   m.kind if m else None, m.actor if m else None, m.station if m else None)
+        return cls(
+            b.id,
+            b.code,
+            b.item.sku,
+            b.item.name,
+            b.item.unit,
+            b.zone.name,
+            b.item.supplier.name,
+            b.on_hand,
+            b.card_quantity,
+            b.order_quantity,
+            b.pull_quantity,
+            b.state,
+            b.state_since,
+            b.active,
+            b.state_movement_id,
+            m.kind if m else None,
+            m.actor if m else None,
+            m.station if m else None,
+        )
 
 
 _why = sa.orm.aliased(Movement)
 CARD_QUERY = (
     sa.select(
-        Bin.id, Bin.code, Item.sku, Item.name.label("item_name"), Item.unit,
-        Zone.name.label("zone"), Supplier.name.label("supplier"), Bin.on_hand,
-        Bin.card_quantity, Bin.order_quantity, Bin.pull_quantity, Bin.state, Bin.state_since,
-        Bin.active, Bin.state_movement_id, _why.kind.label("why_kind"),
-        _why.actor.label("why_actor"), _why.station.label("why_station"),
+        Bin.id,
+        Bin.code,
+        Item.sku,
+        Item.name.label("item_name"),
+        Item.unit,
+        Zone.name.label("zone"),
+        Supplier.name.label("supplier"),
+        Bin.on_hand,
+        Bin.card_quantity,
+        Bin.order_quantity,
+        Bin.pull_quantity,
+        Bin.state,
+        Bin.state_since,
+        Bin.active,
+        Bin.state_movement_id,
+        _why.kind.label("why_kind"),
+        _why.actor.label("why_actor"),
+        _why.station.label("why_station"),
     )
     .select_from(Bin)
     .join(Item, Item.id == Bin.item_id)
@@ -162,8 +196,10 @@ def resolve_card(text: str) -> CardView:
 def reason_text(v: CardView) -> str:
     """Why the card is in its state: "3 on hand < card 5 · since 10:42 · pulled by ana"."""
     cmp = "<" if v.on_hand < v.card_quantity else "≥"
-    parts = [f"{v.on_hand} on hand {cmp} card {v.card_quantity}",
-             f"since {v.state_since.strftime('%Y-%m-%d %H:%M')} UTC"]
+    parts = [
+        f"{v.on_hand} on hand {cmp} card {v.card_quantity}",
+        f"since {v.state_since.strftime('%Y-%m-%d %H:%M')} UTC",
+    ]
     if v.why_kind is not None:
         verb = VERBS.get(v.why_kind, v.why_kind)
         who = f"{verb} by {v.why_actor}" if v.why_actor else verb
@@ -188,8 +224,7 @@ def card_dict(v: CardView, *, overdue: bool = False) -> dict[str, Any]:
         "state": v.state,
         "state_since": v.state_since.isoformat(),
         "reason": reason_text(v),
-        "flags": {"stockout": fl.stockout, "overdue": fl.overdue,
-                  "count_needed": fl.count_needed},
+        "flags": {"stockout": fl.stockout, "overdue": fl.overdue, "count_needed": fl.count_needed},
         "active": v.active,
     }
 
@@ -211,6 +246,10 @@ def list_bins() -> list[Bin]:
 
 def recent_movements(bin_id: int, limit: int = 50) -> list[Movement]:
     """The bin's newest ledger rows."""
-    stmt = (sa.select(Movement).where(Movement.bin_id == bin_id)
-            .order_by(Movement.id.desc()).limit(limit))
+    stmt = (
+        sa.select(Movement)
+        .where(Movement.bin_id == bin_id)
+        .order_by(Movement.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))

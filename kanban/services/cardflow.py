@@ -10,8 +10,9 @@ from ..models import Bin, RequestLine, utcnow
 from . import requests
 
 
-def carry_out(b: Bin, event: cards.CardEvent, *, reason: str = ""
-              ) -> tuple[cards.Transition, RequestLine | None]:
+def carry_out(
+    b: Bin, event: cards.CardEvent, *, reason: str = ""
+) -> tuple[cards.Transition, RequestLine | None]:
     """Look up the transition and carry out its action on the request lines.
 
     The bin's state itself is set afterwards by :func:`set_state`, once the
@@ -33,8 +34,11 @@ def set_state(b: Bin, state: cards.CardState, movement_id: int | None) -> None:
     db.session.execute(
         sa.update(Bin)
         .where(Bin.id == b.id)
-        .values(state=state.value, state_since=utcnow(),
-                state_movement_id=movement_id if movement_id else Bin.state_movement_id)
+        .values(
+            state=state.value,
+            state_since=utcnow(),
+            state_movement_id=movement_id if movement_id else Bin.state_movement_id,
+        )
     )
     db.session.refresh(b)
 

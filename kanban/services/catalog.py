@@ -62,12 +62,24 @@ def create_bin(
     sup = supplier_named(supplier, email=supplier_email, lead_time_days=lead_time_days)
     item = db.session.scalar(sa.select(Item).where(Item.sku == sku))
     if item is None:
-        item = Item(sku=sku, name=item_name, supplier_id=sup.id, pack_multiple=pack_multiple,
-                    manufacturer_barcode=manufacturer_barcode)
+        item = Item(
+            sku=sku,
+            name=item_name,
+            supplier_id=sup.id,
+            pack_multiple=pack_multiple,
+            manufacturer_barcode=manufacturer_barcode,
+        )
         db.session.add(item)
-    b = Bin(code=code, item=item, zone=zone_named(zone), on_hand=0,
-            card_quantity=card_quantity, order_quantity=order_quantity,
-            pull_quantity=pull_quantity, state="stocked")
+    b = Bin(
+        code=code,
+        item=item,
+        zone=zone_named(zone),
+        on_hand=0,
+        card_quantity=card_quantity,
+        order_quantity=order_quantity,
+        pull_quantity=pull_quantity,
+        state="stocked",
+    )
     db.session.add(b)
     db.session.flush()
     set_initial(b, on_hand, actor or Actor(name="setup", source="form"))

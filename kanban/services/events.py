@@ -17,16 +17,29 @@ PAGE = 500
 _INSERT = sa.insert(Event).returning(Event.id)
 
 
-def append(kind: str, *, bin_code: str | None = None, request_id: int | None = None,
-           data: dict[str, Any] | None = None) -> int:
+def append(
+    kind: str,
+    *,
+    bin_code: str | None = None,
+    request_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
     """Append an event and return its id; call it last in a writing operation
     (on PostgreSQL it takes the lock that orders event ids by commit)."""
     lock_event_order()
     db.session.flush()  # pending ORM changes go first, so the event is the last write
-    return int(db.session.execute(_INSERT, {
-        "created_at": utcnow(), "kind": kind, "bin_code": bin_code,
-        "request_id": request_id, "data": data or {},
-    }).scalar_one())
+    return int(
+        db.session.execute(
+            _INSERT,
+            {
+                "created_at": utcnow(),
+                "kind": kind,
+                "bin_code": bin_code,
+                "request_id": request_id,
+                "data": data or {},
+            },
+        ).scalar_one()
+    )
 
 
 def events_after(after: int, limit: int = PAGE) -> list[Event]:

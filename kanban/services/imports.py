@@ -22,8 +22,17 @@ from .stock import Actor, set_initial
 from .tx import begin_write
 
 COLUMNS = [
-    "code", "sku", "item_name", "zone", "supplier", "supplier_email",
-    "on_hand", "card_quantity", "order_quantity", "pull_quantity", "lead_time_days",
+    "code",
+    "sku",
+    "item_name",
+    "zone",
+    "supplier",
+    "supplier_email",
+    "on_hand",
+    "card_quantity",
+    "order_quantity",
+    "pull_quantity",
+    "lead_time_days",
 ]
 REQUIRED = COLUMNS[:9]
 MAX_ROWS = 20_000
@@ -154,8 +163,9 @@ def parse(data: bytes | str) -> ImportReport:
             seen[code] = line
             assert on_hand is not None and card is not None and order is not None
             assert pull is not None
-            report.rows.append(Row(line, code, sku, name, zone, supplier, email, on_hand,
-                                   card, order, pull, lead))
+            report.rows.append(
+                Row(line, code, sku, name, zone, supplier, email, on_hand, card, order, pull, lead)
+            )
     except csv.Error as exc:
         report.errors.append(f"line {reader.line_num}: not valid CSV ({exc})")
     if not report.rows and not report.errors:
@@ -169,9 +179,9 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
     report.dry_run = dry_run
     if not report.ok:
         return report
-    existing = set(db.session.scalars(
-        sa.select(Bin.code).where(Bin.code.in_([r.code for r in report.rows]))
-    ))
+    existing = set(
+        db.session.scalars(sa.select(Bin.code).where(Bin.code.in_([r.code for r in report.rows])))
+    )
     report.updated = len(existing)
     report.created = len(report.rows) - report.updated
     if dry_run:
@@ -206,9 +216,16 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
         db.session.flush()
         b = db.session.scalar(sa.select(Bin).where(Bin.code == row.code))
         if b is None:
-            b = Bin(code=row.code, item=item, zone=zone, on_hand=0,
-                    card_quantity=row.card_quantity, order_quantity=row.order_quantity,
-                    pull_quantity=row.pull_quantity, state="stocked")
+            b = Bin(
+                code=row.code,
+                item=item,
+                zone=zone,
+                on_hand=0,
+                card_quantity=row.card_quantity,
+                order_quantity=row.order_quantity,
+                pull_quantity=row.pull_quantity,
+                state="stocked",
+            )
             db.session.add(b)
             db.session.flush()
             set_initial(b, row.on_hand, actor)
@@ -234,14 +251,31 @@ def export_bins() -> str:
     stmt = sa.select(Bin).order_by(Bin.code)
     for b in db.session.scalars(stmt):
         sup = b.item.supplier
-        writer.writerow([
-            b.code, b.item.sku, b.item.name, b.zone.name, sup.name, sup.email or "",
-            b.on_hand, b.card_quantity, b.order_quantity, b.pull_quantity, sup.lead_time_days,
-        ])
+        writer.writerow(
+            [
+                b.code,
+                b.item.sku,
+                b.item.name,
+                b.zone.name,
+                sup.name,
+                sup.email or "",
+                b.on_hand,
+                b.card_quantity,
+                b.order_quantity,
+                b.pull_quantity,
+                sup.lead_time_days,
+            ]
+        )
     return out.getvalue()
 
 
 def report_dict(report: ImportReport) -> dict[str, Any]:
     """The JSON/CLI form of an import report."""
-    return {"ok": report.ok, "dry_run": report.dry_run, "rows": len(report.rows),
-            "created": report.created, "updated": report.updated, "errors": report.errors}
+    return {
+        "ok": report.ok,
+        "dry_run": report.dry_run,
+        "rows": len(report.rows),
+        "created": report.created,
+        "updated": report.updated,
+        "errors": report.errors,
+    }

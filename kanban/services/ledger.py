@@ -26,8 +26,9 @@ def check() -> list[Problem]:
     """Every bin's on hand equals its ledger sum; every card agrees with its lines."""
     sums = dict(
         db.session.execute(
-            sa.select(Movement.bin_id, sa.func.coalesce(sa.func.sum(Movement.quantity), 0))
-            .group_by(Movement.bin_id)
+            sa.select(
+                Movement.bin_id, sa.func.coalesce(sa.func.sum(Movement.quantity), 0)
+            ).group_by(Movement.bin_id)
         ).all()
     )
     lines: dict[int, list[tuple[str, str]]] = {}
@@ -39,9 +40,13 @@ def check() -> list[Problem]:
         lines.setdefault(bin_id, []).append((line_status, req_status))
     # A bin whose newest line was cancelled (removed from a draft) is on hold.
     newest = sa.select(sa.func.max(RequestLine.id)).group_by(RequestLine.bin_id)
-    held = set(db.session.scalars(
-        sa.select(RequestLine.bin_id).where(RequestLine.id.in_(newest),
-                                            RequestLine.status == "cancelled")))
+    held = set(
+        db.session.scalars(
+            sa.select(RequestLine.bin_id).where(
+                RequestLine.id.in_(newest), RequestLine.status == "cancelled"
+            )
+        )
+    )
     problems: list[Problem] = []
     for b in db.session.scalars(sa.select(Bin).order_by(Bin.code)):
         total = int(sums.get(b.id, 0))
@@ -62,9 +67,11 @@ def check() -> list[Problem]:
         )
         if b.state not in allowed:
             want = " or ".join(sorted(allowed)) or "no consistent state"
-            problems.append(Problem(
-                b.code,
-                f"card is {b.state} with {b.on_hand} on hand, card {b.card_quantity} "
-                f"and {len(open_lines)} open line(s): expected {want}",
-            ))
+            problems.append(
+                Problem(
+                    b.code,
+                    f"card is {b.state} with {b.on_hand} on hand, card {b.card_quantity} "
+                    f"and {len(open_lines)} open line(s): expected {want}",
+                )
+            )
     return problems

@@ -89,8 +89,10 @@ def check_scan_id(scan_id: str | None) -> str:
     """A client scan id, or a fresh one; bounded and printable."""
     if scan_id is None:
         return uuid.uuid4().hex
-    if not isinstance(scan_id, str) or not 1 <= len(scan_id) <= SCAN_ID_MAX or not all(
-        c.isalnum() or c in "-_.:" for c in scan_id
+    if (
+        not isinstance(scan_id, str)
+        or not 1 <= len(scan_id) <= SCAN_ID_MAX
+        or not all(c.isalnum() or c in "-_.:" for c in scan_id)
     ):
         raise ServiceError(
             "invalid_scan_id",
@@ -103,8 +105,7 @@ _STOCK_UPDATE = (
     sa.update(Bin)
     .where(Bin.id == sa.bindparam("bin_id"))
     .values(on_hand=Bin.on_hand + sa.bindparam("delta"), version=Bin.version + 1)
-    .returning(Bin.on_hand, Bin.card_quantity, Bin.state, Bin.state_since,
-               Bin.state_movement_id)
+    .returning(Bin.on_hand, Bin.card_quantity, Bin.state, Bin.state_since, Bin.state_movement_id)
 )
 _ON_HAND_FOR_UPDATE = (
     sa.select(Bin.on_hand).where(Bin.id == sa.bindparam("bin_id")).with_for_update()
@@ -112,7 +113,8 @@ _ON_HAND_FOR_UPDATE = (
 _MOVEMENT_INSERT = sa.insert(Movement).returning(Movement.id)
 _SCAN_LOOKUP = sa.select(Movement.id).where(Movement.scan_id == sa.bindparam("scan_id"))
 _OPEN_LINE_REQUEST = sa.select(RequestLine.request_id).where(
-    RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == "open")
+    RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == "open"
+)
 
 
 def _lock_bin_delta(v: CardView, delta: int) -> int:
@@ -122,7 +124,8 @@ def _lock_bin_delta(v: CardView, delta: int) -> int:
     it is now, under the lock.
     """
     on_hand, card, state, since, state_mid = db.session.execute(
-        _STOCK_UPDATE, {"bin_id": v.id, "delta": delta}).one()
+        _STOCK_UPDATE, {"bin_id": v.id, "delta": delta}
+    ).one()
     if state_mid != v.state_movement_id:  # another change got in first: re-read (rare)
         fresh = card_view(v.id)
         v.why_kind, v.why_actor, v.why_station = fresh.why_kind, fresh.why_actor, fresh.why_station
@@ -150,7 +153,8 @@ def _request_ref(request_id: int | None) -> dict[str, Any] | None:
     if request_id is None:
         return None
     status = db.session.execute(
-        sa.select(SupplierRequest.status).where(SupplierRequest.id == request_id)).scalar_one()
+        sa.select(SupplierRequest.status).where(SupplierRequest.id == request_id)
+    ).scalar_one()
     return {"id": request_id, "status": status}
 
 
@@ -238,30 +242,56 @@ def _move(
         who = f"{kind} by {actor.name}" if actor.name else kind
         if actor.station:
             who += f" at {actor.station}"
-        step, line = carry_out(b, event,
-                               reason=f"{on_hand} on hand < card {v.card_quantity} · {who}")
+        step, line = carry_out(
+            b, event, reason=f"{on_hand} on hand < card {v.card_quantity} · {who}"
+        )
         if line is not None:
             request_id = line.request_id
     if request_id is None and step.state is not cards.CardState.STOCKED:
         request_id = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).scalar()
     flipped = step.state.value != old_state
     station = (actor.station or None) and actor.station[:64]
-    movement_id = int(db.session.execute(_MOVEMENT_INSERT, {  # a duplicate scan id fails here
-        "bin_id": v.id, "kind": kind, "quantity": delta, "on_hand_after": on_hand,
-        "state_after": step.state.value, "flipped": flipped, "request_id": request_id,
-        "user_id": actor.user_id, "device_token_id": actor.token_id,
-        "actor": actor.name[:64], "station": station, "source": actor.source,
-        "scan_id": scan_id, "undo_of_id": undo_of_id,
-        "line_id": booked[0] if booked else None, "note": None, "created_at": utcnow(),
-    }).scalar_one())
+    movement_id = int(
+        db.session.execute(
+            _MOVEMENT_INSERT,
+            {  # a duplicate scan id fails here
+                "bin_id": v.id,
+                "kind": kind,
+                "quantity": delta,
+                "on_hand_after": on_hand,
+                "state_after": step.state.value,
+                "flipped": flipped,
+                "request_id": request_id,
+                "user_id": actor.user_id,
+                "device_token_id": actor.token_id,
+                "actor": actor.name[:64],
+                "station": station,
+                "source": actor.source,
+                "scan_id": scan_id,
+                "undo_of_id": undo_of_id,
+                "line_id": booked[0] if booked else None,
+                "note": None,
+                "created_at": utcnow(),
+            },
+        ).scalar_one()
+    )
     if b is not None and step.state.value != b.state:
         set_state(b, step.state, movement_id)
         v.state, v.state_since, v.state_movement_id = b.state, b.state_since, movement_id
         v.why_kind, v.why_actor, v.why_station = kind, actor.name[:64], station
-    events.append("bin.changed", bin_code=v.code,
-                  data=card_dict(v) | {"movement": {"kind": kind, "quantity": delta,
-                                                    "actor": actor.name,
-                                                    "station": actor.station}})
+    events.append(
+        "bin.changed",
+        bin_code=v.code,
+        data=card_dict(v)
+        | {
+            "movement": {
+                "kind": kind,
+                "quantity": delta,
+                "actor": actor.name,
+                "station": actor.station,
+            }
+        },
+    )
     return Moved(movement_id, v, kind, delta, flipped, request_id, scan_id)
 
 
@@ -280,8 +310,14 @@ def default_quantity(b: Bin | CardView, mode: str) -> int:
     raise ServiceError("quantity_required", "A count needs the quantity counted.")
 
 
-def apply_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
-               scan_id: str, confirm: bool = False) -> Moved | Movement:
+def apply_scan(
+    code_text: str,
+    mode: str,
+    quantity: int | None,
+    actor: Actor,
+    scan_id: str,
+    confirm: bool = False,
+) -> Moved | Movement:
     """Apply one scan in the current transaction (does not commit).
 
     Returns what was moved, or the earlier movement when the scan id was seen
@@ -310,8 +346,14 @@ def apply_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
     return _move(v, "count", None, actor, scan_id=scan_id, set_to=qty)
 
 
-def record_scan(code_text: str, mode: str, quantity: int | None, actor: Actor,
-                scan_id: str | None, confirm: bool = False) -> MoveResult:
+def record_scan(
+    code_text: str,
+    mode: str,
+    quantity: int | None,
+    actor: Actor,
+    scan_id: str | None,
+    confirm: bool = False,
+) -> MoveResult:
     """Apply a scan and commit; a concurrent duplicate of the scan id is a replay.
 
     This is the one service that owns its transaction: when two requests carry
@@ -370,8 +412,14 @@ def undo_scan(scan_id: str, actor: Actor, *, own_only: bool, window: dt.timedelt
             "A receipt booked on a supplier request cannot be undone; count the bin.",
             409,
         )
-    done = _move(card_view(original.bin_id), "undo", -original.quantity, actor, scan_id=None,
-                 undo_of_id=original.id)
+    done = _move(
+        card_view(original.bin_id),
+        "undo",
+        -original.quantity,
+        actor,
+        scan_id=None,
+        undo_of_id=original.id,
+    )
     return done.result()
 
 

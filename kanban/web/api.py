@@ -43,8 +43,9 @@ def _csrf_for_cookie_sessions() -> Any:
 
 def _json_body() -> dict[str, Any]:
     if not request.is_json:
-        raise ServiceError("unsupported_media_type",
-                           "Send the body as JSON (Content-Type: application/json).", 415)
+        raise ServiceError(
+            "unsupported_media_type", "Send the body as JSON (Content-Type: application/json).", 415
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ServiceError("invalid_json", "The body must be a JSON object.")
@@ -56,8 +57,9 @@ def _text_field(body: dict[str, Any], name: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit or not value.isprintable():
-        raise ServiceError(f"invalid_{name}", f"{name} must be text of at most {limit} "
-                           "printable characters.")
+        raise ServiceError(
+            f"invalid_{name}", f"{name} must be text of at most {limit} printable characters."
+        )
     return value.strip() or None
 
 
@@ -110,8 +112,10 @@ def list_bins() -> Any:
     """Every bin with stock, state and flags."""
     all_bins = bins.list_bins()
     overdue = bins.overdue_bin_ids()
-    return jsonify(bins=[bins.bin_dict(b, overdue=b.id in overdue) for b in all_bins],
-                   last_event_id=events.last_event_id())
+    return jsonify(
+        bins=[bins.bin_dict(b, overdue=b.id in overdue) for b in all_bins],
+        last_event_id=events.last_event_id(),
+    )
 
 
 @bp.get("/bins/<code>")

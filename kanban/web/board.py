@@ -44,7 +44,7 @@ def board() -> Any:
     return render_template("board/board.html", board=data, view=view)
 
 
-@bp.get("/bins/<code>")
+@bp.get("/bins/<path:code>")
 @requires("operator")
 def bin_page(code: str) -> Any:
     """One bin: stock, card, recent movements."""

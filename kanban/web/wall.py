@@ -51,7 +51,7 @@ def _open_display_link(plain: str) -> Any:
     auth_service.touch_token(token.id)
     db.session.commit()
     login_user(TokenPrincipal(token.id, token.name, token.role))
-    args = {k: v for k, v in request.args.items() if k != "token"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "token"}
     resp = redirect(url_for("wall.wall", **args))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"

@@ -67,7 +67,10 @@ export function fillCard(card, bin) {
   card.dataset.zone = bin.zone;
   card.dataset.supplier = bin.supplier;
   if (card.tagName === 'A') {
-    card.setAttribute('href', card.getAttribute('href').replace(/[^/]*$/, encodeURIComponent(bin.code)));
+    // Codes may hold "/" (the route is /bins/<path:code>): swap everything after /bins/.
+    const href = card.getAttribute('href');
+    const at = href.lastIndexOf('/bins/');
+    card.setAttribute('href', `${href.slice(0, at + 6)}${bin.code.split('/').map(encodeURIComponent).join('/')}`);
   }
   card.querySelector('.state-tag use').setAttribute('href', `${base}#state-${bin.state}`);
   setText(card, '.state-word', WORDS[bin.state] || bin.state);

@@ -11,9 +11,14 @@ import pytest
 
 CHROMIUM = os.environ.get("KANBAN_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-default-apps", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -36,8 +41,9 @@ def playwright_instance() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Any) -> Iterator[Any]:
     """Headless Debian Chromium."""
-    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=BASE_ARGS,
-                                                  headless=True)
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, args=BASE_ARGS, headless=True
+    )
     yield browser
     browser.close()
 
@@ -48,8 +54,9 @@ def launch_chromium(playwright_instance: Any) -> Iterator[Callable[..., Any]]:
     launched: list[Any] = []
 
     def launch(*extra_args: str) -> Any:
-        b = playwright_instance.chromium.launch(executable_path=CHROMIUM,
-                                                args=[*BASE_ARGS, *extra_args], headless=True)
+        b = playwright_instance.chromium.launch(
+            executable_path=CHROMIUM, args=[*BASE_ARGS, *extra_args], headless=True
+        )
         launched.append(b)
         return b
 
@@ -75,8 +82,9 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
 
 
 @pytest.fixture
-def logged_in(browser: Any, live_server: Any, make_user: Callable[..., str]
-              ) -> Iterator[Callable[..., Any]]:
+def logged_in(
+    browser: Any, live_server: Any, make_user: Callable[..., str]
+) -> Iterator[Callable[..., Any]]:
     """Open a new page logged in as a fresh user of a role: ``logged_in("supervisor")``."""
     contexts: list[Any] = []
 

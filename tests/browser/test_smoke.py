@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def test_login_and_board_in_chromium(logged_in: Callable[..., Any],
-                                     make_bin: Callable[..., str]) -> None:
+def test_login_and_board_in_chromium(
+    logged_in: Callable[..., Any], make_bin: Callable[..., str]
+) -> None:
     make_bin("A-1", on_hand=2, card=5)
     page = logged_in("operator")
     card = page.locator('[data-bin="A-1"]')

@@ -56,9 +56,16 @@ def test_unknown_state_or_event_is_refused() -> None:
         cards.transition("stocked", "teleported")
 
 
-@pytest.mark.parametrize(("on_hand", "card", "event"), [
-    (4, 5, E.LOW), (5, 5, E.OK), (6, 5, E.OK), (-3, 0, E.LOW), (0, 0, E.OK),
-])
+@pytest.mark.parametrize(
+    ("on_hand", "card", "event"),
+    [
+        (4, 5, E.LOW),
+        (5, 5, E.OK),
+        (6, 5, E.OK),
+        (-3, 0, E.LOW),
+        (0, 0, E.OK),
+    ],
+)
 def test_below_card_quantity_is_strictly_below(on_hand: int, card: int, event: E) -> None:
     assert cards.level_event(on_hand, card) is event
 
@@ -70,9 +77,16 @@ def test_receipt_and_cancel_events_follow_the_level() -> None:
     assert cards.cancel_event(9, 5) is E.CANCELLED_OK
 
 
-@pytest.mark.parametrize(("order", "pack", "expected"), [
-    (20, 1, 20), (20, 6, 24), (24, 6, 24), (1, 10, 10), (7, 0, 7),
-])
+@pytest.mark.parametrize(
+    ("order", "pack", "expected"),
+    [
+        (20, 1, 20),
+        (20, 6, 24),
+        (24, 6, 24),
+        (1, 10, 10),
+        (7, 0, 7),
+    ],
+)
 def test_line_quantity_rounds_up_to_pack_multiple(order: int, pack: int, expected: int) -> None:
     assert cards.line_quantity(order, pack) == expected
 
@@ -120,4 +134,5 @@ def test_domain_imports_neither_flask_nor_sqlalchemy() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert not name.startswith(("flask", "sqlalchemy", "kanban.models")), (
-                    f"{path.name} imports {name}")
+                    f"{path.name} imports {name}"
+                )

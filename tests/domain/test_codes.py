@@ -7,19 +7,32 @@ import pytest
 from kanban.domain import codes
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("A-01-03\r\n", "A-01-03"), ("  A-01-03\t", "A-01-03"), (b"A-01-03", "A-01-03"),
-    ("Grüße-1", "Grüße-1"),
-])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("A-01-03\r\n", "A-01-03"),
+        ("  A-01-03\t", "A-01-03"),
+        (b"A-01-03", "A-01-03"),
+        ("Grüße-1", "Grüße-1"),
+    ],
+)
 def test_clean_scan_text_strips_scanner_suffixes(raw: str | bytes, clean: str) -> None:
     assert codes.clean_scan_text(raw) == clean
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    ("", "invalid_code"), ("   ", "invalid_code"), ("A\x00B", "invalid_code"),
-    ("A\x1bB", "invalid_code"), ("A\u200bB", "invalid_code"), (b"\xff\xfe", "invalid_code"),
-    ("X" * (codes.MAX_SCAN_LENGTH + 1), "code_too_long"), (42, "invalid_code"),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "invalid_code"),
+        ("   ", "invalid_code"),
+        ("A\x00B", "invalid_code"),
+        ("A\x1bB", "invalid_code"),
+        ("A\u200bB", "invalid_code"),
+        (b"\xff\xfe", "invalid_code"),
+        ("X" * (codes.MAX_SCAN_LENGTH + 1), "code_too_long"),
+        (42, "invalid_code"),
+    ],
+)
 def test_clean_scan_text_refuses_bad_text(raw: object, code: str) -> None:
     with pytest.raises(codes.ScanTextError) as err:
         codes.clean_scan_text(raw)  # type: ignore[arg-type]
@@ -30,10 +43,20 @@ def test_longest_scan_is_accepted() -> None:
     assert len(codes.clean_scan_text("Y" * codes.MAX_SCAN_LENGTH)) == codes.MAX_SCAN_LENGTH
 
 
-@pytest.mark.parametrize(("code", "ok"), [
-    ("A-01-03", True), ("Z9._/-", True), ("A" * 16, True), ("A" * 17, False),
-    ("-A", False), ("a-01", False), ("A 01", False), ("", False), ("*KB:UNDO", False),
-])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("A-01-03", True),
+        ("Z9._/-", True),
+        ("A" * 16, True),
+        ("A" * 17, False),
+        ("-A", False),
+        ("a-01", False),
+        ("A 01", False),
+        ("", False),
+        ("*KB:UNDO", False),
+    ],
+)
 def test_bin_code_rules(code: str, ok: bool) -> None:
     assert codes.is_valid_bin_code(code) is ok
 

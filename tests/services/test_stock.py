@@ -22,8 +22,13 @@ def _ana(make_user: Callable[..., str]) -> None:
     make_user("ana")  # user id 1 in a fresh database
 
 
-def scan(code: str, mode: str = "pull", qty: int | None = None, sid: str | None = None,
-         actor: Actor = ANA) -> MoveResult:
+def scan(
+    code: str,
+    mode: str = "pull",
+    qty: int | None = None,
+    sid: str | None = None,
+    actor: Actor = ANA,
+) -> MoveResult:
     return record_scan(code, mode, qty, actor, sid)
 
 
@@ -39,8 +44,11 @@ def bin_(code: str) -> Bin:
 
 
 def open_lines(code: str) -> list[RequestLine]:
-    return list(db.session.scalars(
-        sa.select(RequestLine).join(Bin).where(Bin.code == code, RequestLine.status == "open")))
+    return list(
+        db.session.scalars(
+            sa.select(RequestLine).join(Bin).where(Bin.code == code, RequestLine.status == "open")
+        )
+    )
 
 
 def test_pull_below_card_quantity_flips_card_once(make_bin: Callable[..., str]) -> None:
@@ -79,7 +87,8 @@ def test_line_quantity_is_rounded_up_to_pack_multiple(make_bin: Callable[..., st
 
 
 def test_replayed_scan_id_moves_nothing_and_returns_first_result(
-        make_bin: Callable[..., str]) -> None:
+    make_bin: Callable[..., str],
+) -> None:
     code = make_bin(on_hand=6, card=5)
     first = scan(code, qty=2, sid="scan-1")
     again = scan(code, qty=2, sid="scan-1")
@@ -87,8 +96,9 @@ def test_replayed_scan_id_moves_nothing_and_returns_first_result(
     assert again.bin["on_hand"] == 4 == first.bin["on_hand"]
     assert again.flipped is True and again.request == first.request
     assert bin_(code).on_hand == 4
-    assert db.session.scalar(sa.select(sa.func.count(Movement.id))
-                             .where(Movement.kind == "pull")) == 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count(Movement.id)).where(Movement.kind == "pull")) == 1
+    )
 
 
 def test_pull_beyond_stock_goes_negative_and_flags_stockout(make_bin: Callable[..., str]) -> None:
@@ -208,8 +218,16 @@ def test_ambiguous_product_barcode_is_refused(make_bin: Callable[..., str]) -> N
     catalog_sku = "SAME"
     from kanban.services import catalog
 
-    catalog.create_bin("A-2", sku=catalog_sku, item_name="x", zone="Z", supplier="Acme",
-                       on_hand=5, card_quantity=1, order_quantity=1)
+    catalog.create_bin(
+        "A-2",
+        sku=catalog_sku,
+        item_name="x",
+        zone="Z",
+        supplier="Acme",
+        on_hand=5,
+        card_quantity=1,
+        order_quantity=1,
+    )
     db.session.commit()
     with pytest.raises(ServiceError) as err:
         scan("4006381333931")

@@ -77,7 +77,8 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("label", "body", "code"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
 def test_bad_scan_is_4xx_with_error_and_changes_nothing(
-        api: Api, make_bin: Callable[..., str], label: str, body: Any, code: str) -> None:
+    api: Api, make_bin: Callable[..., str], label: str, body: Any, code: str
+) -> None:
     make_bin("A-01-01", on_hand=5, card=5)
     before = world()
     resp = api.post("/api/scans", json=body)
@@ -87,15 +88,30 @@ def test_bad_scan_is_4xx_with_error_and_changes_nothing(
     assert world() == before
 
 
-@pytest.mark.parametrize(("label", "data", "content_type", "status", "code"), [
-    ("invalid utf-8", b'{"code": "A-01-\xff\xfe"}', "application/json", 400, "invalid_json"),
-    ("broken json", b'{"code": ', "application/json", 400, "invalid_json"),
-    ("form body", b"code=A-01-01", "application/x-www-form-urlencoded", 415,
-     "unsupported_media_type"),
-    ("text body", b"A-01-01", "text/plain", 415, "unsupported_media_type"),
-])
-def test_bad_raw_body_is_refused(api: Api, make_bin: Callable[..., str], label: str,
-                                 data: bytes, content_type: str, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "data", "content_type", "status", "code"),
+    [
+        ("invalid utf-8", b'{"code": "A-01-\xff\xfe"}', "application/json", 400, "invalid_json"),
+        ("broken json", b'{"code": ', "application/json", 400, "invalid_json"),
+        (
+            "form body",
+            b"code=A-01-01",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported_media_type",
+        ),
+        ("text body", b"A-01-01", "text/plain", 415, "unsupported_media_type"),
+    ],
+)
+def test_bad_raw_body_is_refused(
+    api: Api,
+    make_bin: Callable[..., str],
+    label: str,
+    data: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
     make_bin("A-01-01", on_hand=5, card=5)
     before = world()
     resp = api.post("/api/scans", data=data, content_type=content_type)
@@ -106,8 +122,9 @@ def test_bad_raw_body_is_refused(api: Api, make_bin: Callable[..., str], label: 
 
 def test_oversized_body_is_413_json(api: Api, make_bin: Callable[..., str]) -> None:
     make_bin("A-01-01")
-    resp = api.post("/api/scans", data=b"{" + b" " * (17 * 1024 * 1024) + b"}",
-                    content_type="application/json")
+    resp = api.post(
+        "/api/scans", data=b"{" + b" " * (17 * 1024 * 1024) + b"}", content_type="application/json"
+    )
     assert resp.status_code == 413
     assert "error" in resp.get_json()
 
@@ -131,9 +148,9 @@ def test_undo_own_scan(api: Api, make_bin: Callable[..., str]) -> None:
     assert api.post("/api/scans/bad%20id/undo").status_code == 400
 
 
-def test_operator_cannot_undo_other_devices_scan(client: FlaskClient,
-                                                  make_token: Callable[[str], str],
-                                                  make_bin: Callable[..., str]) -> None:
+def test_operator_cannot_undo_other_devices_scan(
+    client: FlaskClient, make_token: Callable[[str], str], make_bin: Callable[..., str]
+) -> None:
     code = make_bin(on_hand=9)
     one, two = Api(client, make_token("operator")), Api(client, make_token("operator"))
     one.scan(code, scan_id="mine")
@@ -149,20 +166,24 @@ def test_bins_list_and_one(api: Api, make_bin: Callable[..., str]) -> None:
     make_bin("B-2", on_hand=9, card=5)
     listed = api.get("/api/bins").get_json()["bins"]
     assert [(b["code"], b["state"], b["flags"]["stockout"]) for b in listed] == [
-        ("A-1", "replenish", True), ("B-2", "stocked", False)]
+        ("A-1", "replenish", True),
+        ("B-2", "stocked", False),
+    ]
     one = api.get("/api/bins/b-2").get_json()
     assert one["code"] == "B-2" and one["on_hand"] == 9
     missing = api.get("/api/bins/ZZZ")
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "unknown_bin"
 
 
-def test_requests_list_filter_and_send(api: Api, supervisor_api: Api,
-                                       make_bin: Callable[..., str]) -> None:
+def test_requests_list_filter_and_send(
+    api: Api, supervisor_api: Api, make_bin: Callable[..., str]
+) -> None:
     code = make_bin(on_hand=5, card=5, order=12)
     req_id = api.scan(code).get_json()["request"]["id"]
     drafts = api.get("/api/requests?status=draft").get_json()["requests"]
     assert [(r["id"], r["lines"][0]["bin"], r["lines"][0]["quantity"]) for r in drafts] == [
-        (req_id, code, 12)]
+        (req_id, code, 12)
+    ]
     assert api.get("/api/requests?status=bogus").status_code == 400
     assert api.post(f"/api/requests/{req_id}/send").status_code == 403
     sent = supervisor_api.post(f"/api/requests/{req_id}/send")
@@ -179,44 +200,65 @@ def test_events_after(api: Api, make_bin: Callable[..., str]) -> None:
     api.scan(code)
     body = api.get(f"/api/events?after={start}").get_json()
     assert [(e["kind"], e["bin"], e["data"]["on_hand"]) for e in body["events"]] == [
-        ("bin.changed", code, 8)]
+        ("bin.changed", code, 8)
+    ]
     assert body["last_id"] > start
     assert api.get(f"/api/events?after={body['last_id']}").get_json()["events"] == []
     assert api.get("/api/events?after=-1").status_code == 400
     assert api.get("/api/events?after=abc").status_code == 400
 
 
-ROUTES = [("POST", "/api/scans"), ("POST", "/api/scans/x/undo"), ("GET", "/api/bins"),
-          ("GET", "/api/bins/A-1"), ("GET", "/api/requests"), ("POST", "/api/requests/1/send"),
-          ("GET", "/api/events")]
+ROUTES = [
+    ("POST", "/api/scans"),
+    ("POST", "/api/scans/x/undo"),
+    ("GET", "/api/bins"),
+    ("GET", "/api/bins/A-1"),
+    ("GET", "/api/requests"),
+    ("POST", "/api/requests/1/send"),
+    ("GET", "/api/events"),
+]
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_every_api_call_needs_authentication(client: FlaskClient, method: str, path: str) -> None:
-    resp = client.open(path, method=method, json={},
-                       headers={"Authorization": "Bearer kbt_not-a-real-token"})
+    resp = client.open(
+        path, method=method, json={}, headers={"Authorization": "Bearer kbt_not-a-real-token"}
+    )
     assert resp.status_code == 401
     assert resp.get_json()["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize(("role", "method", "path", "allowed"), [
-    ("display", "POST", "/api/scans", False),
-    ("display", "POST", "/api/scans/x/undo", False),
-    ("display", "GET", "/api/requests", False),
-    ("display", "POST", "/api/requests/1/send", False),
-    ("display", "GET", "/api/bins", True),
-    ("display", "GET", "/api/events", True),
-    ("operator", "POST", "/api/requests/1/send", False),
-    ("supervisor", "POST", "/api/requests/1/send", True),
-    ("admin", "POST", "/api/requests/1/send", True),
-])
-def test_roles_are_checked_on_the_server(client: FlaskClient, make_token: Callable[[str], str],
-                                         make_bin: Callable[..., str], role: str, method: str,
-                                         path: str, allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("role", "method", "path", "allowed"),
+    [
+        ("display", "POST", "/api/scans", False),
+        ("display", "POST", "/api/scans/x/undo", False),
+        ("display", "GET", "/api/requests", False),
+        ("display", "POST", "/api/requests/1/send", False),
+        ("display", "GET", "/api/bins", True),
+        ("display", "GET", "/api/events", True),
+        ("operator", "POST", "/api/requests/1/send", False),
+        ("supervisor", "POST", "/api/requests/1/send", True),
+        ("admin", "POST", "/api/requests/1/send", True),
+    ],
+)
+def test_roles_are_checked_on_the_server(
+    client: FlaskClient,
+    make_token: Callable[[str], str],
+    make_bin: Callable[..., str],
+    role: str,
+    method: str,
+    path: str,
+    allowed: bool,
+) -> None:
     make_bin("A-1")
     before = world()
-    resp = client.open(path, method=method, json={"code": "A-1"},
-                       headers={"Authorization": f"Bearer {make_token(role)}"})
+    resp = client.open(
+        path,
+        method=method,
+        json={"code": "A-1"},
+        headers={"Authorization": f"Bearer {make_token(role)}"},
+    )
     if allowed:
         assert resp.status_code != 403
     else:
@@ -224,8 +266,9 @@ def test_roles_are_checked_on_the_server(client: FlaskClient, make_token: Callab
         assert world() == before
 
 
-def test_revoked_token_stops_working(client: FlaskClient, make_token: Callable[[str], str],
-                                     runner: Any, make_bin: Callable[..., str]) -> None:
+def test_revoked_token_stops_working(
+    client: FlaskClient, make_token: Callable[[str], str], runner: Any, make_bin: Callable[..., str]
+) -> None:
     make_bin("A-1")
     token = make_token("operator")
     headers = {"Authorization": f"Bearer {token}"}
@@ -239,22 +282,20 @@ def test_revoked_token_stops_working(client: FlaskClient, make_token: Callable[[
     assert token not in stored and len(stored) == 64
 
 
-def test_cookie_session_api_changes_need_csrf_header(client: FlaskClient,
-                                                     make_user: Callable[..., str],
-                                                     make_bin: Callable[..., str]) -> None:
+def test_cookie_session_api_changes_need_csrf_header(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
     code = make_bin(on_hand=9)
     make_user("ana")
     page = client.get("/login")
     token = _csrf_from(page.get_data(as_text=True))
-    client.post("/login", data={"username": "ana", "password": "password-ana",
-                                "csrf_token": token})
+    client.post("/login", data={"username": "ana", "password": "password-ana", "csrf_token": token})
     before = world()
     refused = client.post("/api/scans", json={"code": code})
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "csrf_failed"
     assert world() == before
     board = client.get("/").get_data(as_text=True)
-    ok = client.post("/api/scans", json={"code": code},
-                     headers={"X-CSRFToken": _meta_csrf(board)})
+    ok = client.post("/api/scans", json={"code": code}, headers={"X-CSRFToken": _meta_csrf(board)})
     assert ok.status_code == 201
 
 

@@ -16,8 +16,9 @@ def csrf(client: FlaskClient) -> str:
 
 
 def login(client: FlaskClient, name: str, password: str) -> int:
-    resp = client.post("/login", data={"username": name, "password": password,
-                                       "csrf_token": csrf(client)})
+    resp = client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": csrf(client)}
+    )
     return resp.status_code
 
 
@@ -27,8 +28,9 @@ def test_pages_need_login(client: FlaskClient, path: str) -> None:
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-def test_login_shows_board_with_cards(client: FlaskClient, make_user: Callable[..., str],
-                                      make_bin: Callable[..., str]) -> None:
+def test_login_shows_board_with_cards(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
     make_user("ana")
     make_bin("A-1", on_hand=3, card=5)
     make_bin("B-1", on_hand=9, card=5)
@@ -46,27 +48,32 @@ def test_wrong_password_is_refused(client: FlaskClient, make_user: Callable[...,
     assert client.get("/").status_code == 302
 
 
-def test_login_without_csrf_token_is_refused(client: FlaskClient,
-                                             make_user: Callable[..., str]) -> None:
+def test_login_without_csrf_token_is_refused(
+    client: FlaskClient, make_user: Callable[..., str]
+) -> None:
     make_user("ana")
     resp = client.post("/login", data={"username": "ana", "password": "password-ana"})
     assert resp.status_code == 400
     assert client.get("/").status_code == 302
 
 
-def test_failed_logins_are_rate_limited(app: Flask, client: FlaskClient,
-                                        make_user: Callable[..., str]) -> None:
+def test_failed_logins_are_rate_limited(
+    app: Flask, client: FlaskClient, make_user: Callable[..., str]
+) -> None:
     make_user("ana")
     for _ in range(app.config["LOGIN_ATTEMPTS"]):
         assert login(client, "ana", "wrong-password") == 401
     assert login(client, "ana", "password-ana") == 429
 
 
-def test_open_redirect_after_login_is_refused(client: FlaskClient,
-                                              make_user: Callable[..., str]) -> None:
+def test_open_redirect_after_login_is_refused(
+    client: FlaskClient, make_user: Callable[..., str]
+) -> None:
     make_user("ana")
-    resp = client.post("/login?next=https://evil.example/", data={
-        "username": "ana", "password": "password-ana", "csrf_token": csrf(client)})
+    resp = client.post(
+        "/login?next=https://evil.example/",
+        data={"username": "ana", "password": "password-ana", "csrf_token": csrf(client)},
+    )
     assert resp.headers["Location"] == "/board"
 
 
@@ -80,8 +87,9 @@ def test_logout_needs_post(client: FlaskClient, make_user: Callable[..., str]) -
     assert client.get("/").status_code == 302
 
 
-def test_display_token_cannot_open_operator_pages(client: FlaskClient,
-                                                  make_token: Callable[[str], str]) -> None:
+def test_display_token_cannot_open_operator_pages(
+    client: FlaskClient, make_token: Callable[[str], str]
+) -> None:
     headers = {"Authorization": f"Bearer {make_token('display')}"}
     assert client.get("/", headers=headers).status_code == 403
 
@@ -100,8 +108,9 @@ def test_security_headers_and_csp_without_inline_script(client: FlaskClient) -> 
 def test_session_cookie_is_httponly(client: FlaskClient, make_user: Callable[..., str]) -> None:
     make_user("ana")
     client.get("/login")
-    resp = client.post("/login", data={"username": "ana", "password": "password-ana",
-                                       "csrf_token": csrf(client)})
+    resp = client.post(
+        "/login", data={"username": "ana", "password": "password-ana", "csrf_token": csrf(client)}
+    )
     cookie = resp.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

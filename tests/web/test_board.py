@@ -1,0 +1,304 @@
+"""The board page (DESIGN §4): both views, filters, what a card shows, the bin page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kanban.extensions import db
+from kanban.models import SupplierRequest
+
+from ..conftest import Api
+
+
+@dataclass
+class Card:
+    """One board card as the page rendered it (outside any <template>)."""
+
+    attrs: dict[str, str]
+    text: str = ""
+    classes: set[str] = field(default_factory=set)  # classes of the elements inside
+    meter: dict[str, str] = field(default_factory=dict)
+    group: str = ""  # the zone section or state column it sits in
+
+    @property
+    def code(self) -> str:
+        return self.attrs["data-bin"]
+
+    @property
+    def state(self) -> str:
+        return self.attrs["data-state"]
+
+    @property
+    def hidden(self) -> bool:
+        return "hidden" in self.attrs
+
+
+class Cards(HTMLParser):
+    """Every card of a board or wall page, in page order, with the group it sits in."""
+
+    VOID = {"img", "input", "br", "meta", "link", "hr"}
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.cards: list[Card] = []
+        self._template = 0
+        self._group = ""
+        self._card: Card | None = None
+        self._depth = 0
+        self._text: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "template":
+            self._template += 1
+        if self._template or tag in self.VOID:
+            return
+        if "data-zone-section" in a:
+            self._group = a["data-zone-section"]
+        elif "data-column" in a:
+            self._group = a["data-column"]
+        if self._card is not None:
+            self._depth += 1
+            self._card.classes.update(a.get("class", "").split())
+            if tag == "meter":
+                self._card.meter = a
+        elif "data-bin" in a and "card" in a.get("class", "").split():
+            self._card = Card(a, group=self._group)
+            self._depth = 1
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self._template -= 1
+            return
+        if self._template or self._card is None or tag in self.VOID:
+            return
+        self._depth -= 1
+        if self._depth == 0:
+            self._card.text = " ".join("".join(self._text).split())
+            self.cards.append(self._card)
+            self._card = None
+
+    def handle_data(self, data: str) -> None:
+        if self._card is not None and not self._template:
+            self._text.append(data)
+
+    def by_code(self) -> dict[str, Card]:
+        return {c.code: c for c in self.cards}
+
+    def shown(self) -> set[str]:
+        return {c.code for c in self.cards if not c.hidden}
+
+
+def login(client: FlaskClient, make_user: Callable[..., str], role: str = "operator") -> str:
+    """Log in through the form (with its CSRF token)."""
+    name = make_user(f"{role}1", role)
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert token is not None
+    resp = client.post(
+        "/login",
+        data={"username": name, "password": f"password-{name}", "csrf_token": token.group(1)},
+    )
+    assert resp.status_code == 302
+    return name
+
+
+def board(client: FlaskClient, query: str = "") -> Cards:
+    resp = client.get("/" + query)
+    assert resp.status_code == 200, resp.status_code
+    return Cards(resp.get_data(as_text=True))
+
+
+@pytest.fixture
+def floor(make_bin: Callable[..., str]) -> dict[str, str]:
+    """Five bins over two zones and two suppliers, in all three states' reach."""
+    make_bin("A-1", on_hand=2, card=5, zone="Assembly", supplier="Acme", sku="BOLT-M6")
+    make_bin("A-2", on_hand=9, card=5, zone="Assembly", supplier="Bolt & Co")
+    make_bin("B-1", on_hand=1, card=4, zone="Packing", supplier="Acme", sku="TAPE-50")
+    make_bin("B-2", on_hand=8, card=4, zone="Packing", supplier="Bolt & Co")
+    make_bin("B-3", on_hand=7, card=3, zone="Packing", supplier="Acme")
+    return {"A-1": "replenish", "A-2": "stocked", "B-1": "replenish", "B-2": "stocked",
+            "B-3": "stocked"}
+
+
+def test_zone_view_shows_every_bin_in_its_zone_with_its_state(
+    client: FlaskClient, make_user: Callable[..., str], floor: dict[str, str]
+) -> None:
+    login(client, make_user)
+    page = board(client)
+    assert {c.code: c.state for c in page.cards} == floor
+    assert {c.code: c.group for c in page.cards} == {
+        "A-1": "Assembly", "A-2": "Assembly", "B-1": "Packing", "B-2": "Packing",
+        "B-3": "Packing"}
+    assert page.shown() == set(floor)
+
+
+def test_state_view_puts_each_card_in_the_column_of_its_state(
+    client: FlaskClient, make_user: Callable[..., str], floor: dict[str, str]
+) -> None:
+    login(client, make_user)
+    page = board(client, "?view=columns")
+    assert {c.code: c.group for c in page.cards} == floor
+    html = client.get("/board?view=columns").get_data(as_text=True)
+    columns = re.findall(r'data-column="(\w+)"', html)
+    assert columns == ["stocked", "replenish", "ordered"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?zone=Packing", {"B-1", "B-2", "B-3"}),
+        ("?supplier=Bolt+%26+Co", {"A-2", "B-2"}),
+        ("?state=replenish", {"A-1", "B-1"}),
+        ("?q=bolt", {"A-1", "A-2", "B-2"}),  # SKU BOLT-M6, supplier Bolt & Co
+        ("?q=tape+packing", {"B-1"}),  # every word must match
+        ("?zone=Packing&supplier=Acme&state=stocked", {"B-3"}),
+        ("?zone=Nowhere", set()),
+        ("?state=bogus", {"A-1", "A-2", "B-1", "B-2", "B-3"}),  # unknown value: no filter
+    ],
+)
+def test_filters_show_exactly_the_matching_cards(
+    client: FlaskClient,
+    make_user: Callable[..., str],
+    floor: dict[str, str],
+    query: str,
+    expected: set[str],
+) -> None:
+    login(client, make_user)
+    for view in ("", "&view=columns"):
+        page = board(client, query + view)
+        assert page.shown() == expected, view
+        assert {c.code for c in page.cards} == set(floor)  # the rest stay, hidden, for live JS
+
+
+def test_filter_form_lists_zones_and_suppliers_and_keeps_the_choice(
+    client: FlaskClient, make_user: Callable[..., str], floor: dict[str, str]
+) -> None:
+    login(client, make_user)
+    html = client.get("/?zone=Packing&q=tape").get_data(as_text=True)
+    assert "<option selected>Packing</option>" in html
+    assert "<option>Assembly</option>" in html
+    assert "<option>Bolt &amp; Co</option>" in html
+    assert 'name="q" value="tape"' in html
+    assert re.search(r"Showing <b data-shown-n>1</b> of <b data-total-n>5</b>", html)
+
+
+def test_card_shows_item_sku_bar_state_age_supplier_and_reason(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("C-7", on_hand=3, card=5, zone="Assembly", supplier="Acme", sku="NUT-M8")
+    login(client, make_user)
+    card = board(client).by_code()["C-7"]
+    assert card.state == "replenish" and "state-replenish" in card.attrs["class"]
+    assert "Replenish" in card.text  # the word, not colour alone
+    assert {"icon", "state-word", "age", "bar", "reason"} <= card.classes
+    assert "Part in C-7" in card.text and "NUT-M8" in card.text and "Acme" in card.text
+    assert "3 on hand / card 5" in card.text
+    assert card.meter["value"] == "3" and card.meter["max"] == "10"
+    assert float(card.meter["low"]) < 5 <= float(card.meter["max"])
+    assert "just now" in card.text
+    assert "3 on hand < card 5" in card.text  # the reason line
+    assert card.attrs["href"] == "/bins/C-7"
+
+
+def test_stockout_and_overdue_flags_show_on_their_cards(
+    client: FlaskClient,
+    make_user: Callable[..., str],
+    make_bin: Callable[..., str],
+    api: Api,
+    supervisor_api: Api,
+) -> None:
+    make_bin("S-1", on_hand=1, card=5, supplier="Other Supplier")
+    make_bin("O-1", on_hand=6, card=5)
+    make_bin("F-1", on_hand=9, card=5)
+    assert api.scan("S-1", quantity=1).status_code == 201  # to zero: stockout
+    scanned = api.scan("O-1", quantity=2).get_json()
+    request_id = scanned["request"]["id"]
+    assert supervisor_api.post(f"/api/requests/{request_id}/send").status_code == 200
+    db.session.execute(
+        sa.update(SupplierRequest)
+        .where(SupplierRequest.id == request_id)
+        .values(expected_date=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2))
+    )
+    db.session.commit()
+    login(client, make_user)
+    cards = board(client).by_code()
+    assert "badge-stockout" in cards["S-1"].classes and "Stockout" in cards["S-1"].text
+    assert "badge-overdue" not in cards["S-1"].classes
+    assert cards["O-1"].state == "ordered"
+    assert "badge-overdue" in cards["O-1"].classes and "Overdue" in cards["O-1"].text
+    assert not {"badge-stockout", "badge-overdue"} & cards["F-1"].classes
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'data-count="overdue">.*?<b class="count-n">1</b>', html)
+
+
+def test_bin_page_opens_for_a_card_including_codes_with_a_slash(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R/2-1", on_hand=4, card=2)
+    login(client, make_user)
+    card = board(client).by_code()["R/2-1"]
+    resp = client.get(card.attrs["href"])
+    assert resp.status_code == 200
+    page = Cards(resp.get_data(as_text=True))
+    assert [(c.code, c.state) for c in page.cards] == [("R/2-1", "stocked")]
+    assert client.get("/bins/r/2-1").status_code == 200  # typed in lower case
+    assert client.get("/bins/NOPE-1").status_code == 404
+
+
+def test_board_needs_an_operator_not_a_display(
+    client: FlaskClient, make_token: Callable[..., str]
+) -> None:
+    token = make_token("display")
+    resp = client.get("/", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 403
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_board_query_count_does_not_grow_with_the_number_of_bins(
+    client: FlaskClient,
+    make_user: Callable[..., str],
+    make_bin: Callable[..., str],
+    count_queries: list[str],
+) -> None:
+    login(client, make_user)
+
+    def queries_for_board() -> int:
+        count_queries.clear()
+        for view in ("zones", "columns"):
+            assert client.get(f"/?view={view}").status_code == 200
+        return len(count_queries)
+
+    for i in range(3):
+        make_bin(f"N-{i}", zone=f"Zone {i}", supplier=f"Supplier {i}")
+    few = queries_for_board()
+    for i in range(3, 30):
+        make_bin(f"N-{i}", zone=f"Zone {i % 7}", supplier=f"Supplier {i % 5}")
+    many = queries_for_board()
+    assert len(Cards(client.get("/").get_data(as_text=True)).cards) == 30
+    assert many == few
