@@ -24,16 +24,16 @@ def section(path: Path, title: str) -> str:
     lines = path.read_text().strip().splitlines()
     if lines and lines[0].startswith("#"):
         lines = lines[1:]
-    body = "\n".join(re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", line)
-                     for line in lines).strip()
+    body = "\n".join(
+        re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", line) for line in lines
+    ).strip()
     return f"### {title}\n\n{body}\n"
 
 
 def main() -> None:
     """Rewrite README's benchmark block."""
     results = ROOT / "bench" / "results"
-    parts = [section(results / name, title) for name, title in ORDER
-             if (results / name).exists()]
+    parts = [section(results / name, title) for name, title in ORDER if (results / name).exists()]
     readme = ROOT / "README.md"
     text = readme.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -87,8 +87,9 @@ class BoardFilter:
 def search_text(card: Mapping[str, Any]) -> str:
     """The text the search box looks in."""
     item = card["item"]
-    return " ".join((card["code"], item["sku"], item["name"], card["supplier"], card["zone"])
-                    ).casefold()
+    return " ".join(
+        (card["code"], item["sku"], item["name"], card["supplier"], card["zone"])
+    ).casefold()
 
 
 def age_text(since: dt.datetime | str, now: dt.datetime | None = None) -> str:
@@ -184,11 +185,19 @@ def load_board(filt: BoardFilter, now: dt.datetime | None = None) -> Board:
     order = {name: i for i, name in enumerate(zones)}
     # One Core query (no ORM objects): the board of a few thousand bins stays fast.
     rows = db.session.execute(bins.CARD_QUERY.where(Bin.active.is_(True)))
-    cards = [bins.card_dict(v, overdue=v.id in overdue)
-             for v in (bins.CardView(**row._asdict()) for row in rows)]
+    cards = [
+        bins.card_dict(v, overdue=v.id in overdue)
+        for v in (bins.CardView(**row._asdict()) for row in rows)
+    ]
     cards.sort(key=lambda c: (order.get(c["zone"], len(order)), c["zone"], c["code"]))
     suppliers = sorted({c["supplier"] for c in cards}, key=str.casefold)
-    board = Board(cards=cards, zones=zones, suppliers=suppliers, filter=filt, last_event_id=last,
-                  now=now or dt.datetime.now(dt.UTC))
+    board = Board(
+        cards=cards,
+        zones=zones,
+        suppliers=suppliers,
+        filter=filt,
+        last_event_id=last,
+        now=now or dt.datetime.now(dt.UTC),
+    )
     board.shown = {c["code"] for c in cards if filt.matches(c)}
     return board

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
@@ -29,8 +30,9 @@ class TokenForm(FlaskForm):
     """A new token: a name for the device and its role."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=64)])
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in TOKEN_ROLES],
-                       default="display")
+    role = SelectField(
+        "Role", choices=[SelectChoice(r, r.capitalize()) for r in TOKEN_ROLES], default="display"
+    )
 
 
 class RevokeForm(FlaskForm):
@@ -38,8 +40,14 @@ class RevokeForm(FlaskForm):
 
 
 def _page(form: TokenForm, *, new: dict[str, str] | None = None, status: int = 200) -> Any:
-    body = render_template("admin/tokens.html", form=form, revoke_form=RevokeForm(),
-                           tokens=auth_service.list_tokens(), new=new, role_help=ROLE_HELP)
+    body = render_template(
+        "admin/tokens.html",
+        form=form,
+        revoke_form=RevokeForm(),
+        tokens=auth_service.list_tokens(),
+        new=new,
+        role_help=ROLE_HELP,
+    )
     headers = {"Cache-Control": "no-store"} if new else {}
     return body, status, headers
 

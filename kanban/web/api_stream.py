@@ -157,12 +157,21 @@ def event_stream() -> Any:
     """Server-sent events of the change feed (see the module docstring)."""
     after = _resume_point()
     if after is None:
-        return jsonify(error={"code": "invalid_after", "message": "Last-Event-ID and after "
-                              "must be a non-negative whole number."}), 400
+        return jsonify(
+            error={
+                "code": "invalid_after",
+                "message": "Last-Event-ID and after must be a non-negative whole number.",
+            }
+        ), 400
     limit = int(current_app.config.get("EVENT_STREAM_SLOTS", STREAM_SLOTS))
     if not _take_slot(limit):
-        resp = jsonify(error={"code": "busy", "message": "Too many live streams on this "
-                              "server process; poll GET /api/events?after=N instead."})
+        resp = jsonify(
+            error={
+                "code": "busy",
+                "message": "Too many live streams on this "
+                "server process; poll GET /api/events?after=N instead.",
+            }
+        )
         resp.headers["Retry-After"] = "30"
         return resp, 503
     released = threading.Event()
@@ -176,8 +185,9 @@ def event_stream() -> Any:
         check = _principal_check()
         sock = request.environ.get("gunicorn.socket")
         db.session.remove()  # the login lookup's transaction ends here
-        resp = Response(stream_with_context(_stream(after, check, sock)),
-                        mimetype="text/event-stream")
+        resp = Response(
+            stream_with_context(_stream(after, check, sock)), mimetype="text/event-stream"
+        )
     except BaseException:
         release()
         raise

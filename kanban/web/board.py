@@ -23,15 +23,18 @@ STATE_LOOK = {
 @bp.record_once
 def _template_globals(state: BlueprintSetupState) -> None:
     # Globals, not a context processor: the card macros are imported without context.
-    state.app.jinja_env.globals.update(STATE_LOOK=STATE_LOOK, card_level=board_service.level,
-                                       card_age=board_service.age_text)
+    state.app.jinja_env.globals.update(
+        STATE_LOOK=STATE_LOOK, card_level=board_service.level, card_age=board_service.age_text
+    )
 
 
 def board_args() -> tuple[board_service.BoardFilter, str]:
     """The filter and the view (zones or columns) asked for in the query string."""
     view = request.args.get("view", "zones")
-    return (board_service.BoardFilter.from_args(request.args),
-            view if view in board_service.VIEWS else "zones")
+    return (
+        board_service.BoardFilter.from_args(request.args),
+        view if view in board_service.VIEWS else "zones",
+    )
 
 
 @bp.get("/")

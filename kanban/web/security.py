@@ -87,8 +87,9 @@ def requires(needed: str) -> Callable[[F], F]:
                 return login_manager.unauthorized()
             if not auth_service.has_role(str(current_user.role), needed):
                 if request.path.startswith("/api/"):
-                    return jsonify(error={"code": "forbidden",
-                                          "message": f"This needs the {needed} role."}), 403
+                    return jsonify(
+                        error={"code": "forbidden", "message": f"This needs the {needed} role."}
+                    ), 403
                 abort(403)
             return view(*args, **kwargs)
 
@@ -100,7 +101,9 @@ def requires(needed: str) -> Callable[[F], F]:
 def actor(station: str | None = None, source: str = "api") -> Actor:
     """The current principal as the author of a stock change."""
     if isinstance(current_user._get_current_object(), TokenPrincipal):
-        return Actor(name=current_user.name, token_id=current_user.token_id,
-                     station=station, source=source)
-    return Actor(name=current_user.username, user_id=current_user.id,
-                 station=station, source=source)
+        return Actor(
+            name=current_user.name, token_id=current_user.token_id, station=station, source=source
+        )
+    return Actor(
+        name=current_user.username, user_id=current_user.id, station=station, source=source
+    )

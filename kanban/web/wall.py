@@ -62,5 +62,4 @@ def _open_display_link(plain: str) -> Any:
 def _wall_page() -> Any:
     filt = board_service.BoardFilter.from_args(request.args)
     data = board_service.load_board(filt)
-    return render_template("wall/wall.html", board=data, rotate=_rotate(),
-                           stale_after=STALE_AFTER)
+    return render_template("wall/wall.html", board=data, rotate=_rotate(), stale_after=STALE_AFTER)

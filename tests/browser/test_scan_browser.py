@@ -27,9 +27,7 @@ from .conftest import login
 TIMEOUT = 15_000  # ms; waits end as soon as their condition holds
 
 
-# The page's logic is the same whatever the database; the server side of every call here is
-# tested on SQLite and PostgreSQL in tests/web. Browser tests run on SQLite to stay fast.
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# Like the rest of the suite, these run on SQLite and again on PostgreSQL.
 
 
 def open_scan(page: Any, server: LiveServer) -> Any:

@@ -40,8 +40,8 @@ def test_admin_creates_a_display_token_shown_once_with_its_wall_link(
     login(client, make_user, "admin")
     page = client.get("/admin/tokens").get_data(as_text=True)
     resp = client.post(
-        "/admin/tokens", data={"name": "TV goods-in", "role": "display",
-                               "csrf_token": form_csrf(page)}
+        "/admin/tokens",
+        data={"name": "TV goods-in", "role": "display", "csrf_token": form_csrf(page)},
     )
     assert resp.status_code == 201
     assert resp.headers["Cache-Control"] == "no-store"
@@ -61,7 +61,9 @@ def test_admin_creates_a_display_token_shown_once_with_its_wall_link(
 
 
 def test_admin_revokes_a_token_and_its_wall_link_stops_working(
-    app: Flask, client: FlaskClient, make_user: Callable[..., str],
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., str],
     make_token: Callable[..., str],
 ) -> None:
     plain = make_token("display", "TV1")
@@ -70,20 +72,21 @@ def test_admin_revokes_a_token_and_its_wall_link_stops_working(
     login(client, make_user, "admin")
     page = client.get("/admin/tokens").get_data(as_text=True)
     [token] = tokens()
-    assert f'/admin/tokens/{token.id}/revoke' in page
-    resp = client.post(f"/admin/tokens/{token.id}/revoke",
-                       data={"csrf_token": form_csrf(page)})
+    assert f"/admin/tokens/{token.id}/revoke" in page
+    resp = client.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": form_csrf(page)})
     assert resp.status_code == 303
     assert tokens()[0].revoked_at is not None
     listed = client.get("/admin/tokens").get_data(as_text=True)
-    assert "revoked" in listed and f'/admin/tokens/{token.id}/revoke' not in listed
+    assert "revoked" in listed and f"/admin/tokens/{token.id}/revoke" not in listed
     assert tv.get("/wall").status_code == 302  # its open session ended
     assert tv.get(f"/wall?token={plain}").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor"])
 def test_non_admins_cannot_see_create_or_revoke_tokens(
-    client: FlaskClient, make_user: Callable[..., str], make_token: Callable[..., str],
+    client: FlaskClient,
+    make_user: Callable[..., str],
+    make_token: Callable[..., str],
     role: str,
 ) -> None:
     make_token("display", "TV1")
@@ -91,8 +94,9 @@ def test_non_admins_cannot_see_create_or_revoke_tokens(
     csrf = form_csrf(client.get("/login").get_data(as_text=True))
     assert client.get("/admin/tokens").status_code == 403
     assert client.get("/admin/").status_code == 403
-    created = client.post("/admin/tokens",
-                          data={"name": "Mine", "role": "admin", "csrf_token": csrf})
+    created = client.post(
+        "/admin/tokens", data={"name": "Mine", "role": "admin", "csrf_token": csrf}
+    )
     assert created.status_code == 403
     revoked = client.post(f"/admin/tokens/{tokens()[0].id}/revoke", data={"csrf_token": csrf})
     assert revoked.status_code == 403
@@ -104,10 +108,13 @@ def test_creating_or_revoking_a_token_needs_the_csrf_token(
 ) -> None:
     make_token("display", "TV1")
     login(client, make_user, "admin")
-    assert client.post("/admin/tokens", data={"name": "TV2", "role": "display"}
-                       ).status_code == 400
-    assert client.post("/admin/tokens", data={"name": "TV2", "role": "display",
-                                              "csrf_token": "forged"}).status_code == 400
+    assert client.post("/admin/tokens", data={"name": "TV2", "role": "display"}).status_code == 400
+    assert (
+        client.post(
+            "/admin/tokens", data={"name": "TV2", "role": "display", "csrf_token": "forged"}
+        ).status_code
+        == 400
+    )
     assert client.post(f"/admin/tokens/{tokens()[0].id}/revoke").status_code == 400
     assert [(t.name, t.revoked_at) for t in tokens()] == [("TV1", None)]
 

@@ -130,8 +130,13 @@ def floor(make_bin: Callable[..., str]) -> dict[str, str]:
     make_bin("B-1", on_hand=1, card=4, zone="Packing", supplier="Acme", sku="TAPE-50")
     make_bin("B-2", on_hand=8, card=4, zone="Packing", supplier="Bolt & Co")
     make_bin("B-3", on_hand=7, card=3, zone="Packing", supplier="Acme")
-    return {"A-1": "replenish", "A-2": "stocked", "B-1": "replenish", "B-2": "stocked",
-            "B-3": "stocked"}
+    return {
+        "A-1": "replenish",
+        "A-2": "stocked",
+        "B-1": "replenish",
+        "B-2": "stocked",
+        "B-3": "stocked",
+    }
 
 
 def test_zone_view_shows_every_bin_in_its_zone_with_its_state(
@@ -141,8 +146,12 @@ def test_zone_view_shows_every_bin_in_its_zone_with_its_state(
     page = board(client)
     assert {c.code: c.state for c in page.cards} == floor
     assert {c.code: c.group for c in page.cards} == {
-        "A-1": "Assembly", "A-2": "Assembly", "B-1": "Packing", "B-2": "Packing",
-        "B-3": "Packing"}
+        "A-1": "Assembly",
+        "A-2": "Assembly",
+        "B-1": "Packing",
+        "B-2": "Packing",
+        "B-3": "Packing",
+    }
     assert page.shown() == set(floor)
 
 

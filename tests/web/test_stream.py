@@ -27,8 +27,9 @@ class Stream:
         headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
-        self.resp = http.get(url + "/api/events/stream", headers=headers, stream=True,
-                             timeout=(5, 30))
+        self.resp = http.get(
+            url + "/api/events/stream", headers=headers, stream=True, timeout=(5, 30)
+        )
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -108,8 +109,12 @@ def test_stream_sends_each_new_event_with_its_id(
     newest = json.loads(hello["data"])["last_id"]
     assert newest == max(event_ids(api))
     # A scan made through the API of the server reaches the open stream.
-    scan = http.post(live_server.url + "/api/scans", json={"code": "A-1", "quantity": 2},
-                     headers=api.headers(), timeout=10)
+    scan = http.post(
+        live_server.url + "/api/scans",
+        json={"code": "A-1", "quantity": 2},
+        headers=api.headers(),
+        timeout=10,
+    )
     assert scan.status_code == 201 and scan.json()["flipped"]
     event_id, data = stream.next_event()
     assert event_id > newest and data["id"] == event_id
@@ -166,8 +171,12 @@ def test_a_scan_on_another_server_process_reaches_the_stream(
     try:
         stream = streams(live_server.url, display)
         stream.next(lambda m: m.get("event") == "heartbeat")
-        scan = http.post(other.url + "/api/scans", json={"code": "A-1", "quantity": 2},
-                         headers=api.headers(), timeout=10)
+        scan = http.post(
+            other.url + "/api/scans",
+            json={"code": "A-1", "quantity": 2},
+            headers=api.headers(),
+            timeout=10,
+        )
         assert scan.status_code == 201
         event_id, data = stream.next_event()
         assert data["bin"] == "A-1" and data["data"]["state"] == "replenish"

@@ -40,8 +40,15 @@ DISPLAY_GETS = {
 }
 #: Dummy values for URL arguments; they name things that exist (see ``world``), so a
 #: refusal is the role check at work rather than a "not found".
-URL_ARGS = {"code": "A-1", "scan_id": "scan-1", "request_id": 1, "line_id": 1,
-            "supplier_id": 1, "token_id": 1, "filename": "css/app.css"}
+URL_ARGS = {
+    "code": "A-1",
+    "scan_id": "scan-1",
+    "request_id": 1,
+    "line_id": 1,
+    "supplier_id": 1,
+    "token_id": 1,
+    "filename": "css/app.css",
+}
 
 
 def open_link(client: FlaskClient, token: str, query: str = "") -> Any:
@@ -77,13 +84,16 @@ def snapshot() -> dict[str, Any]:
         "lines": count(RequestLine),
         "open lines": count(RequestLine, RequestLine.status == "open"),
         "lines quantity": db.session.scalar(sa.select(sa.func.sum(RequestLine.quantity))),
-        "requests": sorted(tuple(r) for r in db.session.execute(
-            sa.select(SupplierRequest.id, SupplierRequest.status))),
+        "requests": sorted(
+            tuple(r)
+            for r in db.session.execute(sa.select(SupplierRequest.id, SupplierRequest.status))
+        ),
         "users": count(User),
         "tokens": count(DeviceToken),
         "revoked tokens": count(DeviceToken, DeviceToken.revoked_at.is_not(None)),
-        "bins": sorted(tuple(r) for r in db.session.execute(
-            sa.select(Bin.code, Bin.on_hand, Bin.state))),
+        "bins": sorted(
+            tuple(r) for r in db.session.execute(sa.select(Bin.code, Bin.on_hand, Bin.state))
+        ),
     }
 
 
@@ -193,8 +203,15 @@ def test_display_principal_is_refused_every_changing_route_and_changes_nothing(
         if path.startswith("/api/"):
             body: dict[str, Any] = {"json": {"code": "A-1", "mode": "pull", "quantity": 1}}
         else:
-            body = {"data": {"csrf_token": headers.get("X-CSRFToken", ""), "quantity": "1",
-                             "name": "TV2", "role": "admin", "on": "1"}}
+            body = {
+                "data": {
+                    "csrf_token": headers.get("X-CSRFToken", ""),
+                    "quantity": "1",
+                    "name": "TV2",
+                    "role": "admin",
+                    "on": "1",
+                }
+            }
         resp = client.open(path, method=method, headers=headers, **body)
         assert resp.status_code in (400, 401, 403, 404, 405), (method, path, resp.status_code)
         if via == "display link" or path.startswith("/api/"):

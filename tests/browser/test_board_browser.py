@@ -1,0 +1,273 @@
+"""The live board and the wall screen in a real Chromium (DESIGN §4).
+
+Scans go through the real API of the real server; the pages must follow within a second,
+without a reload. A wall screen whose connection is cut must say it is stale, then catch up
+on everything it missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests as http
+from playwright.sync_api import expect
+
+from ..conftest import LiveServer
+
+TIMEOUT = 15_000  # ms, for waits that end as soon as their condition holds
+
+# Like the rest of the suite, these run on SQLite and again on PostgreSQL.
+
+
+class CuttableProxy:
+    """A TCP relay in front of the server whose open connections can be cut at once.
+
+    Blocking new requests with ``page.route`` does not end the event stream that is
+    already open; cutting the relay does, as a pulled network cable would.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self.lock:
+                self.sockets |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Break every open connection (new ones still work)."""
+        with self.lock:
+            for s in self.sockets:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+            self.sockets.clear()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture
+def floor(make_bin: Callable[..., str]) -> list[str]:
+    codes = ["A-1", "A-2", "A-3", "B-1"]
+    for code in codes:
+        make_bin(
+            code,
+            on_hand=6,
+            card=5,
+            zone="Assembly" if code[0] == "A" else "Packing",
+            supplier="Acme",
+        )
+    return codes
+
+
+@pytest.fixture
+def scan(live_server: LiveServer, make_token: Callable[..., str]) -> Callable[..., Any]:
+    """Scan through the real API of the running server, as a USB scanner station does."""
+    headers = {"Authorization": f"Bearer {make_token('operator')}"}
+
+    def send(code: str, quantity: int = 2, mode: str = "pull") -> dict[str, Any]:
+        resp = http.post(
+            live_server.url + "/api/scans",
+            headers=headers,
+            timeout=10,
+            json={"code": code, "mode": mode, "quantity": quantity},
+        )
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+    return send
+
+
+@pytest.fixture
+def open_wall(
+    browser: Any, live_server: LiveServer, make_token: Callable[..., str]
+) -> Iterator[Callable[..., Any]]:
+    """A new browser opening the wall screen through a display link."""
+    contexts: list[Any] = []
+
+    def open_page(base_url: str | None = None, **context_args: Any) -> Any:
+        context = browser.new_context(**context_args)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{base_url or live_server.url}/wall?token={make_token('display', 'TV1')}")
+        expect(page.locator("#wall .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def mark_no_reload(page: Any) -> None:
+    page.evaluate("window.__noReload = true")
+
+
+def assert_not_reloaded(page: Any) -> None:
+    assert page.evaluate("window.__noReload === true")
+
+
+def test_a_scan_flips_the_card_on_an_open_board_and_wall_within_a_second(
+    logged_in: Callable[..., Any],
+    open_wall: Callable[..., Any],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    board = logged_in("operator")
+    expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    wall = open_wall()
+    for page in (board, wall):
+        expect(page.locator('.card[data-bin="A-2"]')).to_have_attribute("data-state", "stocked")
+        mark_no_reload(page)
+    result = scan("A-2")
+    assert result["flipped"] and result["bin"]["state"] == "replenish"
+    for page in (board, wall):
+        card = page.locator('.card[data-bin="A-2"]')
+        expect(card).to_have_attribute("data-state", "replenish", timeout=1000)
+        expect(card.locator(".state-word")).to_have_text("Replenish")
+        expect(card.locator(".on-hand")).to_have_text("4")
+        expect(page.locator('[data-count="replenish"] .count-n')).to_have_text("1")
+        assert_not_reloaded(page)
+    # Only the changed card was re-rendered: the others are the very same elements.
+    assert (
+        board.evaluate("document.querySelector('.card[data-bin=\"A-1\"]').dataset.state")
+        == "stocked"
+    )
+
+
+def test_a_wall_that_loses_its_connection_says_stale_then_catches_up(
+    live_server: LiveServer,
+    open_wall: Callable[..., Any],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    proxy = CuttableProxy(int(live_server.url.rsplit(":", 1)[1]))
+    try:
+        wall = open_wall(proxy.url)
+        mark_no_reload(wall)
+        wall.route("**/api/events**", lambda route: route.abort())
+        proxy.cut()
+        scan("A-1")
+        scan("A-3", quantity=1)  # 5 left: stays stocked, on hand changes
+        scan("B-1")
+        scan("B-1", quantity=1)
+        live_text = wall.locator("#wall .live-text")
+        expect(live_text).to_contain_text("Stale since", timeout=TIMEOUT)
+        expect(wall.locator("#wall .live")).to_have_attribute("data-live", "stale")
+        expect(wall.locator('.card[data-bin="A-1"]')).to_have_attribute("data-state", "stocked")
+        wall.unroute("**/api/events**")
+        expect(wall.locator("#wall .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        expected = {
+            "A-1": ("replenish", "4"),
+            "A-2": ("stocked", "6"),
+            "A-3": ("stocked", "5"),
+            "B-1": ("replenish", "3"),
+        }
+        for code, (state, on_hand) in expected.items():
+            card = wall.locator(f'.card[data-bin="{code}"]')
+            expect(card).to_have_attribute("data-state", state, timeout=TIMEOUT)
+            expect(card.locator(".on-hand")).to_have_text(on_hand)
+        expect(wall.locator('[data-count="replenish"] .count-n')).to_have_text("2")
+        assert "Stale" not in live_text.inner_text()
+        assert_not_reloaded(wall)
+    finally:
+        proxy.close()
+
+
+def test_a_display_link_cannot_reach_anything_that_changes_something(
+    live_server: LiveServer,
+    open_wall: Callable[..., Any],
+    floor: list[str],
+) -> None:
+    wall = open_wall()
+    for path in ("/", "/scan", "/requests", "/labels", "/admin/tokens"):
+        assert wall.goto(live_server.url + path).status == 403, path
+    wall.goto(live_server.url + "/wall")
+    statuses = wall.evaluate(
+        """async () => {
+            const csrf = document.querySelector('meta[name="csrf-token"]').content;
+            const post = (url, body) => fetch(url, {
+                method: 'POST', credentials: 'same-origin',
+                headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+                body: JSON.stringify(body)});
+            const form = (url) => fetch(url, {method: 'POST', credentials: 'same-origin',
+                body: new URLSearchParams({csrf_token: csrf, name: 'X', role: 'admin'})});
+            return [
+                (await post('/api/scans', {code: 'A-1', mode: 'pull', quantity: 1})).status,
+                (await post('/api/requests/1/send', {})).status,
+                (await form('/admin/tokens')).status,
+                (await form('/admin/tokens/1/revoke')).status,
+            ];
+        }"""
+    )
+    assert statuses == [403, 403, 403, 403]
+    # Nothing changed: the stock is as it was, and the token still exists unrevoked.
+    wall.reload()
+    expect(wall.locator('.card[data-bin="A-1"] .on-hand')).to_have_text("6")
+    expect(wall.locator("#wall .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (390, 844)])
+def test_board_and_wall_fit_the_screen_without_sideways_scrolling(
+    logged_in: Callable[..., Any],
+    open_wall: Callable[..., Any],
+    make_bin: Callable[..., str],
+    scan: Callable[..., Any],
+    artifacts_dir: Path,
+    width: int,
+    height: int,
+) -> None:
+    zones = ["Assembly line 1", "Assembly line 2", "Packing", "Goods-in"]
+    for i in range(36):
+        make_bin(
+            f"{'ABPG'[i % 4]}-{i // 4:02d}-{i % 3}",
+            on_hand=6 + i % 5,
+            card=5,
+            zone=zones[i % 4],
+            supplier=["Acme Fasteners", "Bolt & Co"][i % 2],
+        )
+    scan("A-00-0", quantity=4)
+    scan("B-00-1", quantity=6)  # stockout
+    viewport = {"width": width, "height": height}
+    board = logged_in("supervisor", viewport=viewport)
+    wall = open_wall(viewport=viewport)
+    shots = {
+        "board": board,
+        "board-columns": None,
+        "wall": wall,
+    }
+    for name, page in shots.items():
+        if page is None:
+            page = board
+            page.goto(board.url.split("?")[0] + "?view=columns")
+            expect(page.locator("#board .live")).to_have_attribute(
+                "data-live", "live", timeout=TIMEOUT
+            )
+        page.screenshot(path=str(artifacts_dir / f"{name}-{width}x{height}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
