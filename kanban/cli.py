@@ -252,10 +252,6 @@ def _run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
-        # A thread holding the database write lock must get the GIL back soon:
-        # with the default 5 ms switch interval, busy threads make it wait and
-        # every other writer queues behind it.
-        sys.setswitchinterval(0.0005)
 
     with app.app_context():
         db.engine.dispose()

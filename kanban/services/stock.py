@@ -112,8 +112,10 @@ _ON_HAND_FOR_UPDATE = (
 )
 _MOVEMENT_INSERT = sa.insert(Movement).returning(Movement.id)
 _SCAN_LOOKUP = sa.select(Movement.id).where(Movement.scan_id == sa.bindparam("scan_id"))
-_OPEN_LINE_REQUEST = sa.select(RequestLine.request_id).where(
-    RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == "open"
+_OPEN_LINE_REQUEST = (
+    sa.select(RequestLine.request_id, SupplierRequest.status)
+    .join(SupplierRequest, SupplierRequest.id == RequestLine.request_id)
+    .where(RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == "open")
 )
 
 
@@ -149,9 +151,11 @@ def _previous(scan_id: str) -> Movement | None:
     return db.session.get(Movement, found) if found is not None else None
 
 
-def _request_ref(request_id: int | None) -> dict[str, Any] | None:
+def _request_ref(request_id: int | None, status: str | None = None) -> dict[str, Any] | None:
     if request_id is None:
         return None
+    if status is not None:
+        return {"id": request_id, "status": status}
     status = db.session.execute(
         sa.select(SupplierRequest.status).where(SupplierRequest.id == request_id)
     ).scalar_one()
@@ -183,6 +187,7 @@ class Moved:
     flipped: bool
     request_id: int | None
     scan_id: str | None
+    request_status: str | None = None
 
     def result(self, *, replayed: bool = False) -> MoveResult:
         """The scan API's answer (call it after commit: it reads the request status)."""
@@ -191,7 +196,7 @@ class Moved:
             replayed=replayed,
             bin=card_dict(self.view),
             flipped=self.flipped,
-            request=_request_ref(self.request_id),
+            request=_request_ref(self.request_id, self.request_status),
             movement_id=self.movement_id,
             mode=MODE_FOR_KIND.get(self.kind, self.kind),
             quantity=abs(self.quantity) if self.kind != "count" else self.view.on_hand,
@@ -235,6 +240,7 @@ def _move(
     step = cards.transition(v.state, event)
     b: Bin | None = None
     request_id: int | None = None
+    request_status: str | None = None
     if step.action is not cards.CardAction.NONE or step.state.value != v.state:
         # The card moves: carry out the table's action with the ORM (rare path).
         b = db.session.get(Bin, v.id, populate_existing=True)
@@ -246,9 +252,11 @@ def _move(
             b, event, reason=f"{on_hand} on hand < card {v.card_quantity} · {who}"
         )
         if line is not None:
-            request_id = line.request_id
+            request_id, request_status = line.request_id, "draft"
     if request_id is None and step.state is not cards.CardState.STOCKED:
-        request_id = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).scalar()
+        found = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).one_or_none()
+        if found is not None:
+            request_id, request_status = found
     flipped = step.state.value != old_state
     station = (actor.station or None) and actor.station[:64]
     movement_id = int(
@@ -292,7 +300,7 @@ def _move(
             }
         },
     )
-    return Moved(movement_id, v, kind, delta, flipped, request_id, scan_id)
+    return Moved(movement_id, v, kind, delta, flipped, request_id, scan_id, request_status)
 
 
 def default_quantity(b: Bin | CardView, mode: str) -> int:

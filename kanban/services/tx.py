@@ -73,15 +73,23 @@ _mutexes: dict[str, WriteMutex] = {}
 _mutexes_lock = threading.Lock()
 
 
+_mutex_of_engine: dict[int, WriteMutex | None] = {}
+
+
 def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
+    """The write mutex of an SQLite engine's file (None for other databases)."""
+    try:
+        return _mutex_of_engine[id(engine)]  # the hot path: no path resolution
+    except KeyError:
+        pass
     database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    path = str(Path(database).resolve()) + ".writelock"
-    with _mutexes_lock:
-        if path not in _mutexes:
-            _mutexes[path] = WriteMutex(Path(path))
-        return _mutexes[path]
+    mutex = None
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        path = str(Path(database).resolve()) + ".writelock"
+        with _mutexes_lock:
+            mutex = _mutexes.setdefault(path, WriteMutex(Path(path)))
+    _mutex_of_engine[id(engine)] = mutex
+    return mutex
 
 
 def install_sqlite_hooks(engine: sa.Engine) -> None:
