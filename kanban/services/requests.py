@@ -179,19 +179,13 @@ def update_line_quantity(
     old = line.quantity
     line.quantity = quantity
     db.session.flush()
-    events.append(
-        "request.changed",
-        request_id=req.id,
-        data={
-            "status": req.status,
-            "supplier": req.supplier.name,
-            "actor": actor,
-            "change": "quantity",
-            "line": line.id,
-            "bin": line.bin.code,
-            "from": old,
-            "to": quantity,
-        },
+    announce(
+        req,
+        actor=actor,
+        change="quantity",
+        line=line.id,
+        bin=line.bin.code,
+        **{"from": old, "to": quantity},
     )
     return line
 
@@ -219,18 +213,7 @@ def remove_line(request_id: int, line_id: int, *, actor: str = "") -> RequestLin
     db.session.flush()
     _close_if_empty(req)
     events.append("bin.changed", bin_code=b.code, data=bin_dict(b))
-    events.append(
-        "request.changed",
-        request_id=req.id,
-        data={
-            "status": req.status,
-            "supplier": req.supplier.name,
-            "actor": actor,
-            "change": "removed",
-            "line": line.id,
-            "bin": b.code,
-        },
-    )
+    announce(req, actor=actor, change="removed", line=line.id, bin=b.code)
     return line
 
 
@@ -599,4 +582,13 @@ def supplier_items(supplier_id: int) -> list[Item]:
         db.session.scalars(
             sa.select(Item).where(Item.supplier_id == supplier_id).order_by(Item.sku)
         )
+    )
+
+
+def announce(req: SupplierRequest, **details: Any) -> None:
+    """Append the ``request.changed`` event of a request (its status, supplier, details)."""
+    events.append(
+        "request.changed",
+        request_id=req.id,
+        data={"status": req.status, "supplier": req.supplier.name, **details},
     )

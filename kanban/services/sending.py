@@ -126,16 +126,7 @@ def _freeze(
         if req.sent_via != SENDING or req.sent_at != claimed_at or req.status != "draft":
             raise _ClaimLost
     else:
-        if req.status != "draft":
-            raise ServiceError(
-                "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
-            )
-        if is_sending(req):
-            raise ServiceError(
-                "sending_in_progress",
-                f"Request {request_number(req.id)} is being emailed right now.",
-                409,
-            )
+        _require_sendable_draft(req)
     open_lines = _open_lines_locked(req)
     to_send = [line for line in open_lines if line.id in wanted]
     later = [line for line in open_lines if line.id not in wanted]
@@ -160,17 +151,7 @@ def _freeze(
     db.session.expire(req, ["lines"])
     for b in changed:
         events.append("bin.changed", bin_code=b.code, data=bin_dict(b))
-    events.append(
-        "request.changed",
-        request_id=req.id,
-        data={
-            "status": req.status,
-            "supplier": req.supplier.name,
-            "actor": actor,
-            "via": via,
-            "moved_lines": len(later),
-        },
-    )
+    requests.announce(req, actor=actor, via=via, moved_lines=len(later))
     return req, len(later)
 
 
@@ -222,9 +203,8 @@ class Claim:
     doc: request_docs.RequestDoc
 
 
-def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
-    begin_write()
-    req = get_request(request_id, lock=True)
+def _require_sendable_draft(req: SupplierRequest) -> None:
+    """Refuse a request that is not a draft, or that is being emailed right now."""
     if req.status != "draft":
         raise ServiceError(
             "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
@@ -235,6 +215,12 @@ def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
             f"Request {request_number(req.id)} is being emailed right now.",
             409,
         )
+
+
+def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
+    begin_write()
+    req = get_request(request_id, lock=True)
+    _require_sendable_draft(req)
     lines = [line for line in req.lines if line.status == "open"]
     if not lines:
         raise ServiceError("empty_request", "The request has no open lines to send.", 409)
@@ -299,11 +285,7 @@ def _release(claim: Claim, reason: str | None) -> SupplierRequest:
     if reason is not None and req.status == "draft":
         req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
     db.session.flush()
-    events.append(
-        "request.changed",
-        request_id=req.id,
-        data={"status": req.status, "supplier": req.supplier.name, "send_error": req.send_error},
-    )
+    requests.announce(req, send_error=req.send_error)
     return req
 
 
@@ -405,15 +387,7 @@ def _record_error(request_id: int, reason: str) -> None:
     if req.status == "draft":
         req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
         db.session.flush()
-        events.append(
-            "request.changed",
-            request_id=req.id,
-            data={
-                "status": req.status,
-                "supplier": req.supplier.name,
-                "send_error": req.send_error,
-            },
-        )
+        requests.announce(req, send_error=req.send_error)
 
 
 def auto_send_draft(supplier_id: int) -> SupplierRequest | None:
