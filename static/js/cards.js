@@ -51,10 +51,16 @@ function svgIcon(base, name) {
   return svg;
 }
 
-function badge(base, cls, iconName, text) {
+function badge(base, cls, iconName, text, more = '') {
   const span = document.createElement('span');
   span.className = `badge ${cls}`;
   span.append(svgIcon(base, iconName), text);
+  if (more) {
+    const extra = document.createElement('span');
+    extra.className = 'badge-more';
+    extra.textContent = more;
+    span.append(extra);
+  }
   return span;
 }
 
@@ -93,8 +99,8 @@ export function fillCard(card, bin) {
   const flags = card.querySelector('.flags');
   const badges = [];
   if (bin.flags.stockout) {
-    badges.push(badge(base, 'badge-stockout', 'alert',
-      bin.flags.count_needed ? 'Stockout · count needed' : 'Stockout'));
+    badges.push(badge(base, 'badge-stockout', 'alert', 'Stockout',
+      bin.flags.count_needed ? ' · count needed' : ''));
   }
   if (bin.flags.overdue) badges.push(badge(base, 'badge-overdue', 'late', 'Overdue'));
   flags.replaceChildren(...badges);

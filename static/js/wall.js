@@ -13,8 +13,10 @@ function px(value) {
 }
 
 /**
- * Split the shown zones into pages that fit the body's height. A zone taller
- * than a page is split by card rows and its heading repeats, marked "2/3".
+ * Split the shown zones into pages that fit the body's height, filling each
+ * page: a zone that does not fit in what is left of a page continues on the
+ * next one, its heading repeated and marked "part 2/3". A zone does not start
+ * with a lone row at the foot of a page when more of it follows.
  * Returns [[{section, cards, part, parts}], ...].
  */
 function paginate(body) {
@@ -25,58 +27,63 @@ function paginate(body) {
   const pages = [];
   let page = [];
   let used = 0;
+  const newPage = () => {
+    if (page.length) pages.push(page);
+    page = [];
+    used = 0;
+  };
   const sections = [...body.querySelectorAll('[data-zone-section]')].filter((s) => !s.hidden);
   for (const section of sections) {
     const cards = [...section.querySelectorAll('.card')].filter((c) => !c.hidden);
     if (!cards.length) continue;
-    const grid = section.querySelector('.cards');
-    const rowGap = px(getComputedStyle(grid).rowGap);
-    const sTop = section.getBoundingClientRect().top;
-    const sBottom = section.getBoundingClientRect().bottom;
+    const rowGap = px(getComputedStyle(section.querySelector('.cards')).rowGap);
+    const box = section.getBoundingClientRect();
     const rows = [];
     let top = null;
     for (const card of cards) {
       const rect = card.getBoundingClientRect();
       if (top === null || Math.abs(rect.top - top) > 1) {
-        rows.push({ cards: [], top: rect.top, height: rect.height });
+        rows.push({ cards: [], height: rect.height, top: rect.top });
         top = rect.top;
       }
-      rows[rows.length - 1].cards.push(card);
+      const row = rows[rows.length - 1];
+      row.cards.push(card);
+      row.height = Math.max(row.height, rect.height);
     }
-    const head = rows[0].top - sTop;
-    const tail = sBottom - (rows[rows.length - 1].top + rows[rows.length - 1].height);
+    const head = rows[0].top - box.top;
+    const last = rows[rows.length - 1];
+    const tail = box.bottom - (last.top + last.height);
+    // Height of a part holding rows [from, to).
+    const partHeight = (from, to) => {
+      let h = head + tail + (to - from - 1) * rowGap;
+      for (let r = from; r < to; r += 1) h += rows[r].height;
+      return h;
+    };
     const chunks = [];
-    let i = 0;
-    while (i < rows.length) {
-      const start = (page.length ? gap : 0) + head + rows[i].height + tail;
-      if (page.length && used + start > avail) {
-        pages.push(page);
-        page = [];
-        used = 0;
+    let r = 0;
+    while (r < rows.length) {
+      const room = avail - used - (page.length ? gap : 0);
+      let to = r;
+      while (to < rows.length && partHeight(r, to + 1) <= room) to += 1;
+      const lone = to === r + 1 && to < rows.length; // one row here, the rest overleaf
+      if (page.length && (to === r || lone)) {
+        newPage();
         continue;
       }
-      const chunk = { section, cards: [...rows[i].cards] };
-      used += start;
-      i += 1;
-      while (i < rows.length && used + rowGap + rows[i].height <= avail) {
-        used += rowGap + rows[i].height;
-        chunk.cards.push(...rows[i].cards);
-        i += 1;
-      }
+      if (to === r) to = r + 1; // a row taller than a whole page still gets shown
+      const chunk = { section, cards: rows.slice(r, to).flatMap((row) => row.cards) };
+      used += (page.length ? gap : 0) + partHeight(r, to);
       page.push(chunk);
       chunks.push(chunk);
-      if (i < rows.length) {
-        pages.push(page);
-        page = [];
-        used = 0;
-      }
+      r = to;
+      if (r < rows.length) newPage();
     }
     chunks.forEach((chunk, n) => {
       chunk.part = n + 1;
       chunk.parts = chunks.length;
     });
   }
-  if (page.length) pages.push(page);
+  newPage();
   return pages;
 }
 
@@ -132,8 +139,14 @@ if (root) {
   };
 
   const layout = () => {
+    const height = body.clientHeight;
     pages = paginate(body);
     render();
+    // Showing "Page 1/3" and the timer can change the footer's height: measure again.
+    if (body.clientHeight !== height) {
+      pages = paginate(body);
+      render();
+    }
   };
 
   const schedule = () => {

@@ -8,6 +8,7 @@ on everything it missed.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,8 @@ import pytest
 import requests as http
 from playwright.sync_api import expect
 
-from ..conftest import LiveServer
+from ..conftest import LiveServer, start_server, stop_server
+from .conftest import login
 
 TIMEOUT = 15_000  # ms, for waits that end as soon as their condition holds
 
@@ -271,3 +273,102 @@ def test_board_and_wall_fit_the_screen_without_sideways_scrolling(
             )
         page.screenshot(path=str(artifacts_dir / f"{name}-{width}x{height}.png"))
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+
+
+def test_board_filters_as_you_type_keeps_them_in_the_link_and_live_cards_follow(
+    logged_in: Callable[..., Any],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    board = logged_in("operator")
+    expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    board.fill("input[name=q]", "b-1")
+    expect(board.locator("[data-shown-n]")).to_have_text("1")
+    expect(board.locator('.card[data-bin="B-1"]')).to_be_visible()
+    expect(board.locator('.card[data-bin="A-1"]')).to_be_hidden()
+    assert "q=b-1" in board.url
+    board.fill("input[name=q]", "")
+    board.select_option("select[name=state]", "replenish")
+    expect(board.locator("[data-shown-n]")).to_have_text("0")
+    expect(board.locator("[data-empty]")).to_be_visible()
+    # The link reproduces the board: the server applies the same filter.
+    board.goto(board.url)
+    expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    expect(board.locator("select[name=state]")).to_have_value("replenish")
+    expect(board.locator('.card[data-bin="A-2"]')).to_be_hidden()
+    # A card that starts to match appears live, with the counts.
+    scan("A-2")
+    expect(board.locator('.card[data-bin="A-2"]')).to_be_visible(timeout=1000)
+    expect(board.locator("[data-shown-n]")).to_have_text("1")
+    expect(board.locator('.card[data-bin="A-1"]')).to_be_hidden()
+
+
+def test_a_scan_on_one_server_reaches_a_board_on_another(
+    browser: Any,
+    db_url: str,
+    instance: Path,
+    make_user: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    """Two app processes share the database (on PostgreSQL, the multi-host set-up)."""
+    other = start_server(db_url, instance / "server-b")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        user = make_user("super-b", "supervisor")
+        login(page, other.url, user, f"password-{user}")
+        expect(page.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        scan("A-3")  # sent to the first server
+        expect(page.locator('.card[data-bin="A-3"]')).to_have_attribute(
+            "data-state", "replenish", timeout=1000
+        )
+    finally:
+        context.close()
+        stop_server(other)
+
+
+def test_a_wall_pages_through_the_zones_when_the_cards_do_not_fit(
+    browser: Any,
+    live_server: LiveServer,
+    make_bin: Callable[..., str],
+    make_token: Callable[..., str],
+) -> None:
+    codes = set()
+    for z, zone in enumerate(["Assembly line 1", "Packing", "Goods-in"]):
+        for i in range(14):
+            codes.add(make_bin(f"{'APG'[z]}-{i:02d}", on_hand=3 + i % 5, card=5, zone=zone))
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.clock.install()  # fake timers: turn the pages without waiting for them
+        page.goto(f"{live_server.url}/wall?rotate=5&token={make_token('display')}")
+        expect(page.locator("#wall .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        info = page.locator("[data-page-info]")
+        expect(info).to_have_text(re.compile(r"^Page 1/\d+$"))
+        pages = int(info.inner_text().split("/")[1])
+        assert pages >= 3
+        seen: set[str] = set()
+        for n in range(1, pages + 1):
+            expect(info).to_have_text(f"Page {n}/{pages}")
+            shown = page.evaluate(
+                """() => {
+                    const body = document.querySelector('[data-pages-root]')
+                        .getBoundingClientRect();
+                    return [...document.querySelectorAll('#wall .card')]
+                        .filter((c) => c.offsetParent !== null)
+                        .map((c) => {
+                            const r = c.getBoundingClientRect();
+                            return [c.dataset.bin, r.top >= body.top - 1
+                                    && r.bottom <= body.bottom + 1];
+                        });
+                }"""
+            )
+            assert shown, f"page {n} shows no card"
+            assert all(whole for _, whole in shown), f"page {n} cuts a card off: {shown}"
+            seen |= {code for code, _ in shown}
+            page.clock.fast_forward(5000)
+        expect(info).to_have_text(f"Page 1/{pages}")
+        assert seen == codes  # every card comes round
+    finally:
+        context.close()
