@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import ROLES, TOKEN_ROLES, DeviceToken, LoginFailure, User, utcnow
 from . import NotFound, ServiceError
-from .tx import begin_write
+from .tx import begin_write, conn
 
 #: Role rank: a higher role may do everything a lower one may.
 RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
@@ -98,7 +98,7 @@ def token_for(plain: str) -> LiveToken | None:
     """The live token matching ``plain``, or None (unknown or revoked)."""
     if not plain or len(plain) > 200:
         return None
-    row = db.session.execute(_TOKEN_LOOKUP, {"token_hash": _hash(plain)}).one_or_none()
+    row = conn().execute(_TOKEN_LOOKUP, {"token_hash": _hash(plain)}).one_or_none()
     return LiveToken(*row) if row is not None else None
 
 

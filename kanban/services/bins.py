@@ -14,6 +14,7 @@ from ..domain.codes import normalise_bin_code
 from ..extensions import db
 from ..models import Bin, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 from . import NotFound, ServiceError
+from .tx import conn
 
 
 def get_bin(code: str) -> Bin:
@@ -177,20 +178,39 @@ CARD_QUERY = (
 )
 
 
+_CARD_BY_ID = CARD_QUERY.where(Bin.id == sa.bindparam("bin_id"))
+#: The card of an active bin by code, and the movement an earlier scan with the
+#: same scan id made (if any): the scan path's one read.
+_SCAN_CARD = CARD_QUERY.add_columns(
+    sa.select(Movement.id)
+    .where(Movement.scan_id == sa.bindparam("scan_id"))
+    .scalar_subquery()
+    .label("replay_id")
+).where(Bin.code == sa.bindparam("code"), Bin.active.is_(True))
+_CARD_FIELDS = len(CARD_QUERY.selected_columns)
+
+
 def card_view(bin_id: int) -> CardView:
     """The card of one bin, by id."""
-    row = db.session.execute(CARD_QUERY.where(Bin.id == bin_id)).one()
-    return CardView(**row._asdict())
+    row: Any = conn().execute(_CARD_BY_ID, {"bin_id": bin_id}).one()
+    return CardView(*row)
 
 
 def resolve_card(text: str) -> CardView:
     """Like :func:`resolve_scan`, as a :class:`CardView` (one query in the common case)."""
-    row = db.session.execute(
-        CARD_QUERY.where(Bin.code == normalise_bin_code(text), Bin.active.is_(True))
-    ).one_or_none()
-    if row is not None:
-        return CardView(**row._asdict())
-    return card_view(resolve_scan(text).id)
+    found = scan_card(text, "")
+    return found[0] if found is not None else card_view(resolve_scan(text).id)
+
+
+def scan_card(text: str, scan_id: str) -> tuple[CardView, int | None] | None:
+    """The active bin whose code is ``text``, and the movement id if ``scan_id``
+    was seen before; None when the text is not a bin code (a barcode, a SKU or
+    unknown: see :func:`resolve_scan`). The scan path's one read."""
+    params = {"code": normalise_bin_code(text), "scan_id": scan_id}
+    row = conn().execute(_SCAN_CARD, params).one_or_none()
+    if row is None:
+        return None
+    return CardView(*row[:_CARD_FIELDS]), row[_CARD_FIELDS]
 
 
 def reason_text(v: CardView) -> str:

@@ -8,13 +8,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Event, utcnow
-from .tx import lock_event_order
+from .tx import conn, lock_event_order
 
 #: The most events one call of :func:`events_after` returns.
 PAGE = 500
 
 
-_INSERT = sa.insert(Event).returning(Event.id)
+_INSERT = sa.insert(Event.__table__).returning(Event.__table__.c.id)
 
 
 def append(
@@ -27,19 +27,17 @@ def append(
     """Append an event and return its id; call it last in a writing operation
     (on PostgreSQL it takes the lock that orders event ids by commit)."""
     lock_event_order()
-    db.session.flush()  # pending ORM changes go first, so the event is the last write
-    return int(
-        db.session.execute(
-            _INSERT,
-            {
-                "created_at": utcnow(),
-                "kind": kind,
-                "bin_code": bin_code,
-                "request_id": request_id,
-                "data": data or {},
-            },
-        ).scalar_one()
-    )
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # pending ORM changes go first, so the event is the last write
+    values = {
+        "created_at": utcnow(),
+        "kind": kind,
+        "bin_code": bin_code,
+        "request_id": request_id,
+        "data": data or {},
+    }
+    return int(conn().execute(_INSERT, values).scalar_one())
 
 
 def events_after(after: int, limit: int = PAGE) -> list[Event]:

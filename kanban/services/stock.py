@@ -21,9 +21,9 @@ from ..domain.codes import MODES
 from ..extensions import db
 from ..models import Bin, Movement, RequestLine, SupplierRequest, utcnow
 from . import NotFound, ServiceError, events, requests
-from .bins import CardView, card_dict, card_view, resolve_card
+from .bins import CardView, card_dict, card_view, resolve_card, scan_card
 from .cardflow import carry_out, set_state
-from .tx import begin_write
+from .tx import begin_write, conn
 
 MAX_QUANTITY = 1_000_000
 SCAN_ID_MAX = 64
@@ -110,7 +110,7 @@ _STOCK_UPDATE = (
 _ON_HAND_FOR_UPDATE = (
     sa.select(Bin.on_hand).where(Bin.id == sa.bindparam("bin_id")).with_for_update()
 )
-_MOVEMENT_INSERT = sa.insert(Movement).returning(Movement.id)
+_MOVEMENT_INSERT = sa.insert(Movement.__table__).returning(Movement.__table__.c.id)
 _SCAN_LOOKUP = sa.select(Movement.id).where(Movement.scan_id == sa.bindparam("scan_id"))
 _OPEN_LINE_REQUEST = (
     sa.select(RequestLine.request_id, SupplierRequest.status)
@@ -125,9 +125,9 @@ def _lock_bin_delta(v: CardView, delta: int) -> int:
     Returns the new on hand and brings the view up to date with the row as
     it is now, under the lock.
     """
-    on_hand, card, state, since, state_mid = db.session.execute(
-        _STOCK_UPDATE, {"bin_id": v.id, "delta": delta}
-    ).one()
+    on_hand, card, state, since, state_mid = (
+        conn().execute(_STOCK_UPDATE, {"bin_id": v.id, "delta": delta}).one()
+    )
     if state_mid != v.state_movement_id:  # another change got in first: re-read (rare)
         fresh = card_view(v.id)
         v.why_kind, v.why_actor, v.why_station = fresh.why_kind, fresh.why_actor, fresh.why_station
@@ -139,6 +139,8 @@ def _lock_bin_delta(v: CardView, delta: int) -> int:
 
 def _sync_orm(v: CardView) -> None:
     """Keep an ORM copy of the bin in this session (if any) in step with the row."""
+    if not db.session.identity_map:
+        return
     b = db.session.identity_map.get(sa.inspect(Bin).identity_key_from_primary_key((v.id,)))
     if b is not None:
         for name in ("on_hand", "card_quantity", "state", "state_since", "state_movement_id"):
@@ -147,7 +149,7 @@ def _sync_orm(v: CardView) -> None:
 
 def _previous(scan_id: str) -> Movement | None:
     """The movement an earlier scan with this id made, if any."""
-    found = db.session.execute(_SCAN_LOOKUP, {"scan_id": scan_id}).scalar_one_or_none()
+    found = conn().execute(_SCAN_LOOKUP, {"scan_id": scan_id}).scalar_one_or_none()
     return db.session.get(Movement, found) if found is not None else None
 
 
@@ -221,7 +223,7 @@ def _move(
     """
     if set_to is not None:
         # A count: lock the row, read, then write the difference.
-        current = db.session.execute(_ON_HAND_FOR_UPDATE, {"bin_id": v.id}).scalar_one()
+        current = conn().execute(_ON_HAND_FOR_UPDATE, {"bin_id": v.id}).scalar_one()
         delta = set_to - current
     assert delta is not None
     on_hand = _lock_bin_delta(v, delta)
@@ -254,35 +256,34 @@ def _move(
         if line is not None:
             request_id, request_status = line.request_id, "draft"
     if request_id is None and step.state is not cards.CardState.STOCKED:
-        found = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).one_or_none()
+        found = conn().execute(_OPEN_LINE_REQUEST, {"bin_id": v.id}).one_or_none()
         if found is not None:
             request_id, request_status = found
     flipped = step.state.value != old_state
     station = (actor.station or None) and actor.station[:64]
-    movement_id = int(
-        db.session.execute(
-            _MOVEMENT_INSERT,
-            {  # a duplicate scan id fails here
-                "bin_id": v.id,
-                "kind": kind,
-                "quantity": delta,
-                "on_hand_after": on_hand,
-                "state_after": step.state.value,
-                "flipped": flipped,
-                "request_id": request_id,
-                "user_id": actor.user_id,
-                "device_token_id": actor.token_id,
-                "actor": actor.name[:64],
-                "station": station,
-                "source": actor.source,
-                "scan_id": scan_id,
-                "undo_of_id": undo_of_id,
-                "line_id": booked[0] if booked else None,
-                "note": None,
-                "created_at": utcnow(),
-            },
-        ).scalar_one()
-    )
+    if b is not None or booked:
+        db.session.flush()  # ORM changes (a new request line, say) before the ledger row
+    values: dict[str, Any] = {
+        "bin_id": v.id,
+        "kind": kind,
+        "quantity": delta,
+        "on_hand_after": on_hand,
+        "state_after": step.state.value,
+        "flipped": flipped,
+        "request_id": request_id,
+        "user_id": actor.user_id,
+        "device_token_id": actor.token_id,
+        "actor": actor.name[:64],
+        "station": station,
+        "source": actor.source,
+        "scan_id": scan_id,
+        "undo_of_id": undo_of_id,
+        "line_id": booked[0] if booked else None,
+        "note": None,
+        "created_at": utcnow(),
+    }
+    # A duplicate scan id fails here, on the unique key.
+    movement_id = int(conn().execute(_MOVEMENT_INSERT, values).scalar_one())
     if b is not None and step.state.value != b.state:
         set_state(b, step.state, movement_id)
         v.state, v.state_since, v.state_movement_id = b.state, b.state_since, movement_id
@@ -336,10 +337,18 @@ def apply_scan(
     if mode not in MODES:
         raise ServiceError("invalid_mode", f"Mode must be one of: {', '.join(MODES)}.")
     _check_quantity(quantity, allow_zero=(mode == "count"))
-    previous = _previous(scan_id)
-    if previous is not None:
+    found = scan_card(code_text, scan_id)
+    if found is None:  # not a bin code: a barcode, a SKU or unknown (the slow path)
+        previous = _previous(scan_id)
+        if previous is not None:
+            return previous
+        v = resolve_card(code_text)
+    elif found[1] is not None:  # a replay
+        previous = db.session.get(Movement, found[1])
+        assert previous is not None
         return previous
-    v = resolve_card(code_text)
+    else:
+        v = found[0]
     if not v.active:
         raise ServiceError("inactive_bin", f"Bin {v.code} is not active.", 409)
     qty = quantity if quantity is not None else default_quantity(v, mode)
