@@ -151,6 +151,14 @@ class Board:
             "overdue": sum(1 for c in shown if c["flags"]["overdue"]),
         }
 
+    @property
+    def refresh_at(self) -> dt.datetime:
+        """When what the page shows goes out of date without any event: the overdue
+        flag depends on the date (UTC), so an open board or wall reloads itself a
+        minute after the next midnight."""
+        tomorrow = self.now.astimezone(dt.UTC).date() + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(0, 1), tzinfo=dt.UTC)
+
     def by_zone(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """(zone, cards) in zone order, each zone's cards by bin code; zones without
         bins are left out."""

@@ -13,9 +13,17 @@
 //   connecting just started, or reconnecting for less than downGrace
 //   stale      no word from the server for staleAfter, or down for downGrace:
 //              what is on screen may be out of date since `since`.
+//
+// Some of what a page shows changes with the date alone (a delivery becomes
+// overdue), with no event to say so. The page tells the feed when that happens
+// (refreshAt); the feed then reloads the page, once the server answers for it,
+// so a wall screen that runs for weeks stays right and an offline one keeps
+// showing what it has rather than an error page.
 
 const POLL_MS = 1000;
 const STREAM_RETRY_MS = 30000;
+const REFRESH_SPREAD_MS = 60000; // screens reload within a minute of each other, not at once
+const REFRESH_RETRY_MS = 60000;
 
 export class LiveFeed {
   constructor({
@@ -27,8 +35,11 @@ export class LiveFeed {
     downGrace = 3000,
     streamUrl = '/api/events/stream',
     pollUrl = '/api/events',
+    refreshAt = 0,
   }) {
     Object.assign(this, { lastId, onEvent, onStatus, onReset, staleAfter, downGrace, streamUrl, pollUrl });
+    this.refreshAt = refreshAt ? refreshAt + Math.random() * REFRESH_SPREAD_MS : 0;
+    this.refreshing = false;
     this.es = null;
     this.polling = false;
     this.pollTimer = null;
@@ -111,7 +122,27 @@ export class LiveFeed {
     } else if (!this.es && now >= this.nextStreamTry) {
       this.openStream();
     }
+    if (this.refreshAt && now >= this.refreshAt && !this.refreshing) this.refresh();
     this.report();
+  }
+
+  async refresh() {
+    this.refreshing = true;
+    try {
+      const resp = await fetch(window.location.href, {
+        method: 'HEAD',
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      if (resp.ok) {
+        this.onReset();
+        return;
+      }
+    } catch (err) {
+      // Offline: keep the page as it is and try again later.
+    }
+    this.refreshAt = Date.now() + REFRESH_RETRY_MS;
+    this.refreshing = false;
   }
 
   startPolling() {

@@ -217,6 +217,7 @@ if (root) {
   const indicator = root.querySelector('.live');
   const feed = new LiveFeed({
     lastId: Number(root.dataset.lastEventId || 0),
+    refreshAt: Date.parse(root.dataset.refreshAt) || 0,
     staleAfter: Number(root.dataset.staleAfter || 15) * 1000,
     onEvent: (event) => {
       if (event.kind === 'bin.changed' && event.data && event.data.code) cards.patch(event.data);

@@ -8,6 +8,7 @@ on everything it missed.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import socket
 import threading
@@ -17,7 +18,11 @@ from typing import Any
 
 import pytest
 import requests as http
+import sqlalchemy as sa
 from playwright.sync_api import expect
+
+from kanban.extensions import db
+from kanban.models import SupplierRequest
 
 from ..conftest import LiveServer, start_server, stop_server
 from .conftest import login
@@ -370,5 +375,57 @@ def test_a_wall_pages_through_the_zones_when_the_cards_do_not_fit(
             page.clock.fast_forward(5000)
         expect(info).to_have_text(f"Page 1/{pages}")
         assert seen == codes  # every card comes round
+    finally:
+        context.close()
+
+
+def test_an_open_wall_reloads_after_midnight_to_show_deliveries_that_became_overdue(
+    browser: Any,
+    live_server: LiveServer,
+    make_token: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    # "Overdue" turns on with the date alone; no event carries it to an open screen.
+    request_id = scan("A-1")["request"]["id"]
+    sent = http.post(
+        f"{live_server.url}/api/requests/{request_id}/send",
+        headers={"Authorization": f"Bearer {make_token('supervisor')}"},
+        timeout=10,
+    )
+    assert sent.status_code == 200, sent.text
+    context = browser.new_context()
+    try:
+        context.clock.install()  # the page's clock: real time, until the test jumps it
+        wall = context.new_page()
+        wall.goto(f"{live_server.url}/wall?token={make_token('display', 'TV1')}")
+        card = wall.locator('.card[data-bin="A-1"]')
+        expect(card).to_have_attribute("data-state", "ordered", timeout=TIMEOUT)
+        expect(card.locator(".badge-overdue")).to_have_count(0)
+        mark_no_reload(wall)
+        # The day the delivery was expected passes (no event is written).
+        db.session.execute(
+            sa.update(SupplierRequest)
+            .where(SupplierRequest.id == request_id)
+            .values(expected_date=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+        )
+        db.session.commit()
+        refresh_at = wall.evaluate("Date.parse(document.getElementById('wall').dataset.refreshAt)")
+        to_midnight = int(refresh_at - wall.evaluate("Date.now()"))
+        assert 0 < to_midnight <= 24 * 3600 * 1000
+
+        # At midnight the server cannot be reached: the screen keeps what it shows.
+        wall.route("**/wall", lambda route: route.abort())
+        wall.clock.fast_forward(to_midnight + 61_000)
+        wall.wait_for_timeout(2500)
+        assert_not_reloaded(wall)
+        expect(card).to_have_attribute("data-state", "ordered")
+
+        # Once it answers, the screen reloads by itself and shows the late delivery.
+        wall.unroute("**/wall")
+        wall.clock.fast_forward(61_000)
+        expect(card.locator(".badge-overdue")).to_have_text("Overdue", timeout=TIMEOUT)
+        assert wall.evaluate("window.__noReload") is None
+        expect(wall.locator('[data-count="overdue"] .count-n')).to_have_text("1")
     finally:
         context.close()

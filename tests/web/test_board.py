@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from kanban.extensions import db
 from kanban.models import SupplierRequest
+from kanban.services.board import Board, BoardFilter
 
 from ..conftest import Api
 
@@ -311,3 +312,37 @@ def test_board_query_count_does_not_grow_with_the_number_of_bins(
     many = queries_for_board()
     assert len(Cards(client.get("/").get_data(as_text=True)).cards) == 30
     assert many == few
+
+
+@pytest.mark.parametrize(
+    ("now", "refresh"),
+    [
+        ("2026-03-01T23:59:30+00:00", "2026-03-02T00:01:00+00:00"),
+        ("2026-12-31T00:00:00+00:00", "2027-01-01T00:01:00+00:00"),
+        # A server in another zone still counts days in UTC, as the overdue flag does.
+        ("2026-03-01T20:00:00-05:00", "2026-03-03T00:01:00+00:00"),
+    ],
+)
+def test_a_board_is_due_for_a_reload_a_minute_after_the_next_utc_midnight(
+    now: str, refresh: str
+) -> None:
+    # The overdue flag turns on with the date alone, with no event to carry it.
+    b = Board([], [], [], BoardFilter(), 0, dt.datetime.fromisoformat(now))
+    assert b.refresh_at == dt.datetime.fromisoformat(refresh)
+
+
+def test_the_board_page_tells_the_live_feed_when_to_reload(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("C-1", on_hand=4, card=2)
+    login(client, make_user)
+    before = dt.datetime.now(dt.UTC)
+    html = client.get("/").get_data(as_text=True)
+    after = dt.datetime.now(dt.UTC)
+    found = re.search(r'id="board"[^>]*data-refresh-at="([^"]+)"', html, re.S)
+    assert found is not None
+    expected = {
+        dt.datetime.combine(t.date() + dt.timedelta(days=1), dt.time(0, 1), tzinfo=dt.UTC)
+        for t in (before, after)
+    }
+    assert dt.datetime.fromisoformat(found.group(1)) in expected

@@ -113,6 +113,7 @@ def test_display_link_signs_in_and_drops_the_token_from_the_address(
     assert {c.code: c.state for c in cards.cards} == {"A-1": "replenish", "B-1": "stocked"}
     assert not any("href" in c.attrs for c in cards.cards)  # a TV has no bin pages to open
     assert 'data-rotate="20"' in html and "data-clock" in html and 'class="live"' in html
+    assert 'data-refresh-at="' in html  # reloads itself after midnight (test_board)
     counts = dict(re.findall(r'data-count="(\w+)">.*?<b class="count-n">(\d+)</b>', html))
     assert counts["stocked"] == "1" and counts["replenish"] == "1" and counts["ordered"] == "0"
     assert "wall-mode" in html  # the dark full-screen theme
