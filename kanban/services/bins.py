@@ -259,9 +259,10 @@ def bin_dict(b: Bin, *, overdue: bool = False) -> dict[str, Any]:
     return card_dict(CardView.of(b), overdue=overdue)
 
 
-def list_bins() -> list[Bin]:
-    """All bins with what their JSON form needs, loaded in a fixed number of queries."""
-    return list(db.session.scalars(_with_card_data(sa.select(Bin)).order_by(Bin.code)).unique())
+def list_cards() -> list[CardView]:
+    """Every bin (active or not) as a card, by code, in one Core query (as the board)."""
+    rows = db.session.execute(CARD_QUERY.order_by(Bin.code))
+    return [CardView(**row._asdict()) for row in rows]
 
 
 def recent_movements(bin_id: int, limit: int = 50) -> list[Movement]:

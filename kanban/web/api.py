@@ -110,11 +110,11 @@ def undo_scan(scan_id: str) -> Any:
 @requires("display")
 def list_bins() -> Any:
     """Every bin with stock, state and flags."""
-    all_bins = bins.list_bins()
+    last = events.last_event_id()  # before the bins, as the board does
     overdue = bins.overdue_bin_ids()
     return jsonify(
-        bins=[bins.bin_dict(b, overdue=b.id in overdue) for b in all_bins],
-        last_event_id=events.last_event_id(),
+        bins=[bins.card_dict(v, overdue=v.id in overdue) for v in bins.list_cards()],
+        last_event_id=last,
     )
 
 
