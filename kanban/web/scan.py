@@ -94,6 +94,8 @@ def page_config() -> dict[str, Any]:
             "scans": "/api/scans",
             "decode": "/api/decode",
             "recent": "/scan/recent",
+            "worker": "/scan-sw.js",
+            "page": "/scan",
         },
     }
 
@@ -113,6 +115,17 @@ def scan_page() -> Any:
         max_quantity=MAX_QUANTITY,
         has_ca=has_ca,
     )
+
+
+@bp.get("/scan-sw.js")
+@requires("operator")
+def worker() -> Any:
+    """The scan page's service worker (``static/js/scan-sw.js``): keeps the page for offline
+    reloads. Served from the root so that it may control ``/scan``; never cached by HTTP, so
+    that a new version reaches the phones on their next visit."""
+    resp = current_app.send_static_file("js/scan-sw.js")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
 
 
 @bp.get("/scan/commands")

@@ -684,6 +684,29 @@ setInterval(() => {
   if (document.visibilityState === 'visible') refreshRecent();
 }, RECENT_REFRESH_MS);
 
+// Keep this page and its files for a reload without network (static/js/scan-sw.js). The
+// worker refreshes its copy on every visit; this fills it on the first one, whose files
+// loaded before the worker was there to see them.
+async function keepForOffline() {
+  const cache = await caches.open('kanban-scan-v1');
+  const files = performance
+    .getEntriesByType('resource')
+    .map((entry) => new URL(entry.name))
+    .filter((url) => url.origin === window.location.origin && url.pathname.startsWith('/static/'))
+    .map((url) => url.pathname);
+  for (const path of new Set([cfg.urls.page, ...files])) {
+    if (!(await cache.match(path))) await cache.add(path);
+  }
+  app.dataset.offline = 'ready';
+}
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  navigator.serviceWorker
+    .register(cfg.urls.worker, { scope: cfg.urls.page })
+    .then(() => navigator.serviceWorker.ready)
+    .then(keepForOffline)
+    .catch(() => {}); // no offline copy: everything else works the same
+}
+
 updateQtyNow();
 updateWaiting();
 refreshRecent();

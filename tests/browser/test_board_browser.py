@@ -7,11 +7,8 @@ on everything it missed.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,59 +22,11 @@ from kanban.extensions import db
 from kanban.models import SupplierRequest
 
 from ..conftest import LiveServer, start_server, stop_server
-from .conftest import login
+from .conftest import CuttableProxy, login
 
 TIMEOUT = 15_000  # ms, for waits that end as soon as their condition holds
 
 # Like the rest of the suite, these run on SQLite and again on PostgreSQL.
-
-
-class CuttableProxy:
-    """A TCP relay in front of the server whose open connections can be cut at once.
-
-    Blocking new requests with ``page.route`` does not end the event stream that is
-    already open; cutting the relay does, as a pulled network cable would.
-    """
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.sockets: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            with self.lock:
-                self.sockets |= {client, upstream}
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        for s in (src, dst):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        """Break every open connection (new ones still work)."""
-        with self.lock:
-            for s in self.sockets:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-            self.sockets.clear()
-
-    def close(self) -> None:
-        self.listener.close()
-        self.cut()
 
 
 @pytest.fixture

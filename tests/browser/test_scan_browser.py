@@ -22,7 +22,7 @@ from kanban.extensions import db
 from kanban.models import Bin, Movement
 
 from ..conftest import LiveServer
-from .conftest import login
+from .conftest import CuttableProxy, login
 
 TIMEOUT = 15_000  # ms; waits end as soon as their condition holds
 
@@ -402,6 +402,49 @@ def test_scans_wait_offline_survive_a_reload_and_are_applied_exactly_once(
         ".filter(k => k.startsWith('kanban.scanQueue'))"
         ".map(k => JSON.parse(localStorage[k]).length)"
     ) == [0]
+
+
+def test_the_scan_page_reloads_without_network_and_its_scans_go_through_once_back(
+    browser: Any,
+    live_server: LiveServer,
+    make_user: Callable[..., str],
+    make_bin: Callable[..., str],
+    errors: list[str],
+) -> None:
+    # A phone walks out of Wi-Fi and the browser reloads the tab: the page must still open.
+    make_bin("W-1", on_hand=10)
+    relay = CuttableProxy(int(live_server.url.rsplit(":", 1)[1]))
+    context = browser.new_context()
+    try:
+        page = watch(context.new_page(), errors)
+        username = make_user("walker", "operator")
+        login(page, relay.url, username, f"password-{username}")
+        page.goto(f"{relay.url}/scan")
+        page.wait_for_selector("#scan-app[data-offline=ready]", timeout=TIMEOUT)
+
+        relay.down = True
+        relay.cut()
+        page.reload()
+        page.wait_for_selector("#scan-app[data-ready=true]", timeout=TIMEOUT)
+        scan(page, "W-1")
+        wait_result(page, "queued", "W-1")
+        page.wait_for_selector("#scan-waiting:not([hidden])", timeout=TIMEOUT)
+        assert "1 scan waiting" in page.inner_text("#scan-waiting")
+        assert movements("pull") == [] and on_hand("W-1") == 10
+
+        relay.down = False
+        page.click("#scan-send-now")
+        page.wait_for_selector("#scan-waiting", state="hidden", timeout=TIMEOUT)
+        assert [m.bin.code for m in movements("pull")] == ["W-1"]
+        assert on_hand("W-1") == 9
+
+        # Logging out forgets the kept page, so the next user never gets this one.
+        page.click("form[action='/logout'] button")
+        page.wait_for_url(f"{relay.url}/login")
+        page.wait_for_function("async () => !(await caches.has('kanban-scan-v1'))", timeout=TIMEOUT)
+    finally:
+        context.close()
+        relay.close()
 
 
 # --------------------------------------------------------------------------- phone layout

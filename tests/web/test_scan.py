@@ -161,6 +161,21 @@ def test_scan_scripts_and_styles_are_served(operator_client: FlaskClient) -> Non
     assert operator_client.get("/static/css/scan.css").status_code == 200
 
 
+def test_the_offline_worker_is_served_from_the_root_fresh_and_only_to_operators(
+    client: FlaskClient, make_user: Callable[..., str], make_token: Callable[[str], str]
+) -> None:
+    assert client.get("/scan-sw.js").status_code == 302  # not logged in: to the login page
+    display = {"Authorization": f"Bearer {make_token('display')}"}
+    assert client.get("/scan-sw.js", headers=display).status_code == 403
+    login(client, make_user("ana", "operator"))
+    resp = client.get("/scan-sw.js")
+    assert resp.status_code == 200
+    assert resp.mimetype in {"text/javascript", "application/javascript"}
+    assert resp.headers["Cache-Control"] == "no-cache"  # a new version reaches phones at once
+    body = resp.get_data(as_text=True)
+    assert "addEventListener('fetch'" in body
+
+
 # --------------------------------------------------------------------------- command sheet
 
 

@@ -1,0 +1,51 @@
+// Service worker of the scan page (registered by scan.js, scope /scan).
+//
+// A phone on the shop floor loses the network often, and a browser may reload a tab that was
+// in the background. Without this worker a reload while offline shows the browser's error
+// page: the scans already waiting are kept (localStorage) but no more can be made. The worker
+// keeps the last copy of the scan page and of the files it uses, and serves that copy only
+// when the server cannot be reached (network first). It never touches API calls: the page's
+// own outbox queues scans and replays them, each with its scan id, once the server is back.
+//
+// The cache name is shared with scan.js (which fills it on the first visit) and login.js
+// (which empties it when someone logs in, so that one user's page is never shown to another).
+
+const CACHE = 'kanban-scan-v1';
+const PAGE = '/scan';
+
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+// The key a response is kept under, or null when the request is not ours to keep.
+function cacheKey(request) {
+  if (request.method !== 'GET') return null;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return null;
+  if (request.mode === 'navigate') return url.pathname === PAGE ? PAGE : null;
+  return url.pathname.startsWith('/static/') ? url.pathname : null;
+}
+
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (err) {
+    const kept = await cache.match(key);
+    if (kept) return kept;
+    throw err;
+  }
+  if (response.ok && response.type === 'basic') {
+    await cache.put(key, response.clone());
+  } else if (response.status >= 500) {
+    // A proxy in front of a stopped server answers 502: that is "not reachable" too.
+    const kept = await cache.match(key);
+    if (kept) return kept;
+  }
+  return response;
+}
+
+self.addEventListener('fetch', (event) => {
+  const key = cacheKey(event.request);
+  if (key) event.respondWith(networkFirst(event.request, key));
+});
