@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -280,9 +281,10 @@ def start_server(
     workers: int = 2,
     threads: int = 16,
     extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> LiveServer:
-    """Start the production server on a free port and wait until it answers."""
-    port = free_port()
+    """Start the production server (on a free port unless given) and wait until it answers."""
+    port = port or free_port()
     env = {
         **os.environ,
         "KANBAN_DATABASE_URL": db_url,
@@ -307,6 +309,7 @@ def start_server(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         cwd=instance,
+        start_new_session=True,  # its own process group: see kill_server
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -321,6 +324,12 @@ def start_server(
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def kill_server(server: LiveServer) -> None:
+    """Crash the server: SIGKILL to the master and its workers at once, mid-request."""
+    os.killpg(server.proc.pid, signal.SIGKILL)
+    server.proc.wait()
 
 
 def stop_server(server: LiveServer) -> None:
