@@ -36,6 +36,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
     "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
     "KANBAN_ACCESS_LOG": ("", "gunicorn access log file (- for standard output)."),
+    "KANBAN_DEMAND_DAYS": ("28", "Days of pulls the card-size recommendation averages (7-365)."),
+    "KANBAN_SAFETY_FACTOR": (
+        "0.25",
+        "Margin of the card-size recommendation over demand × lead time (0.25 = 25 %, 0-5).",
+    ),
 }
 
 
@@ -71,6 +76,18 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def _number(name: str, kind: type[int] | type[float], low: float, high: float) -> Any:
+    """A numeric setting within bounds; a clear error at start-up otherwise."""
+    raw = _env(name) or SETTINGS[name][0]
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, not {raw!r}")
+    return value
+
+
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from defaults, environment and overrides."""
     overrides = dict(overrides or {})
@@ -90,6 +107,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
         "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
         "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
+        "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),
+        "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,

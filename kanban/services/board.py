@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..domain import sizing
 from ..extensions import db
 from ..models import CARD_STATES, Bin, Zone
 from . import bins, events
@@ -119,6 +120,33 @@ def level(on_hand: int, card_quantity: int) -> dict[str, float]:
     top = max(2 * card_quantity, 1)
     low = max(card_quantity - 0.5, 0)
     return {"max": top, "low": low, "high": low, "value": min(max(on_hand, 0), top)}
+
+
+def demand_chart(demand: sizing.Demand, width: int = 560, height: int = 140) -> dict[str, Any]:
+    """Bar geometry of a demand history for the bin page's SVG chart (one bar a day, the
+    daily average as a line), in the SVG's own units."""
+    top = max(demand.peak, 1)
+    plot = height - 16  # room for the peak label above the tallest bar
+    step = width / max(len(demand.days), 1)
+    bars = []
+    for i, (day, quantity) in enumerate(demand.days):
+        h = round(quantity / top * plot, 1)
+        bars.append(
+            {
+                "x": round(i * step + 1, 1),
+                "y": round(height - h, 1),
+                "w": round(max(step - 2, 1), 1),
+                "h": h,
+                "day": day.isoformat(),
+                "quantity": quantity,
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "average_y": round(height - demand.per_day / top * plot, 1),
+    }
 
 
 @dataclass

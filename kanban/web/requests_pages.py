@@ -29,6 +29,7 @@ from ..models import SupplierRequest, utcnow
 from ..services import ServiceError, request_docs, requests, sending
 from ..services import auth as auth_service
 from ..services.stock import MAX_QUANTITY
+from .forms import form_int
 from .security import actor, requires
 
 bp = Blueprint("requests", __name__)
@@ -85,14 +86,6 @@ def _back(request_id: int) -> Any:
 def _refused(exc: ServiceError) -> None:
     db.session.rollback()
     flash(exc.message, "error")
-
-
-def _form_int(name: str, low: int, high: int) -> int | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw.isdigit() or len(raw) > 9:
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
 
 
 def _contact() -> tuple[str, str]:
@@ -185,7 +178,7 @@ def detail(request_id: int) -> Any:
 @requires("supervisor")
 def set_quantity(request_id: int, line_id: int) -> Any:
     """Change a draft line's quantity."""
-    quantity = _form_int("quantity", 1, requests.MAX_LINE_QUANTITY)
+    quantity = form_int("quantity", 1, requests.MAX_LINE_QUANTITY)
     if quantity is None:
         flash(f"Quantity must be a whole number from 1 to {requests.MAX_LINE_QUANTITY}.", "error")
         return _back(request_id)
@@ -249,7 +242,7 @@ def send(request_id: int) -> Any:
 @requires("operator")
 def receive(request_id: int, line_id: int) -> Any:
     """Receive a quantity on a line; more than is open asks for a confirmation first."""
-    quantity = _form_int("quantity", 1, MAX_QUANTITY)
+    quantity = form_int("quantity", 1, MAX_QUANTITY)
     if quantity is None:
         flash(f"Quantity received must be a whole number from 1 to {MAX_QUANTITY}.", "error")
         return _back(request_id)

@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kanban.extensions import db
-from kanban.models import SupplierRequest
+from kanban.models import Bin, Movement, RequestLine, SupplierRequest
 from kanban.services.board import Board, BoardFilter
+from kanban.services.stock import Actor, record_scan
 
 from ..conftest import Api
 
@@ -346,3 +347,106 @@ def test_the_board_page_tells_the_live_feed_when_to_reload(
         for t in (before, after)
     }
     assert dt.datetime.fromisoformat(found.group(1)) in expected
+
+
+# ----------------------------------------------------------------- card sizing
+
+
+def _history(code: str, per_day: int, days: int) -> None:
+    """``per_day`` pulled on each of the last ``days`` days (and the bin opened before)."""
+    today = dt.datetime.now(dt.UTC).date()
+    bin_id = db.session.scalar(sa.select(Bin.id).where(Bin.code == code))
+    opening = db.session.scalar(
+        sa.select(sa.func.min(Movement.id)).where(Movement.bin_id == bin_id)
+    )
+    moved = {opening: days + 5}
+    for n in range(days):
+        moved[record_scan(code, "pull", per_day, Actor(name="ana"), None).movement_id] = n
+    for movement_id, days_ago in moved.items():
+        when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9), tzinfo=dt.UTC)
+        db.session.execute(
+            sa.update(Movement).where(Movement.id == movement_id).values(created_at=when)
+        )
+    db.session.commit()
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_bin_page_recommends_a_card_quantity_with_its_inputs_and_chart(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("Z-1", on_hand=500, card=5, lead_time_days=5)
+    _history("Z-1", 2, 28)
+    login(client, make_user, "operator")
+    html = client.get("/bins/Z-1").get_data(as_text=True)
+    assert 'data-advice="raise"' in html
+    assert '<strong class="sizing-recommended">13</strong>' in html  # ⌈2 × 5 × 1.25⌉
+    assert "▲ raise from 5" in html  # a word and an arrow, not colour alone
+    assert "2.00 ea/day (56 ea pulled in 28 days)" in html
+    assert "configured lead time" in html and "25 %" in html
+    assert "⌈2.00 × 5.00 × 1.25⌉ = 13" in html
+    assert html.count('class="demand-bar"') == 28
+    assert 'role="img" aria-labelledby="demand-caption"' in html
+    assert "sizing-apply" not in html  # operators see the advice but cannot apply it
+
+
+def test_a_supervisor_applies_the_recommendation_and_the_card_flips(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("Z-1", on_hand=66, card=5, order=20, lead_time_days=5)
+    _history("Z-1", 2, 28)  # 10 left: stocked under a card of 5, not under 13
+    assert db.session.scalar(sa.select(Bin.state)) == "stocked"
+    login(client, make_user, "supervisor")
+    html = client.get("/bins/Z-1").get_data(as_text=True)
+    assert 'class="sizing-apply"' in html and 'value="13"' in html
+    resp = client.post(
+        "/bins/Z-1/card-quantity", data={"card_quantity": "13", "csrf_token": _csrf(html)}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == "/bins/Z-1"
+    page = client.get("/bins/Z-1").get_data(as_text=True)
+    assert "card quantity 5 → 13" in page
+    assert board(client).by_code()["Z-1"].state == "replenish"
+    lines = db.session.scalars(sa.select(RequestLine)).all()
+    assert len(lines) == 1 and lines[0].status == "open"
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "-1", "1e3", "2.5", "1000001", "9" * 40])
+def test_a_bad_card_quantity_is_refused_and_changes_nothing(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str], bad: str
+) -> None:
+    make_bin("Z-1", on_hand=12, card=5)
+    login(client, make_user, "supervisor")
+    token = _csrf(client.get("/bins/Z-1").get_data(as_text=True))
+    resp = client.post("/bins/Z-1/card-quantity", data={"card_quantity": bad, "csrf_token": token})
+    assert resp.status_code == 302
+    assert "must be a whole number from 0 to 1000000" in client.get("/bins/Z-1").get_data(
+        as_text=True
+    )
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Bin.card_quantity)) == 5
+
+
+def test_only_supervisors_may_set_a_card_quantity(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("Z-1", on_hand=12, card=5)
+    login(client, make_user, "operator")
+    token = _csrf(client.get("/bins/Z-1").get_data(as_text=True))
+    resp = client.post("/bins/Z-1/card-quantity", data={"card_quantity": "40", "csrf_token": token})
+    assert resp.status_code == 403
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Bin.card_quantity)) == 5
+
+
+def test_setting_the_card_of_an_unknown_bin_is_not_found(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("Z-1", on_hand=12, card=5)
+    login(client, make_user, "supervisor")
+    token = _csrf(client.get("/bins/Z-1").get_data(as_text=True))
+    resp = client.post("/bins/NOPE/card-quantity", data={"card_quantity": "4", "csrf_token": token})
+    assert resp.status_code == 404

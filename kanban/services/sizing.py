@@ -1,0 +1,152 @@
+"""Sizing the loop (DESIGN §2.4): a bin's recommended card quantity, and applying it.
+
+The maths is in :mod:`kanban.domain.sizing`; this module reads its inputs from the ledger
+(pulls net of undone pulls) and from the supplier's measured lead times
+(:func:`kanban.services.requests.measured_lines`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..domain import leadtime, sizing
+from ..extensions import db
+from ..models import Bin, Movement
+from . import ServiceError, events, requests
+from .bins import bin_dict, get_bin, overdue_bin_ids
+from .cardflow import reevaluate
+from .stock import MAX_QUANTITY
+from .tx import begin_write
+
+#: Fully received deliveries of the supplier looked at, newest first.
+DELIVERIES_LOOKED_AT = 50
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What the bin page shows: the inputs, the result, or why there is none."""
+
+    code: str
+    unit: str
+    supplier: str
+    current: int
+    demand: sizing.Demand
+    window_days: int  # the configured window; ``demand`` may be shorter for a new bin
+    lead_time_days: float
+    lead_source: str  # "measured" (median of ``deliveries``) or "configured"
+    deliveries: int
+    safety_factor: float
+    recommended: int | None
+    why_none: str = ""
+
+    @property
+    def advice(self) -> str:
+        if self.recommended is None:
+            return "none"
+        return sizing.advice(self.current, self.recommended)
+
+
+def _pulled(bin_id: int, since: dt.datetime) -> list[tuple[dt.date, int]]:
+    """(day, quantity) pulled from the bin since ``since``; an undone pull counts back on
+    the day of the pull it undoes."""
+    pulls = sa.select(Movement.created_at, Movement.quantity).where(
+        Movement.bin_id == bin_id, Movement.kind == "pull", Movement.created_at >= since
+    )
+    original = aliased(Movement)
+    undone = (
+        sa.select(original.created_at, Movement.quantity)
+        .join(original, original.id == Movement.undo_of_id)
+        .where(
+            Movement.bin_id == bin_id,
+            Movement.kind == "undo",
+            original.kind == "pull",
+            original.created_at >= since,
+        )
+    )
+    rows = [*db.session.execute(pulls), *db.session.execute(undone)]
+    # Pulls are negative in the ledger and their undos positive: demand is the opposite.
+    return [(at.date(), -quantity) for at, quantity in rows]
+
+
+def lead_time(supplier_id: int, configured_days: int) -> tuple[float, str, int]:
+    """(days, source, deliveries): the median measured replenishment time (signal →
+    received) over the supplier's recent deliveries, or its configured lead time while
+    fewer than ``MIN_MEASURED_DELIVERIES`` were measured."""
+    lines = requests.measured_lines([supplier_id], limit=DELIVERIES_LOOKED_AT)
+    measured = leadtime.spread(m.times.total for m in lines)
+    if measured is not None and measured.count >= sizing.MIN_MEASURED_DELIVERIES:
+        return measured.median, "measured", measured.count
+    return float(configured_days), "configured", measured.count if measured else 0
+
+
+def recommendation(
+    code: str, *, window_days: int, safety_factor: float, today: dt.date | None = None
+) -> Recommendation:
+    """The card quantity the bin's last ``window_days`` days recommend."""
+    b = get_bin(code)
+    today = today or dt.datetime.now(dt.UTC).date()
+    first = today - dt.timedelta(days=window_days - 1)
+    started = db.session.scalar(
+        sa.select(sa.func.min(Movement.created_at)).where(Movement.bin_id == b.id)
+    )
+    if started is not None and started.date() > first:
+        first = started.date()  # a new bin: its history is shorter than the window
+    since = dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC)
+    demand = sizing.daily_demand(_pulled(b.id, since), first, today)
+    supplier = b.item.supplier
+    days, source, deliveries = lead_time(supplier.id, supplier.lead_time_days)
+    recommended: int | None = None
+    why_none = ""
+    if len(demand.days) < sizing.MIN_HISTORY_DAYS:
+        why_none = (
+            f"This bin has {len(demand.days)} day{'s' if len(demand.days) != 1 else ''} of "
+            f"history; a recommendation needs {sizing.MIN_HISTORY_DAYS}."
+        )
+    elif demand.total == 0:
+        why_none = f"Nothing was pulled from this bin in the last {len(demand.days)} days."
+    else:
+        recommended = sizing.recommend(demand.per_day, days, safety_factor)
+    return Recommendation(
+        code=b.code,
+        unit=b.item.unit,
+        supplier=supplier.name,
+        current=b.card_quantity,
+        demand=demand,
+        window_days=window_days,
+        lead_time_days=days,
+        lead_source=source,
+        deliveries=deliveries,
+        safety_factor=safety_factor,
+        recommended=recommended,
+        why_none=why_none,
+    )
+
+
+def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
+    """Set a bin's card quantity and re-check its card (it may flip, and open a request
+    line, or flip back). Returns the old quantity and the bin."""
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise ServiceError(
+            "invalid_quantity",
+            f"The card quantity must be a whole number from 0 to {MAX_QUANTITY}.",
+        )
+    begin_write()
+    b = get_bin(code)
+    db.session.refresh(b, with_for_update=True)  # the row as it is now, locked
+    old = b.card_quantity
+    if old == quantity:
+        return old, b
+    b.card_quantity = quantity
+    db.session.flush()
+    reevaluate(b, f"card quantity {old} → {quantity} by {actor}"[:300])
+    events.append(
+        "bin.changed",
+        bin_code=b.code,
+        data=bin_dict(b, overdue=b.id in overdue_bin_ids([b.id]))
+        | {"change": {"card_quantity": [old, quantity], "by": actor}},
+    )
+    return old, b
