@@ -4,6 +4,7 @@ clients with tokens, factories, and a real server process."""
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import os
 import shutil
 import signal
@@ -22,8 +23,10 @@ from flask.testing import FlaskClient
 
 from kanban import create_app
 from kanban.extensions import db
+from kanban.models import Bin, Movement
 from kanban.services import auth as auth_service
 from kanban.services import catalog
+from kanban.services.stock import Actor, record_scan
 
 from .pg import ThrowawayPostgres, free_port
 
@@ -348,3 +351,21 @@ def live_server(app: Flask, db_url: str, instance: Path) -> Iterator[LiveServer]
     server = start_server(db_url, instance)
     yield server
     stop_server(server)
+
+
+def pull_history(code: str, per_day: int, days: int) -> None:
+    """``per_day`` pulled on each of the last ``days`` days (and the bin opened before)."""
+    today = dt.datetime.now(dt.UTC).date()
+    bin_id = db.session.scalar(sa.select(Bin.id).where(Bin.code == code))
+    opening = db.session.scalar(
+        sa.select(sa.func.min(Movement.id)).where(Movement.bin_id == bin_id)
+    )
+    moved = {opening: days + 5}
+    for n in range(days):
+        moved[record_scan(code, "pull", per_day, Actor(name="ana"), None).movement_id] = n
+    for movement_id, days_ago in moved.items():
+        when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9), tzinfo=dt.UTC)
+        db.session.execute(
+            sa.update(Movement).where(Movement.id == movement_id).values(created_at=when)
+        )
+    db.session.commit()

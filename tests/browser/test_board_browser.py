@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from kanban.extensions import db
 from kanban.models import SupplierRequest
 
-from ..conftest import LiveServer, start_server, stop_server
+from ..conftest import LiveServer, pull_history, start_server, stop_server
 from .conftest import CuttableProxy, login
 
 TIMEOUT = 15_000  # ms, for waits that end as soon as their condition holds
@@ -378,3 +378,41 @@ def test_an_open_wall_reloads_after_midnight_to_show_deliveries_that_became_over
         expect(wall.locator('[data-count="overdue"] .count-n')).to_have_text("1")
     finally:
         context.close()
+
+
+def test_a_supervisor_sizes_a_card_from_its_chart_and_open_boards_follow(
+    logged_in: Callable[..., Any],
+    make_bin: Callable[..., str],
+    live_server: LiveServer,
+    artifacts_dir: Path,
+) -> None:
+    make_bin("S-1", on_hand=66, card=5, order=20, zone="Assembly", lead_time_days=5)
+    pull_history("S-1", 2, 28)  # 10 left, 2 a day: ⌈2 × 5 × 1.25⌉ = 13
+    board = logged_in("operator")
+    card = board.locator('.card[data-bin="S-1"]')
+    expect(card).to_have_attribute("data-state", "stocked")
+    expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    mark_no_reload(board)
+
+    page = logged_in("supervisor", viewport={"width": 390, "height": 844}, is_mobile=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/bins/S-1")
+    expect(page.locator(".sizing-recommended")).to_have_text("13")
+    expect(page.locator(".sizing-advice")).to_contain_text("raise from 5")
+    bars = page.locator(".demand-bar")
+    expect(bars).to_have_count(28)
+    assert all(box and box["height"] > 10 for box in (b.bounding_box() for b in bars.all()))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone
+    page.screenshot(path=str(artifacts_dir / "bin-card-size-390x844.png"), full_page=True)
+
+    expect(page.locator("#card-quantity")).to_have_value("13")
+    page.click(".sizing-apply button")
+    expect(page.locator(".flash")).to_contain_text("card quantity 5 → 13")
+    expect(page.locator(".sizing-advice")).to_contain_text("the card is right")
+    # The board that was open all along shows the flip, without a reload.
+    expect(card).to_have_attribute("data-state", "replenish", timeout=TIMEOUT)
+    expect(card.locator(".on-hand")).to_have_text("10")
+    assert_not_reloaded(board)
+    assert errors == []

@@ -15,11 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kanban.extensions import db
-from kanban.models import Bin, Movement, RequestLine, SupplierRequest
+from kanban.models import Bin, RequestLine, SupplierRequest
 from kanban.services.board import Board, BoardFilter
-from kanban.services.stock import Actor, record_scan
 
-from ..conftest import Api
+from ..conftest import Api, pull_history
 
 
 @dataclass
@@ -352,24 +351,6 @@ def test_the_board_page_tells_the_live_feed_when_to_reload(
 # ----------------------------------------------------------------- card sizing
 
 
-def _history(code: str, per_day: int, days: int) -> None:
-    """``per_day`` pulled on each of the last ``days`` days (and the bin opened before)."""
-    today = dt.datetime.now(dt.UTC).date()
-    bin_id = db.session.scalar(sa.select(Bin.id).where(Bin.code == code))
-    opening = db.session.scalar(
-        sa.select(sa.func.min(Movement.id)).where(Movement.bin_id == bin_id)
-    )
-    moved = {opening: days + 5}
-    for n in range(days):
-        moved[record_scan(code, "pull", per_day, Actor(name="ana"), None).movement_id] = n
-    for movement_id, days_ago in moved.items():
-        when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9), tzinfo=dt.UTC)
-        db.session.execute(
-            sa.update(Movement).where(Movement.id == movement_id).values(created_at=when)
-        )
-    db.session.commit()
-
-
 def _csrf(html: str) -> str:
     found = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
     assert found is not None
@@ -380,7 +361,7 @@ def test_the_bin_page_recommends_a_card_quantity_with_its_inputs_and_chart(
     client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
 ) -> None:
     make_bin("Z-1", on_hand=500, card=5, lead_time_days=5)
-    _history("Z-1", 2, 28)
+    pull_history("Z-1", 2, 28)
     login(client, make_user, "operator")
     html = client.get("/bins/Z-1").get_data(as_text=True)
     assert 'data-advice="raise"' in html
@@ -398,7 +379,7 @@ def test_a_supervisor_applies_the_recommendation_and_the_card_flips(
     client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
 ) -> None:
     make_bin("Z-1", on_hand=66, card=5, order=20, lead_time_days=5)
-    _history("Z-1", 2, 28)  # 10 left: stocked under a card of 5, not under 13
+    pull_history("Z-1", 2, 28)  # 10 left: stocked under a card of 5, not under 13
     assert db.session.scalar(sa.select(Bin.state)) == "stocked"
     login(client, make_user, "supervisor")
     html = client.get("/bins/Z-1").get_data(as_text=True)
