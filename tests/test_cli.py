@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from kanban.extensions import db
-from kanban.models import Bin, Movement, RequestLine, Supplier, User, Zone
+from kanban.models import Bin, Event, Movement, RequestLine, Supplier, User, Zone
 
 from .conftest import KANBAN, LiveServer
 from .pg import PG_BIN, free_port
@@ -154,6 +154,28 @@ def test_export_round_trips_through_import(runner: Any, tmp_path: Path) -> None:
     again = runner.invoke(args=["import", str(out)])
     assert "0 bins created, 3 updated" in again.output
     assert counts() == before  # nothing changed, so no movement was written
+
+
+def test_an_import_that_changes_bins_tells_open_boards(runner: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bins.csv"
+    path.write_text(GOOD_CSV)
+    runner.invoke(args=["import", str(path)])
+    db.session.rollback()
+    last = db.session.scalar(sa.select(sa.func.max(Event.id))) or 0
+    changed = GOOD_CSV.replace(
+        "Aisle A,Acme,orders@acme.example,40,20,", "Aisle A,Acme,orders@acme.example,40,45,"
+    ).replace("B-01-01,TAPE-48,Packing tape,Packing,", "B-01-01,TAPE-48,Packing tape,Dock,")
+    path.write_text(changed)
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    told = db.session.scalars(
+        sa.select(Event).where(Event.id > last, Event.kind == "bin.changed").order_by(Event.id)
+    ).all()
+    by_bin = {e.bin_code: e.data for e in told}
+    assert set(by_bin) == {"A-01-01", "B-01-01"}  # the unchanged bin says nothing
+    assert by_bin["A-01-01"]["card_quantity"] == 45 and by_bin["A-01-01"]["state"] == "replenish"
+    assert by_bin["B-01-01"]["zone"] == "Dock"
 
 
 @pytest.mark.ledger_broken

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
+from . import events
+from .bins import bin_dict, overdue_bin_ids
 from .cardflow import reevaluate
 from .stock import Actor, set_initial
 from .tx import begin_write
@@ -191,6 +193,8 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
     zones = {z.name: z for z in db.session.scalars(sa.select(Zone))}
     items = {i.sku: i for i in db.session.scalars(sa.select(Item))}
     for row in report.rows:
+        b = db.session.scalar(sa.select(Bin).where(Bin.code == row.code))
+        before = _look(b) if b is not None else None
         sup = suppliers.get(row.supplier)
         if sup is None:
             sup = Supplier(name=row.supplier, lead_time_days=row.lead_time_days or 7)
@@ -214,7 +218,6 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
             item.name = row.item_name
             item.supplier = sup
         db.session.flush()
-        b = db.session.scalar(sa.select(Bin).where(Bin.code == row.code))
         if b is None:
             b = Bin(
                 code=row.code,
@@ -236,11 +239,30 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
         b.card_quantity = row.card_quantity
         db.session.flush()
         if b.on_hand != row.on_hand:
-            set_initial(b, row.on_hand, actor)  # records the difference as a movement
-        elif card_changed:
+            set_initial(b, row.on_hand, actor)  # a movement, whose event shows the bin
+            continue
+        if card_changed:
             reevaluate(b, "card quantity changed by import")
+        if _look(b) != before:  # open boards show the new name, zone, card…
+            overdue = b.id in overdue_bin_ids([b.id])
+            events.append("bin.changed", bin_code=b.code, data=bin_dict(b, overdue=overdue))
     db.session.flush()
     return report
+
+
+def _look(b: Bin) -> tuple[Any, ...]:
+    """What a bin's card shows that an import can change."""
+    item = b.item
+    return (
+        item.sku,
+        item.name,
+        item.supplier.name,
+        b.zone.name,
+        b.card_quantity,
+        b.order_quantity,
+        b.pull_quantity,
+        b.state,
+    )
 
 
 def export_bins() -> str:
