@@ -18,7 +18,17 @@ import sqlalchemy as sa
 from flask import Flask
 
 from kanban.extensions import db
-from kanban.models import Bin, Event, Movement, RequestLine, Supplier, User, Zone
+from kanban.models import (
+    Bin,
+    Event,
+    Movement,
+    RequestLine,
+    Supplier,
+    SupplierRequest,
+    User,
+    Zone,
+)
+from kanban.services import sizing
 
 from .conftest import KANBAN, LiveServer
 from .pg import PG_BIN, free_port
@@ -206,6 +216,17 @@ def test_seed_demo_builds_a_realistic_site(runner: Any) -> None:
     assert (last - first).days >= 28
     states = set(db.session.scalars(sa.select(Bin.state)))
     assert {"stocked", "replenish", "ordered"} <= states
+    # Earlier cycles were requested and received, so every supplier's lead time is measured
+    # (and the bin pages size cards with it), and every receipt belongs to its line.
+    received = db.session.scalar(
+        sa.select(sa.func.count(SupplierRequest.id)).where(SupplierRequest.status == "received")
+    )
+    assert received and received >= 10
+    for supplier_id in db.session.scalars(sa.select(Supplier.id)):
+        days, source, deliveries = sizing.lead_time(supplier_id, 0)
+        assert source == "measured" and deliveries >= 3 and days >= 1
+    receipts = db.session.scalars(sa.select(Movement).where(Movement.kind == "receipt")).all()
+    assert receipts and all(m.line_id is not None for m in receipts)
     assert runner.invoke(args=["seed-demo"]).exit_code != 0  # never over real data
 
 

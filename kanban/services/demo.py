@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ..domain import cards
 from ..extensions import db
-from ..models import Bin, Item, Movement, Supplier, SupplierRequest, User, Zone, utcnow
+from ..models import (
+    Bin,
+    Item,
+    Movement,
+    RequestLine,
+    Supplier,
+    SupplierRequest,
+    User,
+    Zone,
+    utcnow,
+)
 from .auth import create_user
 from .cardflow import apply_card_event
 from .sending import mark_sent
@@ -93,59 +104,14 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
             bins.append(b)
     db.session.flush()
     movements = 0
+    cycles: list[_Cycle] = []
     for b in bins:
-        on_hand = b.card_quantity * 2 + rng.randint(0, 10)
-        history = [
-            Movement(
-                bin_id=b.id,
-                kind="initial",
-                quantity=on_hand,
-                on_hand_after=on_hand,
-                state_after="stocked",
-                actor="demo",
-                source="demo",
-                created_at=start,
-            )
-        ]
-        rate = rng.uniform(0.3, 2.5)
-        for day in range(days):
-            for _ in range(rng.randint(0, int(rate * 2))):
-                when = start + dt.timedelta(
-                    days=day, hours=rng.randint(6, 17), minutes=rng.randint(0, 59)
-                )
-                on_hand -= 1
-                history.append(
-                    Movement(
-                        bin_id=b.id,
-                        kind="pull",
-                        quantity=-1,
-                        on_hand_after=on_hand,
-                        state_after="stocked",
-                        actor=rng.choice(["ana", "ben"]),
-                        station=rng.choice(["Station 1", "Station 2"]),
-                        source="demo",
-                        created_at=when,
-                    )
-                )
-            if on_hand < b.card_quantity and day < days - 4:
-                on_hand += b.order_quantity  # an earlier cycle's delivery
-                history.append(
-                    Movement(
-                        bin_id=b.id,
-                        kind="receipt",
-                        quantity=b.order_quantity,
-                        on_hand_after=on_hand,
-                        state_after="stocked",
-                        actor="ben",
-                        station="Goods in",
-                        source="demo",
-                        created_at=start + dt.timedelta(days=day, hours=18),
-                    )
-                )
-        history.sort(key=lambda m: m.created_at)
+        history, cycles_of_bin = _history(b, start, days, rng)
         db.session.add_all(history)
         db.session.flush()
         movements += len(history)
+        cycles += cycles_of_bin
+        on_hand = sum(m.quantity for m in history)
         db.session.execute(sa.update(Bin).where(Bin.id == b.id).values(on_hand=on_hand))
         db.session.refresh(b)
         last = history[-1]
@@ -155,6 +121,7 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
             movement_id=last.id,
             reason=f"{b.on_hand} on hand < card {b.card_quantity} · demo history",
         )
+    _past_requests(cycles)
     db.session.flush()
     # Send two suppliers' drafts so that some cards are ordered, one of them overdue.
     drafts = list(
@@ -176,3 +143,107 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
         "bins": len(bins),
         "movements": movements,
     }
+
+
+@dataclass
+class _Cycle:
+    """One earlier replenishment of a bin: signal → sent → received."""
+
+    bin: Bin
+    signal: dt.datetime
+    sent: dt.datetime
+    receipt: Movement
+    on_hand_at_signal: int
+
+
+def _history(
+    b: Bin, start: dt.datetime, days: int, rng: random.Random
+) -> tuple[list[Movement], list[_Cycle]]:
+    """A bin's ledger over ``days`` days: pulls at its own rate, and for every time the stock
+    fell below the card a request sent the same or next afternoon and delivered after the
+    supplier's lead time (give or take a day). An empty bin is not pulled from."""
+    on_hand = b.card_quantity * 2 + rng.randint(0, 10)
+
+    def move(kind: str, quantity: int, when: dt.datetime, **more: str) -> Movement:
+        return Movement(
+            bin_id=b.id,
+            kind=kind,
+            quantity=quantity,
+            on_hand_after=on_hand,
+            state_after="stocked",
+            source="demo",
+            created_at=when,
+            **more,
+        )
+
+    history = [move("initial", on_hand, start, actor="demo")]
+    cycles: list[_Cycle] = []
+    pending: tuple[dt.datetime, dt.datetime, int, int] | None = None  # signal, sent, due, stock
+    lead = b.item.supplier.lead_time_days
+    delivered = cards.line_quantity(b.order_quantity, b.item.pack_multiple)
+    rate = rng.uniform(0.3, 2.5)
+    for day in range(days):
+        if pending is not None and day >= pending[2]:
+            on_hand += delivered
+            receipt = move(
+                "receipt",
+                delivered,
+                start + dt.timedelta(days=day, hours=5),  # goods in, before the first pull
+                actor="ben",
+                station="Goods in",
+            )
+            history.append(receipt)
+            cycles.append(_Cycle(b, pending[0], pending[1], receipt, pending[3]))
+            pending = None
+        times = sorted(
+            start + dt.timedelta(days=day, hours=rng.randint(6, 17), minutes=rng.randint(0, 59))
+            for _ in range(rng.randint(0, int(rate * 2)))
+        )
+        for when in times:
+            if on_hand <= 0:
+                break  # nothing left to pull until the delivery
+            on_hand -= 1
+            station = rng.choice(["Station 1", "Station 2"])
+            history.append(
+                move("pull", -1, when, actor=rng.choice(["ana", "ben"]), station=station)
+            )
+            if pending is None and on_hand < b.card_quantity:
+                # Requests go out at 15:00; one signalled later goes the next afternoon.
+                sent = when.replace(hour=15, minute=0) + dt.timedelta(days=int(when.hour >= 15))
+                due = (sent - start).days + max(1, lead + rng.randint(-1, 2))
+                pending = (when, sent, due, on_hand)
+    return history, cycles
+
+
+def _past_requests(cycles: list[_Cycle]) -> None:
+    """Received supplier requests for the earlier cycles (one per supplier and sending), so
+    that lead times are measured and the request lists have a history."""
+    requests: dict[tuple[int, dt.datetime], SupplierRequest] = {}
+    for c in sorted(cycles, key=lambda c: c.sent):
+        supplier = c.bin.item.supplier
+        req = requests.get((supplier.id, c.sent))
+        if req is None:
+            req = requests[(supplier.id, c.sent)] = SupplierRequest(
+                supplier_id=supplier.id,
+                status="received",
+                created_at=c.signal,
+                sent_at=c.sent,
+                sent_via="manual",
+                expected_date=(c.sent + dt.timedelta(days=supplier.lead_time_days)).date(),
+            )
+            db.session.add(req)
+        req.received_at = max(req.received_at or c.receipt.created_at, c.receipt.created_at)
+        line = RequestLine(
+            request=req,
+            bin_id=c.bin.id,
+            item_id=c.bin.item_id,
+            quantity=c.receipt.quantity,
+            received_quantity=c.receipt.quantity,
+            status="received",
+            reason=f"{c.on_hand_at_signal} on hand < card {c.bin.card_quantity} · demo history",
+            created_at=c.signal,
+            closed_at=c.receipt.created_at,
+        )
+        db.session.add(line)
+        db.session.flush()
+        c.receipt.request_id, c.receipt.line_id = req.id, line.id
