@@ -111,6 +111,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.
+        "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_SORT_KEYS": False,
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..extensions import db
@@ -301,3 +302,48 @@ def report_dict(report: ImportReport) -> dict[str, Any]:
         "updated": report.updated,
         "errors": report.errors,
     }
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """What importing one row would do to its bin: ``kind`` is new, changed or same, and
+    ``changes`` lists (what, now, after) for a changed bin."""
+
+    line: int
+    code: str
+    kind: str
+    changes: list[tuple[str, str, str]]
+
+
+def preview(report: ImportReport) -> list[RowChange]:
+    """Each valid row of ``report`` against the bin as it is now (nothing is written)."""
+    existing = {
+        b.code: b
+        for b in db.session.scalars(
+            sa.select(Bin)
+            .where(Bin.code.in_([r.code for r in report.rows]))
+            .options(
+                joinedload(Bin.item).joinedload(Item.supplier),
+                joinedload(Bin.zone),
+            )
+        )
+    }
+    out = []
+    for row in report.rows:
+        b = existing.get(row.code)
+        if b is None:
+            out.append(RowChange(row.line, row.code, "new", []))
+            continue
+        pairs = [
+            ("SKU", b.item.sku, row.sku),
+            ("item", b.item.name, row.item_name),
+            ("zone", b.zone.name, row.zone),
+            ("supplier", b.item.supplier.name, row.supplier),
+            ("on hand", b.on_hand, row.on_hand),
+            ("card quantity", b.card_quantity, row.card_quantity),
+            ("order quantity", b.order_quantity, row.order_quantity),
+            ("pull quantity", b.pull_quantity, row.pull_quantity),
+        ]
+        changes = [(what, str(now), str(after)) for what, now, after in pairs if now != after]
+        out.append(RowChange(row.line, row.code, "changed" if changes else "same", changes))
+    return out

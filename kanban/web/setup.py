@@ -57,10 +57,11 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         labels,
         requests_pages,
         scan,
+        spreadsheet,
         wall,
     )
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, admin):
+    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
