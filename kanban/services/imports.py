@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from ..domain import cards
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
@@ -313,6 +314,8 @@ class RowChange:
     code: str
     kind: str
     changes: list[tuple[str, str, str]]
+    state_before: str | None  # None for a new bin
+    state_after: str  # the card after the import (the same transition table decides)
 
 
 def preview(report: ImportReport) -> list[RowChange]:
@@ -331,8 +334,10 @@ def preview(report: ImportReport) -> list[RowChange]:
     out = []
     for row in report.rows:
         b = existing.get(row.code)
+        level = cards.level_event(row.on_hand, row.card_quantity)
         if b is None:
-            out.append(RowChange(row.line, row.code, "new", []))
+            after = cards.transition(cards.CardState.STOCKED, level).state.value
+            out.append(RowChange(row.line, row.code, "new", [], None, after))
             continue
         pairs = [
             ("SKU", b.item.sku, row.sku),
@@ -345,5 +350,8 @@ def preview(report: ImportReport) -> list[RowChange]:
             ("pull quantity", b.pull_quantity, row.pull_quantity),
         ]
         changes = [(what, str(now), str(after)) for what, now, after in pairs if now != after]
-        out.append(RowChange(row.line, row.code, "changed" if changes else "same", changes))
+        moved = (b.on_hand, b.card_quantity) != (row.on_hand, row.card_quantity)
+        state = cards.transition(b.state, level).state.value if moved else b.state
+        kind = "changed" if changes else "same"
+        out.append(RowChange(row.line, row.code, kind, changes, b.state, state))
     return out

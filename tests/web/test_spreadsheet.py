@@ -86,6 +86,8 @@ def test_preview_shows_what_each_row_changes_and_writes_nothing(
     counts = dict(re.findall(r'<b class="sheet-(\w+)">(\d+)</b>', page))
     assert counts == {"new": "1", "changed": "1", "same": "1"}
     assert re.search(r'data-bin="A-1" data-kind="changed">.*?card quantity 3 → 9', page, re.S)
+    # 7 on hand under a card of 9: the preview says the card will flip, in words.
+    assert re.search(r'data-bin="A-1".*?card ✔ Stocked → ⬇ Replenish</span>', page, re.S)
     assert re.search(r'data-bin="N-1" data-kind="new">.*?new bin', page, re.S)
     assert 'data-bin="B-1"' not in page  # unchanged rows are counted, not listed
     assert snapshot() == before
