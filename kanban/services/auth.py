@@ -48,14 +48,68 @@ def create_user(username: str, password: str, role: str) -> User:
 
 def set_password(username: str, password: str) -> User:
     """Change a user's password."""
+    if len(password) < 8:
+        raise ServiceError("weak_password", "Password must have at least 8 characters.")
     begin_write()
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         raise NotFound("unknown_user", f"No user {username!r}.")
-    if len(password) < 8:
-        raise ServiceError("weak_password", "Password must have at least 8 characters.")
     user.set_password(password)
     db.session.flush()
+    return user
+
+
+def list_users() -> list[User]:
+    """Every user, active ones first, by name."""
+    return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.username)))
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("unknown_user", "No such user.")
+    return user
+
+
+def _keep_an_admin(user: User, by_user_id: int) -> None:
+    """Refuse a change that would lock the admins out: nobody demotes or deactivates
+    themselves, and the last active admin stays one."""
+    if user.id == by_user_id:
+        raise ServiceError(
+            "own_account", "You cannot change your own role or switch yourself off.", 409
+        )
+    if user.role == "admin" and user.active:
+        admins = db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.role == "admin", User.active)
+        )
+        if (admins or 0) <= 1:
+            raise ServiceError("last_admin", "The last active admin must stay one.", 409)
+
+
+def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
+    """Give a user another role; it applies from their next request."""
+    if role not in ROLES:
+        raise ServiceError("invalid_role", f"Role must be one of: {', '.join(ROLES)}.")
+    begin_write()
+    user = _user(user_id)
+    if user.role != role:
+        if user.role == "admin":
+            _keep_an_admin(user, by_user_id)
+        user.role = role
+        db.session.flush()
+    return user
+
+
+def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
+    """Switch a user off (they are logged out at their next request; their scans and
+    history stay) or on again."""
+    begin_write()
+    user = _user(user_id)
+    if user.active != active:
+        if not active:
+            _keep_an_admin(user, by_user_id)
+        user.active = active
+        db.session.flush()
     return user
 
 

@@ -1,17 +1,20 @@
-"""Admin pages: device tokens (DESIGN §7) — create, show once, revoke."""
+"""Admin pages (DESIGN §7): device tokens (create, show once, revoke) and users (create,
+role, password, switch off)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
-from ..models import TOKEN_ROLES
+from ..models import ROLES, TOKEN_ROLES, User
 from ..services import ServiceError
 from ..services import auth as auth_service
 from .security import requires
@@ -102,3 +105,125 @@ def revoke_token(token_id: int) -> Any:
     db.session.commit()
     flash(f"Token {token.name!r} ({token.role}) revoked.", "info")
     return redirect(url_for("admin.tokens"), 303)
+
+
+# ------------------------------------------------------------------------ users
+
+USER_ROLE_HELP = {
+    "operator": "Scans, undoes their own scans, sees the board",
+    "supervisor": "Also supplier requests, labels, card sizes and the bins spreadsheet",
+    "admin": "Everything, including users and device tokens",
+}
+
+
+class UserForm(FlaskForm):
+    """A new user: name, role and a first password (they can be given a new one later)."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    role = SelectField(
+        "Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="operator"
+    )
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=256)])
+
+
+def _me() -> int:
+    """The acting admin's user id (-1 for an admin device token)."""
+    user = current_user._get_current_object()
+    return user.id if isinstance(user, User) else -1
+
+
+def _users_page(form: UserForm, status: int = 200) -> Any:
+    return (
+        render_template(
+            "admin/users.html",
+            form=form,
+            users=auth_service.list_users(),
+            roles=ROLES,
+            role_help=USER_ROLE_HELP,
+            me=_me(),
+        ),
+        status,
+    )
+
+
+def _back_to_users(message: str, category: str = "info") -> Any:
+    flash(message, category)
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.get("/users")
+@requires("admin")
+def users() -> Any:
+    """Every user with their role and status, and a form for a new one."""
+    return _users_page(UserForm())
+
+
+@bp.post("/users")
+@requires("admin")
+def create_user() -> Any:
+    """Create a user; they log in with the password given here."""
+    form = UserForm()
+    if not form.validate_on_submit():
+        db.session.rollback()
+        return _users_page(form, 400)
+    try:
+        user = auth_service.create_user(
+            form.username.data or "", form.password.data or "", form.role.data or ""
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        form.username.errors = [*form.username.errors, exc.message]
+        return _users_page(form, 400)
+    db.session.commit()
+    return _back_to_users(f"User {user.username!r} ({user.role}) created.")
+
+
+def _change(user_id: int, change: Callable[[], User], done: str) -> Any:
+    """Run one change to a user (CSRF already checked) and go back to the list."""
+    try:
+        user = change()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _back_to_users(exc.message, "error")
+    db.session.commit()
+    return _back_to_users(done.format(name=user.username, role=user.role))
+
+
+@bp.post("/users/<int:user_id>/role")
+@requires("admin")
+def set_role(user_id: int) -> Any:
+    """Give a user another role."""
+    role = request.form.get("role", "")
+    return _change(
+        user_id,
+        lambda: auth_service.set_role(user_id, role, by_user_id=_me()),
+        "{name!r} is now {role}.",
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@requires("admin")
+def set_password(user_id: int) -> Any:
+    """Give a user a new password (they are not told: tell them)."""
+    password = request.form.get("password", "")
+    user = db.session.get(User, user_id)
+    if user is None:
+        return _back_to_users("No such user.", "error")
+    if len(password) > 256:
+        return _back_to_users("Password must have at most 256 characters.", "error")
+    name = user.username
+    return _change(
+        user_id, lambda: auth_service.set_password(name, password), "New password set for {name!r}."
+    )
+
+
+@bp.post("/users/<int:user_id>/active")
+@requires("admin")
+def set_active(user_id: int) -> Any:
+    """Switch a user off (logged out at once; their history stays) or on again."""
+    active = request.form.get("active") == "1"
+    return _change(
+        user_id,
+        lambda: auth_service.set_active(user_id, active, by_user_id=_me()),
+        "{name!r} can log in again." if active else "{name!r} is switched off.",
+    )
