@@ -47,6 +47,7 @@ URL_ARGS = {
     "line_id": 1,
     "supplier_id": 1,
     "token_id": 1,
+    "user_id": 1,
     "filename": "css/app.css",
 }
 
@@ -88,7 +89,9 @@ def snapshot() -> dict[str, Any]:
             tuple(r)
             for r in db.session.execute(sa.select(SupplierRequest.id, SupplierRequest.status))
         ),
-        "users": count(User),
+        "users": sorted(
+            tuple(r) for r in db.session.execute(sa.select(User.username, User.role, User.active))
+        ),
         "tokens": count(DeviceToken),
         "revoked tokens": count(DeviceToken, DeviceToken.revoked_at.is_not(None)),
         "bins": sorted(
