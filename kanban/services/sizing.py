@@ -8,6 +8,7 @@ The maths is in :mod:`kanban.domain.sizing`; this module reads its inputs from t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from ..domain import leadtime, sizing
 from ..extensions import db
-from ..models import Bin, Movement
+from ..models import Bin, Item, Movement, Supplier, Zone
 from . import ServiceError, events, requests
 from .bins import bin_dict, get_bin, overdue_bin_ids
 from .cardflow import reevaluate
@@ -72,15 +73,19 @@ def _pulled(bin_id: int, since: dt.datetime) -> list[tuple[dt.date, int]]:
     return [(at.date(), -quantity) for at, quantity in rows]
 
 
+def _lead(times: Iterable[leadtime.LineLeadTime], configured_days: int) -> tuple[float, str, int]:
+    measured = leadtime.spread(t.total for t in times)
+    if measured is not None and measured.count >= sizing.MIN_MEASURED_DELIVERIES:
+        return measured.median, "measured", measured.count
+    return float(configured_days), "configured", measured.count if measured else 0
+
+
 def lead_time(supplier_id: int, configured_days: int) -> tuple[float, str, int]:
     """(days, source, deliveries): the median measured replenishment time (signal →
     received) over the supplier's recent deliveries, or its configured lead time while
     fewer than ``MIN_MEASURED_DELIVERIES`` were measured."""
     lines = requests.measured_lines([supplier_id], limit=DELIVERIES_LOOKED_AT)
-    measured = leadtime.spread(m.times.total for m in lines)
-    if measured is not None and measured.count >= sizing.MIN_MEASURED_DELIVERIES:
-        return measured.median, "measured", measured.count
-    return float(configured_days), "configured", measured.count if measured else 0
+    return _lead((m.times for m in lines), configured_days)
 
 
 def recommendation(
@@ -150,3 +155,117 @@ def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
         | {"change": {"card_quantity": [old, quantity], "by": actor}},
     )
     return old, b
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One active bin in the card-size overview."""
+
+    code: str
+    item: str
+    zone: str
+    supplier: str
+    unit: str
+    current: int
+    per_day: float
+    history_days: int
+    lead_time_days: float
+    lead_source: str
+    recommended: int | None
+
+    @property
+    def advice(self) -> str:
+        if self.recommended is None:
+            return "none"
+        return sizing.advice(self.current, self.recommended)
+
+    @property
+    def change(self) -> int:
+        return 0 if self.recommended is None else self.recommended - self.current
+
+
+def overview(
+    *, window_days: int, safety_factor: float, today: dt.date | None = None
+) -> list[OverviewRow]:
+    """Every active bin's recommendation in a fixed number of queries (the same rule as
+    :func:`recommendation`: net pulls over the window or the bin's life, whichever is
+    shorter; the supplier's measured or configured lead time)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    first = today - dt.timedelta(days=window_days - 1)
+    since = dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC)
+    bins = db.session.execute(
+        sa.select(
+            Bin.id,
+            Bin.code,
+            Bin.card_quantity,
+            Item.name,
+            Item.unit,
+            Zone.name,
+            Supplier.id,
+            Supplier.name,
+            Supplier.lead_time_days,
+        )
+        .join(Item, Item.id == Bin.item_id)
+        .join(Zone, Zone.id == Bin.zone_id)
+        .join(Supplier, Supplier.id == Item.supplier_id)
+        .where(Bin.active.is_(True))
+        .order_by(Bin.code)
+    ).all()
+    started = dict(
+        db.session.execute(
+            sa.select(Movement.bin_id, sa.func.min(Movement.created_at)).group_by(Movement.bin_id)
+        ).all()
+    )
+    pulled: dict[int, int] = dict(
+        db.session.execute(
+            sa.select(Movement.bin_id, -sa.func.sum(Movement.quantity))
+            .where(Movement.kind == "pull", Movement.created_at >= since)
+            .group_by(Movement.bin_id)
+        ).all()
+    )
+    original = aliased(Movement)
+    for bin_id, back in db.session.execute(
+        sa.select(Movement.bin_id, sa.func.sum(Movement.quantity))
+        .join(original, original.id == Movement.undo_of_id)
+        .where(Movement.kind == "undo", original.kind == "pull", original.created_at >= since)
+        .group_by(Movement.bin_id)
+    ):
+        pulled[bin_id] = pulled.get(bin_id, 0) - int(back)
+    per_supplier: dict[int, list[leadtime.LineLeadTime]] = {}
+    for m in requests.measured_lines():  # newest first
+        times = per_supplier.setdefault(m.request.supplier_id, [])
+        if len(times) < DELIVERIES_LOOKED_AT:
+            times.append(m.times)
+    leads = {}
+    out = []
+    for bin_id, code, card, item, unit, zone, sid, supplier, configured in bins:
+        if sid not in leads:
+            leads[sid] = _lead(per_supplier.get(sid, []), configured)
+        days, source, _ = leads[sid]
+        start = started.get(bin_id)
+        begin = max(first, start.date()) if start is not None else today
+        history = (today - begin).days + 1
+        total = max(0, int(pulled.get(bin_id, 0)))
+        per_day = total / history
+        recommended = (
+            sizing.recommend(per_day, days, safety_factor)
+            if history >= sizing.MIN_HISTORY_DAYS and total > 0
+            else None
+        )
+        out.append(
+            OverviewRow(
+                code, item, zone, supplier, unit, card, per_day, history, days, source, recommended
+            )
+        )
+    return out
+
+
+def apply_many(quantities: dict[str, int], actor: str) -> list[tuple[str, int, int]]:
+    """Set several card quantities in one transaction (all or nothing); returns (code, old,
+    new) for the bins that changed."""
+    changed = []
+    for code, quantity in quantities.items():
+        old, b = set_card_quantity(code, quantity, actor)
+        if old != quantity:
+            changed.append((b.code, old, quantity))
+    return changed

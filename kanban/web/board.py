@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
@@ -50,6 +51,72 @@ def board() -> Any:
     filt, view = board_args()
     data = board_service.load_board(filt)
     return render_template("board/board.html", board=data, view=view)
+
+
+@bp.get("/bins/sizing")
+@requires("supervisor")
+def sizing_overview() -> Any:
+    """Every active bin's recommended card quantity, the ones to change first."""
+    rows = sizing.overview(
+        window_days=current_app.config["DEMAND_DAYS"],
+        safety_factor=current_app.config["SAFETY_FACTOR"],
+    )
+    zone, supplier = request.args.get("zone", "")[:120], request.args.get("supplier", "")[:120]
+    show_all = request.args.get("show") == "all"
+    shown = [
+        r
+        for r in rows
+        if (not zone or r.zone == zone)
+        and (not supplier or r.supplier == supplier)
+        and (show_all or r.advice in ("raise", "lower"))
+    ]
+    # The biggest changes, relative to the card, first.
+    shown.sort(key=lambda r: (-abs(r.change) / max(r.current, 1), r.code))
+    return render_template(
+        "bins/sizing.html",
+        rows=shown,
+        total=len(rows),
+        to_change=sum(1 for r in rows if r.advice in ("raise", "lower")),
+        zones=sorted({r.zone for r in rows}),
+        suppliers=sorted({r.supplier for r in rows}),
+        zone=zone,
+        supplier=supplier,
+        show_all=show_all,
+        window_days=current_app.config["DEMAND_DAYS"],
+        safety_factor=current_app.config["SAFETY_FACTOR"],
+    )
+
+
+@bp.post("/bins/sizing")
+@requires("supervisor")
+def apply_sizes() -> Any:
+    """Apply the ticked recommendations, all in one go (or none, if any is bad)."""
+    back = redirect(url_for("board.sizing_overview") + _sizing_query())
+    wanted: dict[str, int] = {}
+    for value in request.form.getlist("apply")[:5000]:
+        code, _, raw = value.rpartition(":")
+        if not code or not raw.isdigit() or len(raw) > 9 or int(raw) > MAX_QUANTITY:
+            flash("A ticked bin came with an impossible quantity: nothing was changed.", "error")
+            return back
+        wanted[code] = int(raw)
+    if not wanted:
+        flash("Tick the bins whose card size to apply.", "error")
+        return back
+    try:
+        changed = sizing.apply_many(wanted, current_user.username)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(f"{exc.message} Nothing was changed.", "error")
+        return back
+    flash(f"Card size applied to {len(changed)} bin{'' if len(changed) == 1 else 's'}.", "ok")
+    return back
+
+
+def _sizing_query() -> str:
+    """The overview's filters, carried through the form, as a query string."""
+    args = {k: v[:120] for k in ("zone", "supplier", "show") if (v := request.form.get(k, ""))}
+    return f"?{urlencode(args)}" if args else ""
 
 
 @bp.get("/bins/<path:code>")

@@ -431,3 +431,71 @@ def test_setting_the_card_of_an_unknown_bin_is_not_found(
     token = _csrf(client.get("/bins/Z-1").get_data(as_text=True))
     resp = client.post("/bins/NOPE/card-quantity", data={"card_quantity": "4", "csrf_token": token})
     assert resp.status_code == 404
+
+
+def test_the_card_size_overview_agrees_with_each_bin_page_and_lists_changes_first(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R-1", on_hand=500, card=5, lead_time_days=5, zone="Assembly")  # 2/day → 13
+    make_bin("R-2", on_hand=500, card=40, lead_time_days=5, zone="Packing")  # 1/day → 7
+    make_bin("R-3", on_hand=500, card=13, lead_time_days=5, zone="Assembly")  # 2/day → 13
+    make_bin("R-4", on_hand=500, card=5, lead_time_days=5, zone="Assembly")  # new: no advice
+    pull_history("R-1", 2, 28)
+    pull_history("R-2", 1, 28)
+    pull_history("R-3", 2, 28)
+    login(client, make_user, "supervisor")
+    html = client.get("/bins/sizing").get_data(as_text=True)
+    rows = re.findall(r'<tr data-bin="([^"]+)" data-advice="(\w+)">', html)
+    assert rows == [("R-1", "raise"), ("R-2", "lower")]  # +160 % before −82 %; right ones hidden
+    assert "2 of 4 active bins would change" in html
+    every = client.get("/bins/sizing?show=all").get_data(as_text=True)
+    found = dict(re.findall(r'<tr data-bin="([^"]+)" data-advice="(\w+)">', every))
+    assert found == {"R-1": "raise", "R-2": "lower", "R-3": "keep", "R-4": "none"}
+    for code in ("R-1", "R-2", "R-3"):
+        page = client.get(f"/bins/{code}").get_data(as_text=True)
+        shown = re.search(r'<strong class="sizing-recommended">(\d+)</strong>', page)
+        assert shown is not None
+        assert f'value="{code}:{shown.group(1)}"' in every or code == "R-3"
+    assert 'value="R-1:13"' in html and 'value="R-2:7"' in html
+    packing = client.get("/bins/sizing?zone=Packing").get_data(as_text=True)
+    assert re.findall(r'<tr data-bin="([^"]+)"', packing) == ["R-2"]
+
+
+def test_applying_the_ticked_card_sizes_changes_them_all_or_none(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R-1", on_hand=10, card=5, order=20)
+    make_bin("R-2", on_hand=10, card=40, order=20)
+    login(client, make_user, "supervisor")
+    token = _csrf(client.get("/bins/sizing").get_data(as_text=True))
+    for bad in (["R-1:13", "R-2:abc"], ["R-1:13", "NOPE:4"], ["R-1:13", "R-2:1000001"], []):
+        resp = client.post(
+            "/bins/sizing", data={"apply": bad, "csrf_token": token, "zone": "Assembly"}
+        )
+        assert resp.status_code == 302 and resp.headers["Location"] == "/bins/sizing?zone=Assembly"
+        db.session.rollback()
+        assert dict(db.session.execute(sa.select(Bin.code, Bin.card_quantity)).all()) == {
+            "R-1": 5,
+            "R-2": 40,
+        }, bad
+    resp = client.post("/bins/sizing", data={"apply": ["R-1:13", "R-2:7"], "csrf_token": token})
+    assert "Card size applied to 2 bins." in client.get("/bins/sizing").get_data(as_text=True)
+    db.session.rollback()
+    got = {b.code: (b.card_quantity, b.state) for b in db.session.scalars(sa.select(Bin))}
+    assert got == {"R-1": (13, "replenish"), "R-2": (7, "stocked")}
+    lines = {(line.bin.code, line.status) for line in db.session.scalars(sa.select(RequestLine))}
+    # R-2 started below its card of 40 with a draft line; lowered to 7 it is withdrawn.
+    assert lines == {("R-1", "open"), ("R-2", "withdrawn")}
+
+
+def test_the_card_size_overview_is_for_supervisors(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R-1", on_hand=10, card=5)
+    login(client, make_user, "operator")
+    assert client.get("/bins/sizing").status_code == 403
+    token = _csrf(client.get("/").get_data(as_text=True))
+    resp = client.post("/bins/sizing", data={"apply": ["R-1:50"], "csrf_token": token})
+    assert resp.status_code == 403
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Bin.card_quantity)) == 5
