@@ -66,6 +66,10 @@ def resolve_scan(text: str) -> Bin:
             "This product is stocked in several bins: scan the bin label instead.",
             status=409,
         )
+    if db.session.scalar(sa.select(Bin.id).where(Bin.code == code)) is not None:
+        raise ServiceError(
+            "inactive_bin", f"Bin {code} is retired: its label no longer scans.", 409
+        )
     raise NotFound("unknown_code", "Unknown code: no bin, product barcode or SKU matches it.")
 
 

@@ -7,7 +7,9 @@ import sqlalchemy as sa
 from ..domain.codes import is_valid_bin_code, normalise_bin_code
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
-from . import ServiceError
+from . import ServiceError, events, requests
+from .bins import bin_dict, get_bin, overdue_bin_ids
+from .cardflow import reevaluate
 from .stock import Actor, set_initial
 from .tx import begin_write
 
@@ -83,4 +85,37 @@ def create_bin(
     db.session.add(b)
     db.session.flush()
     set_initial(b, on_hand, actor or Actor(name="setup", source="form"))
+    return b
+
+
+def set_bin_active(code: str, active: bool, actor: str) -> Bin:
+    """Retire a bin (it leaves the board, scans of its label are refused, its history
+    stays) or bring it back (its card is checked again: below the card it flips).
+
+    A bin whose order is on its way cannot be retired: receive it or cancel the line
+    first. An unsent draft line is taken off the draft, as a supervisor removing it would.
+    """
+    begin_write()
+    b = get_bin(code)
+    db.session.refresh(b, with_for_update=True)
+    if b.active == active:
+        return b
+    if not active:
+        line = requests.open_line(b.id)
+        if line is not None and line.request.status != "draft":
+            raise ServiceError(
+                "order_on_its_way",
+                f"Bin {b.code} has an order on its way: receive it or cancel the line first.",
+                409,
+            )
+        if line is not None:
+            requests.remove_line(line.request_id, line.id, actor=f"{actor} (bin retired)")
+        b.active = False
+        db.session.flush()
+    else:
+        b.active = True
+        db.session.flush()
+        reevaluate(b, f"bin brought back by {actor}"[:300])
+    overdue = b.id in overdue_bin_ids([b.id])
+    events.append("bin.changed", bin_code=b.code, data=bin_dict(b, overdue=overdue))
     return b

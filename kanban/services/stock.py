@@ -350,7 +350,9 @@ def apply_scan(
     else:
         v = found[0]
     if not v.active:
-        raise ServiceError("inactive_bin", f"Bin {v.code} is not active.", 409)
+        raise ServiceError(
+            "inactive_bin", f"Bin {v.code} is retired: its label no longer scans.", 409
+        )
     qty = quantity if quantity is not None else default_quantity(v, mode)
     if mode == "receive" and quantity is not None and not confirm:
         # More than is still open on the order needs a confirmation.

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
 from ..extensions import db
-from ..services import ServiceError, bins, sizing
+from ..services import ServiceError, bins, catalog, sizing
 from ..services import board as board_service
 from ..services.stock import MAX_QUANTITY
 from .forms import form_int
@@ -141,6 +141,26 @@ def bin_page(code: str) -> Any:
         max_quantity=MAX_QUANTITY,
         movements=bins.recent_movements(b.id),
     )
+
+
+@bp.post("/bins/<path:code>/active")
+@requires("supervisor")
+def set_bin_active(code: str) -> Any:
+    """Retire a bin (``active=0``) or bring it back (``active=1``)."""
+    b = bins.get_bin(code[:64])
+    active = request.form.get("active") == "1"
+    try:
+        b = catalog.set_bin_active(b.code, active, current_user.username)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("board.bin_page", code=b.code))
+    if active:
+        flash(f"Bin {b.code} is back on the board; its card is {b.state}.", "ok")
+    else:
+        flash(f"Bin {b.code} is retired: it left the board and its label no longer scans.", "ok")
+    return redirect(url_for("board.bin_page", code=b.code))
 
 
 @bp.post("/bins/<path:code>/card-quantity")
