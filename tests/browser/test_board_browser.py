@@ -416,3 +416,24 @@ def test_a_supervisor_sizes_a_card_from_its_chart_and_open_boards_follow(
     expect(card.locator(".on-hand")).to_have_text("10")
     assert_not_reloaded(board)
     assert errors == []
+
+
+def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_returns_it(
+    logged_in: Callable[..., Any], floor: list[str], live_server: LiveServer
+) -> None:
+    board = logged_in("operator")
+    expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    expect(board.locator(".card[data-bin]")).to_have_count(4)
+    mark_no_reload(board)
+    supervisor = logged_in("supervisor")
+    supervisor.goto(f"{live_server.url}/bins/A-2")
+    supervisor.click("text=Retire this bin")
+    expect(supervisor.locator(".flash")).to_contain_text("Bin A-2 is retired")
+    expect(board.locator('.card[data-bin="A-2"]')).to_have_count(0, timeout=TIMEOUT)
+    expect(board.locator('[data-count="stocked"] .count-n')).to_have_text("3")
+    supervisor.click("text=Bring this bin back")
+    expect(supervisor.locator(".flash")).to_contain_text("Bin A-2 is back on the board")
+    expect(board.locator('.card[data-bin="A-2"]')).to_have_attribute(
+        "data-state", "stocked", timeout=TIMEOUT
+    )
+    assert_not_reloaded(board)
