@@ -74,6 +74,31 @@ def recommend(per_day: float, lead_time_days: float, safety_factor: float) -> in
     return math.ceil(round(per_day * lead_time_days * (1 + safety_factor), 6))
 
 
+def window(today: dt.date, window_days: int, started: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The first and last day demand is averaged over: the last ``window_days`` days, or
+    the days since the bin's first movement when it is younger than that."""
+    first = today - dt.timedelta(days=window_days - 1)
+    if started is not None and started > first:
+        first = started
+    return first, today
+
+
+def decide(
+    history_days: int, pulled: int, lead_time_days: float, safety_factor: float
+) -> tuple[int | None, str]:
+    """The recommendation for ``pulled`` units over ``history_days`` days, or None and why
+    there is none (too little history, or no demand at all)."""
+    if history_days < MIN_HISTORY_DAYS:
+        plural = "" if history_days == 1 else "s"
+        return None, (
+            f"This bin has {history_days} day{plural} of history; "
+            f"a recommendation needs {MIN_HISTORY_DAYS}."
+        )
+    if pulled <= 0:
+        return None, f"Nothing was pulled from this bin in the last {history_days} days."
+    return recommend(pulled / history_days, lead_time_days, safety_factor), ""
+
+
 def advice(current: int, recommended: int) -> str:
     """ "raise", "lower" or "keep" the card quantity."""
     if recommended > current:

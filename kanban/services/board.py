@@ -126,7 +126,7 @@ def demand_chart(demand: sizing.Demand, width: int = 560, height: int = 140) -> 
     """Bar geometry of a demand history for the bin page's SVG chart (one bar a day, the
     daily average as a line), in the SVG's own units."""
     top = max(demand.peak, 1)
-    plot = height - 16  # room for the peak label above the tallest bar
+    plot = height - 16  # headroom above the tallest bar
     step = width / max(len(demand.days), 1)
     bars = []
     for i, (day, quantity) in enumerate(demand.days):

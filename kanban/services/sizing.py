@@ -35,8 +35,7 @@ class Recommendation:
     unit: str
     supplier: str
     current: int
-    demand: sizing.Demand
-    window_days: int  # the configured window; ``demand`` may be shorter for a new bin
+    demand: sizing.Demand  # over the window, or the bin's life if that is shorter
     lead_time_days: float
     lead_source: str  # "measured" (median of ``deliveries``) or "configured"
     deliveries: int
@@ -93,35 +92,25 @@ def recommendation(
 ) -> Recommendation:
     """The card quantity the bin's last ``window_days`` days recommend."""
     b = get_bin(code)
-    today = today or dt.datetime.now(dt.UTC).date()
-    first = today - dt.timedelta(days=window_days - 1)
     started = db.session.scalar(
         sa.select(sa.func.min(Movement.created_at)).where(Movement.bin_id == b.id)
     )
-    if started is not None and started.date() > first:
-        first = started.date()  # a new bin: its history is shorter than the window
+    first, last = sizing.window(
+        today or dt.datetime.now(dt.UTC).date(),
+        window_days,
+        started.date() if started is not None else None,
+    )
     since = dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC)
-    demand = sizing.daily_demand(_pulled(b.id, since), first, today)
+    demand = sizing.daily_demand(_pulled(b.id, since), first, last)
     supplier = b.item.supplier
     days, source, deliveries = lead_time(supplier.id, supplier.lead_time_days)
-    recommended: int | None = None
-    why_none = ""
-    if len(demand.days) < sizing.MIN_HISTORY_DAYS:
-        why_none = (
-            f"This bin has {len(demand.days)} day{'s' if len(demand.days) != 1 else ''} of "
-            f"history; a recommendation needs {sizing.MIN_HISTORY_DAYS}."
-        )
-    elif demand.total == 0:
-        why_none = f"Nothing was pulled from this bin in the last {len(demand.days)} days."
-    else:
-        recommended = sizing.recommend(demand.per_day, days, safety_factor)
+    recommended, why_none = sizing.decide(len(demand.days), demand.total, days, safety_factor)
     return Recommendation(
         code=b.code,
         unit=b.item.unit,
         supplier=supplier.name,
         current=b.card_quantity,
         demand=demand,
-        window_days=window_days,
         lead_time_days=days,
         lead_source=source,
         deliveries=deliveries,
@@ -168,7 +157,6 @@ class OverviewRow:
     unit: str
     current: int
     per_day: float
-    history_days: int
     lead_time_days: float
     lead_source: str
     recommended: int | None
@@ -183,6 +171,10 @@ class OverviewRow:
     def change(self) -> int:
         return 0 if self.recommended is None else self.recommended - self.current
 
+    @property
+    def to_change(self) -> bool:
+        return self.advice in ("raise", "lower")
+
 
 def overview(
     *, window_days: int, safety_factor: float, today: dt.date | None = None
@@ -191,7 +183,7 @@ def overview(
     :func:`recommendation`: net pulls over the window or the bin's life, whichever is
     shorter; the supplier's measured or configured lead time)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    first = today - dt.timedelta(days=window_days - 1)
+    first, _ = sizing.window(today, window_days, None)
     since = dt.datetime.combine(first, dt.time(0), tzinfo=dt.UTC)
     bins = db.session.execute(
         sa.select(
@@ -243,21 +235,32 @@ def overview(
             leads[sid] = _lead(per_supplier.get(sid, []), configured)
         days, source, _ = leads[sid]
         start = started.get(bin_id)
-        begin = max(first, start.date()) if start is not None else today
+        begin, _ = sizing.window(today, window_days, start.date() if start is not None else None)
         history = (today - begin).days + 1
         total = max(0, int(pulled.get(bin_id, 0)))
-        per_day = total / history
-        recommended = (
-            sizing.recommend(per_day, days, safety_factor)
-            if history >= sizing.MIN_HISTORY_DAYS and total > 0
-            else None
-        )
+        recommended, _ = sizing.decide(history, total, days, safety_factor)
         out.append(
             OverviewRow(
-                code, item, zone, supplier, unit, card, per_day, history, days, source, recommended
+                code, item, zone, supplier, unit, card, total / history, days, source, recommended
             )
         )
     return out
+
+
+def shortlist(
+    rows: list[OverviewRow], *, zone: str = "", supplier: str = "", show_all: bool = False
+) -> list[OverviewRow]:
+    """The overview rows a supervisor reviews: those of a zone and supplier (any when
+    empty) whose card should change (or all), the biggest change relative to the card
+    first."""
+    shown = [
+        r
+        for r in rows
+        if (not zone or r.zone == zone)
+        and (not supplier or r.supplier == supplier)
+        and (show_all or r.to_change)
+    ]
+    return sorted(shown, key=lambda r: (-abs(r.change) / max(r.current, 1), r.code))
 
 
 def apply_many(quantities: dict[str, int], actor: str) -> list[tuple[str, int, int]]:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
 from ..extensions import db
 from ..services import ServiceError, bins, catalog, sizing
+from ..services import auth as auth_service
 from ..services import board as board_service
 from ..services.stock import MAX_QUANTITY
 from .forms import form_int
@@ -63,20 +64,12 @@ def sizing_overview() -> Any:
     )
     zone, supplier = request.args.get("zone", "")[:120], request.args.get("supplier", "")[:120]
     show_all = request.args.get("show") == "all"
-    shown = [
-        r
-        for r in rows
-        if (not zone or r.zone == zone)
-        and (not supplier or r.supplier == supplier)
-        and (show_all or r.advice in ("raise", "lower"))
-    ]
-    # The biggest changes, relative to the card, first.
-    shown.sort(key=lambda r: (-abs(r.change) / max(r.current, 1), r.code))
+    shown = sizing.shortlist(rows, zone=zone, supplier=supplier, show_all=show_all)
     return render_template(
         "bins/sizing.html",
         rows=shown,
         total=len(rows),
-        to_change=sum(1 for r in rows if r.advice in ("raise", "lower")),
+        to_change=sum(1 for r in rows if r.to_change),
         zones=sorted({r.zone for r in rows}),
         suppliers=sorted({r.supplier for r in rows}),
         zone=zone,
@@ -136,7 +129,7 @@ def bin_page(code: str) -> Any:
         card=card,
         advice=advice,
         chart=board_service.demand_chart(advice.demand),
-        can_apply=current_user.role in ("supervisor", "admin"),
+        can_apply=auth_service.has_role(current_user.role, "supervisor"),
         min_deliveries=MIN_MEASURED_DELIVERIES,
         max_quantity=MAX_QUANTITY,
         movements=bins.recent_movements(b.id),

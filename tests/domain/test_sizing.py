@@ -67,3 +67,22 @@ def test_advice_says_which_way_the_card_should_move() -> None:
     assert sizing.advice(10, 13) == "raise"
     assert sizing.advice(10, 7) == "lower"
     assert sizing.advice(10, 10) == "keep"
+
+
+def test_the_window_is_the_last_days_or_the_bins_life_if_shorter() -> None:
+    assert sizing.window(day(27), 28, None) == (day(0), day(27))
+    assert sizing.window(day(27), 28, day(-40)) == (day(0), day(27))
+    assert sizing.window(day(27), 28, day(20)) == (day(20), day(27))  # a week-old bin
+
+
+def test_decide_needs_a_week_of_history_and_some_demand() -> None:
+    assert sizing.decide(28, 56, 5.0, 0.25) == (13, "")
+    assert sizing.decide(6, 56, 5.0, 0.25) == (
+        None,
+        "This bin has 6 days of history; a recommendation needs 7.",
+    )
+    assert sizing.decide(1, 3, 5.0, 0.25)[1].startswith("This bin has 1 day of history")
+    assert sizing.decide(28, 0, 5.0, 0.25) == (
+        None,
+        "Nothing was pulled from this bin in the last 28 days.",
+    )
