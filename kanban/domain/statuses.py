@@ -1,0 +1,101 @@
+"""Every status, kind and mode the product stores or sends, defined once.
+
+Models, packages, views, templates (through the ``vocabulary`` context) and
+JavaScript (through the page's vocabulary block, see ``kanban.web.vocab``) all
+take their values from here; no other module spells them. The card states live
+beside their transition table in :mod:`kanban.domain.cards`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestStatus(StrEnum):
+    """Where a supplier request is in its life."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class LineStatus(StrEnum):
+    """Where one line of a supplier request is."""
+
+    OPEN = "open"
+    RECEIVED = "received"
+    WITHDRAWN = "withdrawn"  # stock came back before the request was sent
+    CANCELLED = "cancelled"  # a supervisor removed it from the draft: hold the card
+
+
+#: Lines that count in a request's totals (withdrawn and removed ones do not).
+ACTIVE_LINES = (LineStatus.OPEN, LineStatus.RECEIVED)
+
+
+class MovementKind(StrEnum):
+    """What one row of the stock ledger records."""
+
+    PULL = "pull"
+    RECEIPT = "receipt"
+    COUNT = "count"
+    UNDO = "undo"
+    INITIAL = "initial"  # opening (or corrected) stock of a bin set up or imported
+
+
+class Mode(StrEnum):
+    """What a scan does (DESIGN §3.1)."""
+
+    PULL = "pull"
+    RECEIVE = "receive"
+    COUNT = "count"
+
+
+#: The ledger kind a scan of each mode writes, and back.
+KIND_FOR_MODE = {
+    Mode.PULL: MovementKind.PULL,
+    Mode.RECEIVE: MovementKind.RECEIPT,
+    Mode.COUNT: MovementKind.COUNT,
+}
+
+
+class Source(StrEnum):
+    """How a movement reached the server."""
+
+    USB = "usb"
+    CAMERA = "camera"
+    PHOTO = "photo"
+    API = "api"
+    FORM = "form"
+    IMPORT = "import"
+    CLI = "cli"
+    DEMO = "demo"
+
+
+class EventKind(StrEnum):
+    """What one entry of the change feed is about."""
+
+    BIN_CHANGED = "bin.changed"
+    REQUEST_CHANGED = "request.changed"
+
+
+class Role(StrEnum):
+    """What a user or a device token may do."""
+
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    DISPLAY = "display"  # tokens only: read-only wall screens
+
+
+#: Roles a person can have; tokens may also be display tokens.
+USER_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
+TOKEN_ROLES = (*USER_ROLES, Role.DISPLAY)
+
+
+class SentVia(StrEnum):
+    """How a request reached its supplier (or that an email is on its way)."""
+
+    EMAIL = "email"
+    MANUAL = "manual"
+    SENDING = "sending"  # a claim: the email is being sent right now
