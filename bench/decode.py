@@ -44,6 +44,12 @@ from PIL import Image, ImageFilter  # noqa: E402
 
 from kanban.barcodes import decode as dec  # noqa: E402
 
+
+def repo_relative(path: Path) -> str:
+    """``path`` relative to the repository, so that results name no machine's folders."""
+    return os.path.relpath(path.resolve(), ROOT)
+
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 TARGET_RATE = 0.90
 TARGET_PHOTO_MS = 300.0
@@ -300,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python "
         f"{platform.python_version()}, {platform.platform(terse=True)}",
         f"- {dec.engines_status()}; Pillow {Image.__version__}",
-        f"- samples: {args.samples} ({total.images} images, {len(stats)} folders)",
+        f"- samples: `{repo_relative(args.samples)}` ({total.images} images, {len(stats)} folders)",
         "- command: `.venv/bin/python bench/decode.py`",
         "",
         "## Decode rate on the public photo set",
