@@ -105,9 +105,10 @@ def timed(client: Any, path: str, n: int) -> tuple[list[float], int]:
 
 
 def render_bench(app: Any, n_bins: int, n_requests: int) -> dict[str, Any]:
+    from kanban.auth import users as auth
+    from kanban.core.actor import Actor
     from kanban.extensions import db
-    from kanban.services import auth, imports
-    from kanban.services.stock import Actor
+    from kanban.masterdata import imports
 
     with app.app_context():
         report = imports.import_bins(bins_csv(n_bins), dry_run=False, actor=Actor(name="bench"))
@@ -153,8 +154,8 @@ def render_bench(app: Any, n_bins: int, n_requests: int) -> dict[str, Any]:
 
 def latency_bench(db_url: str, instance: Path, n_scans: int) -> dict[str, Any]:
     from kanban import create_app
+    from kanban.auth import users as auth
     from kanban.extensions import db
-    from kanban.services import auth
     from tests.conftest import start_server, stop_server
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "INSTANCE_PATH": str(instance)})

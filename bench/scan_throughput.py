@@ -39,8 +39,8 @@ def serve(instance: str, port: int, workers: int, threads: int) -> None:
 
     from kanban import create_app
     from kanban.cli import _run_server, upgrade_database
+    from kanban.core.tx import begin_write
     from kanban.extensions import csrf, db
-    from kanban.services.tx import begin_write
 
     app = create_app({"INSTANCE_PATH": instance})
     upgrade_database(app)
@@ -136,10 +136,12 @@ def main() -> None:
     from pg import free_port  # type: ignore[import-not-found]
 
     from kanban import create_app
+    from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
+    from kanban.masterdata import bins as catalog
     from kanban.models import Bin
-    from kanban.services import auth, catalog, ledger
+    from kanban.stock import check as ledger
 
     tmp = Path(tempfile.mkdtemp(prefix="kanban-bench-"))
     instance = tmp / "instance"

@@ -1,6 +1,6 @@
 """The ``kanban`` command (DESIGN §8.2): a Flask CLI group.
 
-Commands call the same services as the views. ``flask --app kanban`` works the
+Commands call the same package operations as the views. ``flask --app kanban`` works the
 same, because Flask finds ``create_app`` in the package.
 """
 
@@ -16,12 +16,14 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import config, create_app
+from .auth import users as auth_service
+from .core.actor import Actor
+from .core.errors import ServiceError
 from .extensions import db
-from .services import ServiceError, imports, ledger
-from .services import auth as auth_service
-from .services import backup as backup_service
-from .services import demo as demo_service
-from .services.stock import Actor
+from .masterdata import imports
+from .ops import backup as backup_service
+from .ops import demo as demo_service
+from .stock import check as ledger
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -284,7 +286,7 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
         click.echo(f"Serving on http://{host}:{port}/", err=True)
         _run_server(app, host, port, workers, threads)
         return
-    from .services.https import ensure_certificate
+    from .ops.https import ensure_certificate
 
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"

@@ -13,9 +13,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .barcodes.labels import PRESETS
+from .core.errors import ServiceError
+from .labels import selection as label_service
 from .models import CARD_STATES
-from .services import ServiceError
-from .services import labels as label_service
 
 #: Runs of at least this many labels show a progress bar (on standard error).
 PROGRESS_FROM = 20

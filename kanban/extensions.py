@@ -26,7 +26,7 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Objects stay loaded after a commit: services commit a read snapshot away before
+# Objects stay loaded after a commit: packages commit a read snapshot away before
 # taking the SQLite write lock (tx.begin_write) and must not reload everything.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()

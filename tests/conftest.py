@@ -22,11 +22,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kanban import create_app
+from kanban.auth import users as auth_service
+from kanban.core.actor import Actor
 from kanban.extensions import db
+from kanban.masterdata import bins as catalog
 from kanban.models import Bin, Movement
-from kanban.services import auth as auth_service
-from kanban.services import catalog
-from kanban.services.stock import Actor, record_scan
+from kanban.stock.scanning import record_scan
 
 from .pg import ThrowawayPostgres, free_port
 

@@ -28,7 +28,7 @@ from kanban.models import (
     User,
     Zone,
 )
-from kanban.services import sizing
+from kanban.sizing import loop as sizing
 
 from .conftest import KANBAN, LiveServer
 from .pg import PG_BIN, free_port

@@ -15,7 +15,7 @@ import requests as http
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from kanban.services.https import ensure_certificate
+from kanban.ops.https import ensure_certificate
 
 from .conftest import KANBAN
 from .pg import free_port

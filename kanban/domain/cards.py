@@ -1,8 +1,8 @@
 """The card state machine (DESIGN §2.2): one explicit transition table.
 
-Services compute which :class:`CardEvent` a change amounts to, ask
-:func:`transition` for the next state and the action to take, and carry the
-action out. No other code decides a card's state.
+Packages compute which :class:`CardEvent` a change amounts to;
+:func:`kanban.cards.flow.apply` asks :func:`transition` for the next state and
+the action to take, and carries it out. No other code decides a card's state.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ class CardState(StrEnum):
     STOCKED = "stocked"
     REPLENISH = "replenish"
     ORDERED = "ordered"
+
+
+#: The states in board order (the columns of the board).
+CARD_STATES: tuple[CardState, ...] = tuple(CardState)
 
 
 class CardEvent(StrEnum):
@@ -38,6 +42,7 @@ class CardAction(StrEnum):
     NONE = "none"
     ADD_LINE = "add_line"  # open a line on the supplier's draft request
     WITHDRAW_LINE = "withdraw_line"  # withdraw the (unsent) draft line
+    CANCEL_LINE = "cancel_line"  # take the (unsent) line off the draft: hold, don't order
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ TABLE: dict[tuple[CardState, CardEvent], Transition] = {
     (S.REPLENISH, E.CANCELLED_LOW): Transition(S.REPLENISH, A.ADD_LINE),
     # Not ordering now: the card waits on hold as stocked, and the next movement
     # that leaves it below its card quantity (stocked + low) opens a new line.
-    (S.REPLENISH, E.REMOVED): Transition(S.STOCKED, A.NONE),
+    (S.REPLENISH, E.REMOVED): Transition(S.STOCKED, A.CANCEL_LINE),
     # After sending, the card stays ordered until received or cancelled.
     (S.ORDERED, E.LOW): Transition(S.ORDERED, A.NONE),
     (S.ORDERED, E.OK): Transition(S.ORDERED, A.NONE),

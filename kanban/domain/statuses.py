@@ -99,3 +99,20 @@ class SentVia(StrEnum):
     EMAIL = "email"
     MANUAL = "manual"
     SENDING = "sending"  # a claim: the email is being sent right now
+
+
+class ChangeCause(StrEnum):
+    """Why a card changed, as its ``bin.changed`` event tells it."""
+
+    PULL = "pull"
+    RECEIPT = "receipt"
+    COUNT = "count"
+    UNDO = "undo"
+    INITIAL = "initial"
+    CARD_QUANTITY = "card_quantity"
+    IMPORT = "import"
+    RETIRED = "retired"
+    BROUGHT_BACK = "brought_back"
+    SENT = "sent"
+    REMOVED = "removed"
+    DEMO = "demo"

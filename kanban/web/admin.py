@@ -13,10 +13,10 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..auth import users as auth_service
+from ..core.errors import ServiceError
 from ..extensions import db
 from ..models import ROLES, TOKEN_ROLES, User
-from ..services import ServiceError
-from ..services import auth as auth_service
 from .security import requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

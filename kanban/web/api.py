@@ -9,10 +9,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ..catalog import views as bins
+from ..core import feed as events
+from ..core.errors import ServiceError
 from ..domain.codes import ScanTextError, clean_scan_text
 from ..extensions import csrf, db
 from ..models import REQUEST_STATUSES, SOURCES
-from ..services import ServiceError, bins, events, requests, sending, stock
+from ..purchasing import requests, sending
+from ..stock import scanning as stock
+from . import settings
 from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -147,7 +152,7 @@ def send_request(request_id: int) -> Any:
     via = body.get("via") if isinstance(body, dict) else None
     if via not in (None, "email", "manual"):
         return error("invalid_via", "via must be email or manual.")
-    req = sending.send(request_id, via=via, actor=actor().name)  # commits
+    req = sending.send(request_id, settings.mail(), via=via, actor=actor().name)  # commits
     return jsonify(requests.request_dict(req))
 
 

@@ -28,9 +28,9 @@ from typing import Any
 from flask import Response, current_app, jsonify, request, stream_with_context
 from flask_login import current_user
 
+from ..auth import users as auth_service
+from ..core import feed as events
 from ..extensions import db
-from ..services import auth as auth_service
-from ..services import events
 from .api import bp
 from .security import TokenPrincipal, requires
 

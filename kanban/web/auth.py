@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..auth import users as auth_service
 from ..extensions import db
-from ..services import auth as auth_service
 
 bp = Blueprint("auth", __name__)
 

@@ -9,12 +9,15 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 
+from ..auth import users as auth_service
+from ..board import queries as board_service
+from ..catalog import views as bins
+from ..core.errors import ServiceError
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
 from ..extensions import db
-from ..services import ServiceError, bins, catalog, sizing
-from ..services import auth as auth_service
-from ..services import board as board_service
-from ..services.stock import MAX_QUANTITY
+from ..masterdata import bins as catalog
+from ..sizing import loop as sizing
+from ..stock.scanning import MAX_QUANTITY
 from .forms import form_int
 from .security import requires
 

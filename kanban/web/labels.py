@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, send_file, url_for
 
 from ..barcodes.labels import PRESETS, ZPL_DPIS, LabelData
-from ..services import ServiceError
-from ..services import labels as label_service
-from ..services.labels import LabelFile, RenderOptions, Selection
+from ..core.errors import ServiceError
+from ..labels import selection as label_service
+from ..labels.selection import LabelFile, RenderOptions, Selection
 from .security import requires
 
 bp = Blueprint("labels", __name__)

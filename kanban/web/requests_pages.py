@@ -23,12 +23,16 @@ from flask import (
 )
 from flask_login import current_user
 
+from ..auth import users as auth_service
+from ..core.errors import ServiceError
 from ..domain import leadtime
 from ..extensions import db
 from ..models import SupplierRequest, utcnow
-from ..services import ServiceError, request_docs, requests, sending
-from ..services import auth as auth_service
-from ..services.stock import MAX_QUANTITY
+from ..purchasing import documents as request_docs
+from ..purchasing import requests, review, sending
+from ..purchasing import suppliers as supplier_service
+from ..stock.scanning import MAX_QUANTITY
+from . import settings
 from .forms import form_int
 from .security import actor, requires
 
@@ -131,7 +135,7 @@ def index() -> Any:
         tabs=TABS,
         counts=counts,
         rows=[_summary(r, today) for r in found],
-        suppliers=requests.list_suppliers(),
+        suppliers=supplier_service.list_suppliers(),
         supplier_id=supplier_id,
         can_change=_can_change(),
     )
@@ -164,7 +168,7 @@ def detail(request_id: int) -> Any:
         summary=_summary(req, today),
         lines=lines,
         can_change=_can_change(),
-        email_ready=sending.email_configured(),
+        email_ready=settings.mail().email_configured,
         unfinished=requests.unfinished_send(req),
         max_quantity=MAX_QUANTITY,
         expected_if_sent=leadtime.expected_date(utcnow(), req.supplier.lead_time_days),
@@ -183,7 +187,7 @@ def set_quantity(request_id: int, line_id: int) -> Any:
         flash(f"Quantity must be a whole number from 1 to {requests.MAX_LINE_QUANTITY}.", "error")
         return _back(request_id)
     try:
-        line = requests.update_line_quantity(request_id, line_id, quantity, actor=_contact()[0])
+        line = review.update_line_quantity(request_id, line_id, quantity, actor=_contact()[0])
         code = line.bin.code
         db.session.commit()
     except ServiceError as exc:
@@ -198,7 +202,7 @@ def set_quantity(request_id: int, line_id: int) -> Any:
 def remove(request_id: int, line_id: int) -> Any:
     """Take a line off a draft (not ordered now; the card waits on hold)."""
     try:
-        line = requests.remove_line(request_id, line_id, actor=_contact()[0])
+        line = review.remove_line(request_id, line_id, actor=_contact()[0])
         code, status = line.bin.code, line.request.status
         db.session.commit()
     except ServiceError as exc:
@@ -226,7 +230,9 @@ def send(request_id: int) -> Any:
     if via == "manual":
         line_ids = [int(v) for v in request.form.getlist("line_id") if v.isdigit()][:1000]
     try:
-        req = sending.send(request_id, via=via, actor=_contact()[0], line_ids=line_ids or None)
+        req = sending.send(
+            request_id, settings.mail(), via=via, actor=_contact()[0], line_ids=line_ids or None
+        )
         number, email = requests.request_number(req.id), req.supplier.email
     except ServiceError as exc:
         _refused(exc)
@@ -249,7 +255,7 @@ def receive(request_id: int, line_id: int) -> Any:
     scan_id = (request.form.get("scan_id") or "")[:64] or None
     confirm = request.form.get("confirm") == "1"
     try:
-        result = requests.receive_line(
+        result = review.receive_line(
             request_id, line_id, quantity, actor(source="form"), scan_id=scan_id, confirm=confirm
         )
     except ServiceError as exc:
@@ -327,8 +333,8 @@ def suppliers() -> Any:
             c["overdue"] += 1
     return render_template(
         "suppliers/list.html",
-        suppliers=requests.list_suppliers(),
-        stats=requests.supplier_lead_times(),
+        suppliers=supplier_service.list_suppliers(),
+        stats=supplier_service.supplier_lead_times(),
         open_reqs=open_reqs,
     )
 
@@ -337,9 +343,9 @@ def suppliers() -> Any:
 @requires("operator")
 def supplier(supplier_id: int) -> Any:
     """One supplier: lead times per line and overall, open requests, auto-send."""
-    sup = requests.get_supplier(supplier_id)
+    sup = supplier_service.get_supplier(supplier_id)
     today = utcnow().date()
-    measured = requests.measured_lines([sup.id])
+    measured = supplier_service.measured_lines([sup.id])
     stats = leadtime.supplier_lead_time(m.times for m in measured)
     open_requests = [
         _summary(r, today)
@@ -352,9 +358,9 @@ def supplier(supplier_id: int) -> Any:
         stats=stats,
         measured=measured[:100],
         open_requests=open_requests,
-        items=requests.supplier_items(sup.id),
+        items=supplier_service.supplier_items(sup.id),
         can_change=_can_change(),
-        email_ready=sending.email_configured(),
+        email_ready=settings.mail().email_configured,
     )
 
 
@@ -364,7 +370,7 @@ def auto_send(supplier_id: int) -> Any:
     """Switch "send automatically" on or off."""
     on = request.form.get("auto_send") == "1"
     try:
-        sup = requests.set_auto_send(supplier_id, on, actor=_contact()[0])
+        sup = supplier_service.set_auto_send(supplier_id, on, actor=_contact()[0])
         name = sup.name
         db.session.commit()
     except ServiceError as exc:

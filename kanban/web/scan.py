@@ -18,11 +18,12 @@ from sqlalchemy.orm import joinedload
 
 from ..barcodes.commands import command_svg
 from ..barcodes.decode import MAX_UPLOAD_BYTES
+from ..core.actor import Actor
 from ..domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, MODES, Command, all_commands
 from ..extensions import db
 from ..models import Bin, Movement, utcnow
-from ..services.https import ca_certificate
-from ..services.stock import MAX_QUANTITY, SCAN_ID_MAX, Actor
+from ..ops.https import ca_certificate
+from ..stock.scanning import MAX_QUANTITY, SCAN_ID_MAX
 from .board import STATE_LOOK
 from .security import actor, requires
 

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from flask import abort, g, jsonify, request
 from flask_login import current_user
 
+from ..auth import users as auth_service
+from ..core.actor import Actor
 from ..extensions import db, login_manager
 from ..models import User, utcnow
-from ..services import auth as auth_service
-from ..services.stock import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,9 +10,11 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import config, paths
+from ..core import feed
+from ..core.errors import ServiceError
+from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
-from ..services import ServiceError
-from ..services.tx import install_sqlite_hooks
+from ..purchasing import autosend
 
 log = logging.getLogger("kanban")
 
@@ -66,9 +68,8 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
-    from ..cli import register
-
-    register(app.cli)  # so that `flask --app kanban` has the same commands
+    feed.install()  # every card change writes its bin.changed event
+    autosend.install(app)  # lines opened for auto-send suppliers go out by email
 
     @app.after_request
     def _headers(resp: Response) -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from ..extensions import db
-from ..services import imports
+from ..masterdata import imports
 from .security import actor, requires
 
 bp = Blueprint("spreadsheet", __name__)

@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_user
 
+from ..auth import users as auth_service
+from ..board import queries as board_service
 from ..extensions import db
-from ..services import auth as auth_service
-from ..services import board as board_service
 from .security import TokenPrincipal, requires
 
 bp = Blueprint("wall", __name__)

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kanban.auth import users as auth_service
+from kanban.core.errors import ServiceError
 from kanban.extensions import db
 from kanban.models import User
-from kanban.services import ServiceError
-from kanban.services import auth as auth_service
 
 from .test_board import login
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kanban.board.queries import Board, BoardFilter
 from kanban.extensions import db
 from kanban.models import Bin, RequestLine, SupplierRequest
-from kanban.services.board import Board, BoardFilter
 
 from ..conftest import Api, pull_history
 

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from kanban.extensions import db
 from kanban.models import Bin, RequestLine, Supplier, SupplierRequest
-from kanban.services import requests
+from kanban.purchasing import requests
 
 from ..conftest import Api
 from ..smtp_server import SmtpServer

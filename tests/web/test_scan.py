@@ -20,7 +20,7 @@ from pyzbar import pyzbar
 
 from kanban.barcodes.commands import command_png
 from kanban.domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, all_commands, parse_command
-from kanban.services.https import ensure_certificate
+from kanban.ops.https import ensure_certificate
 
 from ..conftest import Api
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kanban.auth import users as auth_service
 from kanban.extensions import db
 from kanban.models import (
     Bin,
@@ -21,7 +22,6 @@ from kanban.models import (
     SupplierRequest,
     User,
 )
-from kanban.services import auth as auth_service
 
 from ..conftest import Api
 from .test_board import Cards

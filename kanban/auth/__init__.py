@@ -1,0 +1,1 @@
+"""Users, device tokens and login limits. Entry module: ``users``."""

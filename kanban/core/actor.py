@@ -1,0 +1,18 @@
+"""Who made a change, and from where: written into the ledger and the feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.statuses import Source
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, from where."""
+
+    name: str = ""
+    user_id: int | None = None
+    token_id: int | None = None
+    station: str | None = None
+    source: str = Source.API

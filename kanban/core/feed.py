@@ -1,0 +1,79 @@
+"""The change feed (DESIGN §2.1 Event, §4 Live): events in the database, so that
+every process and host sees every change; clients catch up with "events after id N".
+
+Packages do not append ``bin.changed`` themselves: :func:`install` connects a
+listener to :data:`kanban.core.signals.card_changed` that writes one event for
+each change, in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain.statuses import EventKind
+from ..extensions import db
+from ..models import Event, utcnow
+from . import signals
+from .tx import conn, lock_event_order
+
+#: The most events one call of :func:`events_after` returns.
+PAGE = 500
+
+
+_INSERT = sa.insert(Event.__table__).returning(Event.__table__.c.id)
+
+
+def append(
+    kind: EventKind,
+    *,
+    bin_code: str | None = None,
+    request_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Append an event and return its id; call it last in a writing operation
+    (on PostgreSQL it takes the lock that orders event ids by commit)."""
+    lock_event_order()
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # pending ORM changes go first, so the event is the last write
+    values = {
+        "created_at": utcnow(),
+        "kind": kind,
+        "bin_code": bin_code,
+        "request_id": request_id,
+        "data": data or {},
+    }
+    return int(conn().execute(_INSERT, values).scalar_one())
+
+
+def events_after(after: int, limit: int = PAGE) -> list[Event]:
+    """Events with id greater than ``after``, oldest first."""
+    stmt = sa.select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def last_event_id() -> int:
+    """The newest event id, 0 when the feed is empty."""
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))) or 0
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """The JSON form of an event."""
+    return {
+        "id": event.id,
+        "time": event.created_at.isoformat(),
+        "kind": event.kind,
+        "bin": event.bin_code,
+        "request_id": event.request_id,
+        "data": event.data,
+    }
+
+
+def _on_card_changed(_sender: object, change: Any) -> None:
+    append(EventKind.BIN_CHANGED, bin_code=change.card.code, data=change.event_data())
+
+
+def install() -> None:
+    """Write a ``bin.changed`` event for every card change (called by ``create_app``)."""
+    signals.card_changed.connect(_on_card_changed)

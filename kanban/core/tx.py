@@ -1,0 +1,223 @@
+"""Transaction helpers that differ between SQLite and PostgreSQL.
+
+SQLite serialises writers; a transaction that first reads and then writes can
+fail with "database is locked" without waiting (WAL snapshot upgrade). So every
+writing operation starts with :func:`begin_write`, which opens a
+``BEGIN IMMEDIATE`` transaction that takes the write lock up front.
+
+Writers that find the lock taken would wait in SQLite's busy handler, which
+polls with sleeps of up to 100 ms: under load that makes a convoy with long
+tail latencies. So on SQLite, writers first queue on a *write mutex* (a thread
+lock inside the process plus an ``flock`` on a file beside the database across
+processes), which hands over the moment the previous writer commits.
+
+PostgreSQL uses row locks instead and needs none of this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ..extensions import db
+
+WRITE_OPTION = "kanban_write"
+#: Keys in ``Session.info``: the transaction's connection (see :func:`conn`) and
+#: whether the transaction is a writing one (see :func:`begin_write`).
+_CONN = "kanban_conn"
+_WRITING = "kanban_writing"
+#: Key of the PostgreSQL advisory lock that orders event ids by commit.
+EVENT_LOCK_KEY = 0x6B616E62
+
+
+class WriteMutex:
+    """One writer at a time across threads and processes, for one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._owner = threading.local()
+
+    def held(self) -> bool:
+        """True if the current thread holds the mutex."""
+        return bool(getattr(self._owner, "held", False))
+
+    def acquire(self) -> None:
+        """Block until this thread is the only writer."""
+        if self.held():
+            return
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._owner.held = True
+
+    def release(self) -> None:
+        """Let the next writer in (no-op if this thread does not hold it)."""
+        if not self.held():
+            return
+        self._owner.held = False
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_mutexes: dict[str, WriteMutex] = {}
+_mutexes_lock = threading.Lock()
+
+
+_mutex_of_engine: dict[int, WriteMutex | None] = {}
+
+
+def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
+    """The write mutex of an SQLite engine's file (None for other databases)."""
+    try:
+        return _mutex_of_engine[id(engine)]  # the hot path: no path resolution
+    except KeyError:
+        pass
+    database = engine.url.database
+    mutex = None
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        path = str(Path(database).resolve()) + ".writelock"
+        with _mutexes_lock:
+            mutex = _mutexes.setdefault(path, WriteMutex(Path(path)))
+    _mutex_of_engine[id(engine)] = mutex
+    return mutex
+
+
+def install_sqlite_hooks(engine: sa.Engine) -> None:
+    """Per-connection pragmas and explicit BEGIN for SQLite engines."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so BEGIN is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: Key in ``Session.info``: callables to run once the transaction commits.
+_AFTER_COMMIT = "kanban_after_commit"
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current transaction has committed; never if it rolls back.
+
+    For work that must not happen before the change is durable, and must not
+    hold the transaction open (starting a background send, say).
+    """
+    db.session().info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for fn in session.info.pop(_AFTER_COMMIT, ()):
+        fn()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _release_write_mutex(session: Session, transaction: SessionTransaction) -> None:
+    # Commit, rollback or close of the outermost transaction ends the write.
+    if transaction.parent is None:
+        session.info.pop(_CONN, None)
+        session.info.pop(_WRITING, None)
+        mutex = session.info.pop("kanban_write_mutex", None)
+        if mutex is not None:
+            mutex.release()
+
+
+def conn() -> sa.Connection:
+    """The session's connection, for prebuilt Core statements on hot paths.
+
+    Executing on the connection skips the ORM's statement handling, which
+    costs about three times the statement itself (see bench/scan_throughput.py).
+    It is the same connection and transaction as the session's.
+    """
+    session = db.session()
+    found: sa.Connection | None = session.info.get(_CONN)
+    if found is None:
+        found = session.info[_CONN] = session.connection()
+    return found
+
+
+def is_sqlite() -> bool:
+    """True when the app runs on SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def begin_write() -> None:
+    """Start a writing transaction (see module docstring).
+
+    Anything already read in this session (the logged-in user, say) is
+    committed away first: it holds no changes, only a read snapshot. On
+    SQLite a read transaction is upgraded in place (COMMIT, then BEGIN
+    IMMEDIATE on the same connection, under the write mutex), which costs two
+    statements instead of an ORM commit and a fresh connection.
+    """
+    session = db.session()
+    if session.info.get(_WRITING):
+        return
+    mutex = _mutex_for(db.engine)
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            # Pending changes must not be lost: write them in this transaction.
+            return
+        if mutex is None:
+            session.commit()
+        else:
+            mutex.acquire()
+            session.info["kanban_write_mutex"] = mutex
+            try:
+                cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute("COMMIT")
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.close()
+            except BaseException:
+                session.info.pop("kanban_write_mutex", None)
+                mutex.release()
+                raise
+            session.info[_WRITING] = True
+            return
+    if mutex is not None:
+        mutex.acquire()
+        session.info["kanban_write_mutex"] = mutex
+    try:
+        session.connection(execution_options={WRITE_OPTION: True})
+    except BaseException:
+        session.info.pop("kanban_write_mutex", None)
+        if mutex is not None:
+            mutex.release()
+        raise
+    session.info[_WRITING] = True
+
+
+def lock_event_order() -> None:
+    """On PostgreSQL, make event ids commit in order (held until commit)."""
+    if not is_sqlite():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_LOCK_KEY)))

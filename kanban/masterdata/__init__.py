@@ -1,0 +1,2 @@
+"""Bins, items, zones and suppliers as records: creating, retiring and bringing back bins
+(``bins``) and the bins spreadsheet (``imports``)."""

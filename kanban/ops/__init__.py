@@ -1,0 +1,2 @@
+"""Running a site: consistent backups (``backup``), the local HTTPS authority and
+certificates (``https``) and the demo site (``demo``)."""

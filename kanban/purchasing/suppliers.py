@@ -1,0 +1,92 @@
+"""Suppliers: finding them, their items, "send automatically", and measured lead times
+(DESIGN §2.3: signal → sent → received, per line and per supplier)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..core.errors import NotFound
+from ..core.tx import begin_write
+from ..domain import leadtime
+from ..domain.statuses import ACTIVE_LINES, LineStatus, RequestStatus
+from ..extensions import db
+from ..models import Item, RequestLine, Supplier, SupplierRequest
+
+
+def list_suppliers() -> list[Supplier]:
+    """All suppliers by name."""
+    return list(db.session.scalars(sa.select(Supplier).order_by(Supplier.name)))
+
+
+def get_supplier(supplier_id: int) -> Supplier:
+    """A supplier by id, or NotFound."""
+    sup = db.session.get(Supplier, supplier_id)
+    if sup is None:
+        raise NotFound("unknown_supplier", "No supplier has this id.")
+    return sup
+
+
+def set_auto_send(supplier_id: int, on: bool, *, actor: str = "") -> Supplier:
+    """Switch "send automatically" for a supplier."""
+    begin_write()
+    sup = get_supplier(supplier_id)
+    sup.auto_send = bool(on)
+    db.session.flush()
+    return sup
+
+
+@dataclass(frozen=True)
+class MeasuredLine:
+    """One sent line with its measured lead time, for the supplier page."""
+
+    line: RequestLine
+    request: SupplierRequest
+    times: leadtime.LineLeadTime
+
+
+def measured_lines(
+    supplier_ids: Iterable[int] | None = None, limit: int | None = None
+) -> list[MeasuredLine]:
+    """Lines sent to the suppliers (all when None), newest first, with their lead times."""
+    stmt = (
+        sa.select(RequestLine, SupplierRequest)
+        .join(SupplierRequest, RequestLine.request_id == SupplierRequest.id)
+        .where(
+            SupplierRequest.status.in_((RequestStatus.SENT, RequestStatus.RECEIVED)),
+            RequestLine.status.in_(ACTIVE_LINES),
+        )
+        .options(joinedload(RequestLine.bin), joinedload(RequestLine.item))
+        .order_by(RequestLine.id.desc())
+    )
+    if supplier_ids is not None:
+        stmt = stmt.where(SupplierRequest.supplier_id.in_(list(supplier_ids)))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    out = []
+    for line, req in db.session.execute(stmt).unique():
+        received = line.closed_at if line.status == LineStatus.RECEIVED else None
+        out.append(
+            MeasuredLine(line, req, leadtime.line_lead_time(line.created_at, req.sent_at, received))
+        )
+    return out
+
+
+def supplier_lead_times() -> dict[int, leadtime.SupplierLeadTime]:
+    """Every supplier's measured lead times (suppliers without sent lines are absent)."""
+    per: dict[int, list[leadtime.LineLeadTime]] = {}
+    for m in measured_lines():
+        per.setdefault(m.request.supplier_id, []).append(m.times)
+    return {sid: leadtime.supplier_lead_time(times) for sid, times in per.items()}
+
+
+def supplier_items(supplier_id: int) -> list[Item]:
+    """The supplier's items, by SKU."""
+    return list(
+        db.session.scalars(
+            sa.select(Item).where(Item.supplier_id == supplier_id).order_by(Item.sku)
+        )
+    )
