@@ -14,6 +14,8 @@ from flask.cli import with_appcontext
 
 from .barcodes.labels import PRESETS
 from .core.errors import ServiceError
+from .labels import options as label_options
+from .labels import rendering as label_files
 from .labels import selection as label_service
 from .models import CARD_STATES
 
@@ -68,7 +70,7 @@ def _write(folder: Path, name: str, data: bytes, *, unique: bool) -> Path:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(label_service.FORMATS),
+    type=click.Choice(label_options.FORMATS),
     default="pdf",
     show_default=True,
     help="pdf and zpl write one file; png and svg one file per bin.",
@@ -115,9 +117,9 @@ def labels(
     """
     try:
         sel = label_service.selection(zone=zone, supplier=supplier, state=state, bins=codes)
-        opts = label_service.options(fmt, preset=preset, dpi=dpi, copies=copies, start=start)
+        opts = label_options.options(fmt, preset=preset, dpi=dpi, copies=copies, start=start)
         found = label_service.select_labels(sel)
-        total = label_service.label_count(len(found), opts)
+        total = label_options.label_count(len(found), opts)
         bar = click.progressbar(
             length=total,
             label=f"Rendering {total} labels",
@@ -129,7 +131,7 @@ def labels(
             def progress(done: int, _total: int) -> None:
                 bar.update(done - bar.pos)
 
-            files = label_service.render_files(found, opts, progress=progress)
+            files = label_files.render_files(found, opts, progress=progress)
     except ServiceError as exc:
         _fail(exc.message)
     # Everything is rendered before the first byte is written: an error leaves no files.
@@ -141,7 +143,7 @@ def labels(
         _fail(f"cannot write to {folder}: {exc.strerror or exc}")
     for path in written:
         click.echo(str(path))
-    pages = "" if opts.per_file else f", {label_service.page_count(len(found), opts)} page(s)"
+    pages = "" if opts.per_file else f", {label_options.page_count(len(found), opts)} page(s)"
     click.echo(
         f"Wrote {total} label(s) for {sel.describe()}{pages}, {opts.preset}, {opts.fmt}.", err=True
     )

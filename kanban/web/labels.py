@@ -16,8 +16,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, send_f
 
 from ..barcodes.labels import PRESETS, ZPL_DPIS, LabelData
 from ..core.errors import ServiceError
+from ..labels import options as label_options
+from ..labels import rendering as label_files
 from ..labels import selection as label_service
-from ..labels.selection import LabelFile, RenderOptions, Selection
+from ..labels.options import RenderOptions
+from ..labels.rendering import LabelFile
+from ..labels.selection import Selection
 from .security import requires
 
 bp = Blueprint("labels", __name__)
@@ -56,9 +60,9 @@ def _read(fmt: str) -> tuple[Selection, RenderOptions]:
     sel = label_service.selection(
         zone=args.get("zone"), supplier=args.get("supplier"), state=args.get("state"), bins=bins
     )
-    copies = _number("copies") if fmt in label_service.SHEET_FORMATS else None
+    copies = _number("copies") if fmt in label_options.SHEET_FORMATS else None
     start = _number("start") if fmt == "pdf" else None
-    opts = label_service.options(
+    opts = label_options.options(
         fmt,
         preset=args.get("preset"),
         dpi=_number("dpi") if fmt in ("zpl", "png") else None,
@@ -91,7 +95,7 @@ def _preview_url(code: str, preset: str) -> str:
 def _result(sel: Selection, opts: RenderOptions, found: list[LabelData]) -> dict[str, Any]:
     """What the labels page shows for a selection (also its JSON form)."""
     q = _query(sel, opts)
-    count = label_service.label_count(len(found), opts)
+    count = label_options.label_count(len(found), opts)
     urls: dict[str, str] = {}
     notice = ""
     if count <= MAX_WEB_LABELS:
@@ -111,10 +115,10 @@ def _result(sel: Selection, opts: RenderOptions, found: list[LabelData]) -> dict
             "download the PDF instead."
         )
     return {
-        "summary": label_service.summary(len(found), opts),
+        "summary": label_options.summary(len(found), opts),
         "labels": count,
         "bins": len(found),
-        "pages": label_service.page_count(len(found), opts),
+        "pages": label_options.page_count(len(found), opts),
         "preset": opts.preset,
         "selection": sel.describe(),
         "first": {"code": found[0].code, "preview_url": _preview_url(found[0].code, opts.preset)},
@@ -147,7 +151,7 @@ def _send(f: LabelFile, *, attachment: bool) -> Response:
 
 
 def _within_web_limit(found: list[LabelData], opts: RenderOptions, limit: int) -> None:
-    count = label_service.label_count(len(found), opts)
+    count = label_options.label_count(len(found), opts)
     if count > limit:
         raise ServiceError(
             "too_many_labels",
@@ -200,9 +204,9 @@ def preview() -> Any:
     code = request.args.get("code", "").strip()
     if not code:
         raise ServiceError("missing_code", "Give the bin code: ?code=A-01-03.")
-    opts = label_service.options("png", preset=request.args.get("preset"))
+    opts = label_options.options("png", preset=request.args.get("preset"))
     return _send(
-        label_service.render_label(label_service.label_for_code(code), opts), attachment=False
+        label_files.render_label(label_service.label_for_code(code), opts), attachment=False
     )
 
 
@@ -213,7 +217,7 @@ def pdf() -> Any:
     sel, opts = _read("pdf")
     found = label_service.select_labels(sel)
     _within_web_limit(found, opts, MAX_WEB_LABELS)
-    return _send(label_service.render_sheet(found, opts), attachment=True)
+    return _send(label_files.render_sheet(found, opts), attachment=True)
 
 
 @bp.get("/labels/labels.zpl")
@@ -223,7 +227,7 @@ def zpl() -> Any:
     sel, opts = _read("zpl")
     found = label_service.select_labels(sel)
     _within_web_limit(found, opts, MAX_WEB_LABELS)
-    return _send(label_service.render_sheet(found, opts), attachment=True)
+    return _send(label_files.render_sheet(found, opts), attachment=True)
 
 
 @bp.get("/labels/print")
@@ -242,9 +246,9 @@ def print_view() -> Any:
     return render_template(
         "labels/print.html",
         preset=PRESETS[opts.preset],
-        pages=label_service.sheet_cells(codes, opts),
+        pages=label_options.sheet_cells(codes, opts),
         images={c: _preview_url(c, opts.preset) for c in codes},
-        summary=label_service.summary(len(found), opts),
+        summary=label_options.summary(len(found), opts),
         back_url=url_for("labels.page", **_query(sel, opts)),
     )
 
@@ -253,9 +257,9 @@ def print_view() -> Any:
 @requires("supervisor")
 def bin_png(code: str) -> Any:
     """One bin's label as PNG (``preset``, ``dpi`` optional)."""
-    opts = label_service.options("png", preset=request.args.get("preset"), dpi=_number("dpi"))
+    opts = label_options.options("png", preset=request.args.get("preset"), dpi=_number("dpi"))
     return _send(
-        label_service.render_label(label_service.label_for_code(code), opts), attachment=False
+        label_files.render_label(label_service.label_for_code(code), opts), attachment=False
     )
 
 
@@ -263,7 +267,7 @@ def bin_png(code: str) -> Any:
 @requires("supervisor")
 def bin_svg(code: str) -> Any:
     """One bin's label as SVG (``preset`` optional)."""
-    opts = label_service.options("svg", preset=request.args.get("preset"))
+    opts = label_options.options("svg", preset=request.args.get("preset"))
     return _send(
-        label_service.render_label(label_service.label_for_code(code), opts), attachment=False
+        label_files.render_label(label_service.label_for_code(code), opts), attachment=False
     )

@@ -15,6 +15,8 @@ from pyzbar import pyzbar
 from kanban.barcodes.labels import LabelData
 from kanban.core.errors import ServiceError
 from kanban.extensions import db
+from kanban.labels import options as lo
+from kanban.labels import rendering as label_files
 from kanban.labels import selection as ls
 from kanban.models import Bin, RequestLine
 from kanban.purchasing import sending
@@ -174,45 +176,45 @@ def test_selecting_labels_takes_the_same_queries_for_3_or_30_bins(
 def test_bad_options_are_refused_with_a_clear_error(kwargs: dict[str, object], code: str) -> None:
     fmt = str(kwargs.pop("fmt", "pdf"))
     with pytest.raises(ServiceError) as err:
-        ls.options(fmt, **kwargs)  # type: ignore[arg-type]
+        lo.options(fmt, **kwargs)  # type: ignore[arg-type]
     assert (err.value.code, err.value.status) == (code, 400)
     assert err.value.message
 
 
 def test_options_default_to_the_format_s_usual_stock() -> None:
-    assert ls.options("pdf") == ls.RenderOptions("pdf", "a4-3x8", None, 1, 1)
-    assert ls.options("zpl") == ls.RenderOptions("zpl", "thermal-4x6", 203, 1, 1)
-    assert ls.options("png", preset="thermal-2x1").preset == "thermal-2x1"
-    assert ls.options("pdf", preset="letter-3x10", start=30).start == 30
+    assert lo.options("pdf") == lo.RenderOptions("pdf", "a4-3x8", None, 1, 1)
+    assert lo.options("zpl") == lo.RenderOptions("zpl", "thermal-4x6", 203, 1, 1)
+    assert lo.options("png", preset="thermal-2x1").preset == "thermal-2x1"
+    assert lo.options("pdf", preset="letter-3x10", start=30).start == 30
 
 
 def test_sheet_cells_follow_the_pdf_layout_with_copies_and_start() -> None:
-    opts = ls.options("pdf", copies=2, start=23)
-    pages = ls.sheet_cells(["A", "B", "C"], opts)
+    opts = lo.options("pdf", copies=2, start=23)
+    pages = lo.sheet_cells(["A", "B", "C"], opts)
     assert pages == [[None] * 22 + ["A", "A"], ["B", "B", "C", "C"]]
-    assert ls.page_count(3, opts) == 2
-    assert ls.summary(3, opts) == "6 labels, 2 pages"
-    assert ls.summary(1, ls.options("pdf", preset="thermal-2x1")) == "1 label, 1 page"
+    assert lo.page_count(3, opts) == 2
+    assert lo.summary(3, opts) == "6 labels, 2 pages"
+    assert lo.summary(1, lo.options("pdf", preset="thermal-2x1")) == "1 label, 1 page"
 
 
 def test_file_names_are_filesystem_safe_and_distinct() -> None:
-    assert ls.file_stem("A-01-03") == "A-01-03"
-    assert ls.file_stem("A/1") == "A%2F1"
-    assert ls.file_stem("A/1") != ls.file_stem("A_1")
-    assert "/" not in ls.file_stem("X/Y/Z")
+    assert label_files.file_stem("A-01-03") == "A-01-03"
+    assert label_files.file_stem("A/1") == "A%2F1"
+    assert label_files.file_stem("A/1") != label_files.file_stem("A_1")
+    assert "/" not in label_files.file_stem("X/Y/Z")
 
 
 def test_rendered_files_decode_to_their_codes() -> None:
     labels = [LabelData(c, "Nut", "N-1", "Z", 5, 10, "Acme") for c in ("A/1", "B-2")]
-    pngs = ls.render_files(labels, ls.options("png"))
+    pngs = label_files.render_files(labels, lo.options("png"))
     assert [f.name for f in pngs] == ["A%2F1.png", "B-2.png"]
     for f, lb in zip(pngs, labels, strict=True):
         img = Image.open(io.BytesIO(f.data)).convert("L")
         assert [r.data.decode() for r in pyzbar.decode(img)] == [lb.code]
         assert [r.text for r in zxingcpp.read_barcodes(img)] == [lb.code]
-    (pdf,) = ls.render_files(labels, ls.options("pdf", preset="letter-3x10"))
+    (pdf,) = label_files.render_files(labels, lo.options("pdf", preset="letter-3x10"))
     assert pdf.name.startswith("labels-letter-3x10-") and pdf.name.endswith(".pdf")
     assert pdf.data.startswith(b"%PDF")
-    (zpl,) = ls.render_files(labels, ls.options("zpl", dpi=300))
+    (zpl,) = label_files.render_files(labels, lo.options("zpl", dpi=300))
     assert zpl.name.startswith("labels-thermal-4x6-300dpi-") and zpl.name.endswith(".zpl")
     assert zpl.data.count(b"^BC") == 2 and b"^FDA/1^FS" in zpl.data
