@@ -1,0 +1,173 @@
+"""The shape of the code (docs/architecture.md): small modules, thin layers, one
+vocabulary. Import directions are checked by import-linter (pyproject.toml)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kanban.domain import cards, statuses
+
+KANBAN = Path(__file__).resolve().parent.parent / "kanban"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+#: Where the statuses, kinds and modes are spelled (their one definition).
+VOCABULARY_MODULES = {"domain/statuses.py", "domain/cards.py"}
+#: Packages below web/: no Flask request context, no current_app.
+WEB_LEVEL = ("web/", "cli.py", "cli_labels.py", "__init__.py")
+
+
+def _modules() -> Iterator[tuple[str, Path, ast.Module]]:
+    for path in sorted(KANBAN.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        yield path.relative_to(KANBAN).as_posix(), path, ast.parse(path.read_text())
+
+
+MODULES = list(_modules())
+
+
+def test_no_module_is_longer_than_400_lines() -> None:
+    long = {rel: n for rel, path, _ in MODULES if (n := len(path.read_text().splitlines())) > 400}
+    assert long == {}
+
+
+def test_a_function_over_60_lines_says_why_on_the_line_above_it() -> None:
+    unexplained = []
+    for rel, path, tree in MODULES:
+        lines = path.read_text().splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            above = lines[first - 2].strip() if first >= 2 else ""
+            if length > MAX_FUNCTION_LINES and not above.startswith("# long:"):
+                unexplained.append(f"{rel}:{node.lineno} {node.name} ({length} lines)")
+    assert unexplained == []
+
+
+def _kanban_module(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.level > 0 or (node.module or "").startswith("kanban")
+    return any(alias.name.startswith("kanban") for alias in node.names)
+
+
+def test_no_function_imports_our_own_modules_to_dodge_a_cycle() -> None:
+    local = []
+    for rel, _path, tree in MODULES:
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import | ast.ImportFrom) and _kanban_module(node):
+                    local.append(f"{rel}:{node.lineno}")
+    # create_app imports the web layer lazily so that `import kanban.domain` stays light.
+    assert [x for x in local if not x.startswith("__init__.py:")] == []
+
+
+def test_nothing_below_web_uses_the_request_or_current_app() -> None:
+    found = []
+    for rel, _path, tree in MODULES:
+        if rel.startswith(WEB_LEVEL):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask":
+                bad = {a.name for a in node.names} & {"current_app", "request", "g", "session"}
+                if bad:
+                    found.append(f"{rel}: {sorted(bad)}")
+    assert found == []
+
+
+def test_no_module_reaches_into_another_modules_private_names() -> None:
+    found = []
+    for rel, _path, tree in MODULES:
+        imported_modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and _kanban_module(node):
+                for alias in node.names:
+                    if alias.name.startswith("_") and alias.name != "__version__":
+                        found.append(f"{rel}: imports {alias.name}")
+                    imported_modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import) and _kanban_module(node):
+                imported_modules |= {a.asname or a.name.split(".")[0] for a in node.names}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported_modules
+            ):
+                found.append(f"{rel}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert found == []
+
+
+def test_every_package_says_what_it_owns() -> None:
+    for init in KANBAN.glob("*/__init__.py"):
+        if init.parent.name == "migrations":
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc) > 40, f"{init.parent.name}/__init__.py has no docstring"
+
+
+#: Every value a status, kind, state or mode can take.
+VALUES = {
+    str(member)
+    for enum in (
+        cards.CardState,
+        statuses.RequestStatus,
+        statuses.LineStatus,
+        statuses.MovementKind,
+        statuses.Mode,
+        statuses.EventKind,
+        statuses.Role,
+        statuses.SentVia,
+    )
+    for member in enum
+}
+#: Names whose values are statuses: ``x.status == "sent"``, ``status="draft"``…
+STATUS_NAMES = {"status", "state", "kind", "mode", "role", "sent_via", "state_after"}
+
+
+def _raw_status_strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    def literal(node: ast.AST) -> Iterator[ast.Constant]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node
+        elif isinstance(node, ast.Tuple | ast.List | ast.Set):
+            for elt in node.elts:
+                yield from literal(elt)
+
+    for node in ast.walk(tree):
+        candidates: list[ast.AST] = []
+        if isinstance(node, ast.Compare):
+            candidates = [node.left, *node.comparators]
+        elif isinstance(node, ast.keyword) and node.arg in STATUS_NAMES:
+            candidates = [node.value]
+        elif isinstance(node, ast.Assign):
+            if any(
+                isinstance(t, ast.Attribute | ast.Name)
+                and (t.attr if isinstance(t, ast.Attribute) else t.id) in STATUS_NAMES
+                for t in node.targets
+            ):
+                candidates = [node.value]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = node.args
+            pairs = zip(
+                args.args[len(args.args) - len(args.defaults) :], args.defaults, strict=True
+            )
+            kw = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+            candidates = [d for a, d in [*pairs, *kw] if d is not None and a.arg in STATUS_NAMES]
+        for candidate in candidates:
+            for const in literal(candidate):
+                if const.value in VALUES:
+                    yield const.lineno, const.value
+
+
+@pytest.mark.parametrize("rel", [rel for rel, _p, _t in MODULES if rel not in VOCABULARY_MODULES])
+def test_no_raw_status_string_outside_the_definitions(rel: str) -> None:
+    tree = next(t for r, _p, t in MODULES if r == rel)
+    assert list(_raw_status_strings(tree)) == []
