@@ -17,12 +17,16 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import config, create_app
 from .auth import users as auth_service
+from .barcodes.decode import engines_status
+from .cli_labels import labels
 from .core.actor import Actor
 from .core.errors import ServiceError
+from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
 from .extensions import db
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
+from .ops.https import ensure_certificate
 from .stock import check as ledger
 
 
@@ -49,8 +53,6 @@ def main() -> None:
 
 def register(group: click.Group) -> None:
     """Attach every command to ``group`` (the console script and ``flask``)."""
-    from .cli_labels import labels
-
     for command in (
         demo,
         serve,
@@ -81,7 +83,7 @@ def seed_demo() -> None:
 
 @click.command("create-user")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["operator", "supervisor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(list(USER_ROLES)), required=True)
 @click.option(
     "--password",
     envvar="KANBAN_NEW_PASSWORD",
@@ -109,7 +111,9 @@ def token() -> None:
 @token.command("create")
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice(["operator", "supervisor", "admin", "display"]), required=True
+    "--role",
+    type=click.Choice(list(TOKEN_ROLES)),
+    required=True,
 )
 @with_appcontext
 def token_create(name: str, role: str) -> None:
@@ -154,7 +158,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
     report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source="import")
+        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source=Source.IMPORT)
     )
     if not report.ok:
         db.session.rollback()
@@ -276,8 +280,6 @@ def _run_server(
 )
 def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
     """Run the production server (gunicorn); migrates the database first."""
-    from .barcodes.decode import engines_status
-
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
@@ -286,8 +288,6 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
         click.echo(f"Serving on http://{host}:{port}/", err=True)
         _run_server(app, host, port, workers, threads)
         return
-    from .ops.https import ensure_certificate
-
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
     click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}", err=True)
@@ -304,16 +304,12 @@ def demo(host: str, port: int) -> None:
     """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
     overrides: dict[str, Any] = {}
     if not config.database_url_from_env():
-        from .config import default_instance_path
-
-        demo_db = default_instance_path() / "demo.db"
+        demo_db = config.default_instance_path() / "demo.db"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{demo_db}"
     app = create_app(overrides)
     upgrade_database(app)
     with app.app_context():
-        from .models import Bin
-
-        if not db.session.scalar(db.select(db.func.count(Bin.id))):
+        if not demo_service.is_seeded():
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))

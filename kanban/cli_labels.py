@@ -14,10 +14,10 @@ from flask.cli import with_appcontext
 
 from .barcodes.labels import PRESETS
 from .core.errors import ServiceError
+from .domain.cards import CARD_STATES
 from .labels import options as label_options
 from .labels import rendering as label_files
 from .labels import selection as label_service
-from .models import CARD_STATES
 
 #: Runs of at least this many labels show a progress bar (on standard error).
 PROGRESS_FROM = 20

@@ -11,6 +11,15 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain.cards import CARD_STATES, CardState
+from .domain.statuses import (
+    TOKEN_ROLES,
+    USER_ROLES,
+    LineStatus,
+    MovementKind,
+    RequestStatus,
+    Source,
+)
 from .extensions import db
 
 
@@ -39,17 +48,8 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-ROLES = ("operator", "supervisor", "admin")
-TOKEN_ROLES = (*ROLES, "display")
-CARD_STATES = ("stocked", "replenish", "ordered")
-REQUEST_STATUSES = ("draft", "sent", "received", "cancelled")
-LINE_STATUSES = ("open", "received", "withdrawn", "cancelled")
-MOVEMENT_KINDS = ("pull", "receipt", "count", "undo", "initial")
-SOURCES = ("usb", "camera", "photo", "api", "form", "import", "cli", "demo")
-
-
 def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Supplier(db.Model):  # type: ignore[name-defined]
@@ -112,7 +112,7 @@ class Bin(db.Model):  # type: ignore[name-defined]
     card_quantity: Mapped[int]
     order_quantity: Mapped[int]
     pull_quantity: Mapped[int] = mapped_column(default=1)
-    state: Mapped[str] = mapped_column(sa.String(16), default="stocked")
+    state: Mapped[str] = mapped_column(sa.String(16), default=CardState.STOCKED)
     state_since: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The movement that put the card in its state: the board's "why" line.
     state_movement_id: Mapped[int | None] = mapped_column(
@@ -142,7 +142,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
+    __table_args__ = (sa.CheckConstraint(_in("role", USER_ROLES), name="role"),)
 
     @property
     def is_active(self) -> bool:
@@ -179,7 +179,7 @@ class SupplierRequest(db.Model):  # type: ignore[name-defined]
     __tablename__ = "supplier_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    status: Mapped[str] = mapped_column(sa.String(16), default=RequestStatus.DRAFT)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -192,7 +192,7 @@ class SupplierRequest(db.Model):  # type: ignore[name-defined]
         back_populates="request", order_by="RequestLine.id"
     )
     __table_args__ = (
-        sa.CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        sa.CheckConstraint(_in("status", tuple(RequestStatus)), name="status"),
         # Consolidated purchasing: never two drafts for one supplier.
         sa.Index(
             "uq_supplier_requests_one_draft",
@@ -214,7 +214,7 @@ class RequestLine(db.Model):  # type: ignore[name-defined]
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("items.id"))
     quantity: Mapped[int]
     received_quantity: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    status: Mapped[str] = mapped_column(sa.String(16), default=LineStatus.OPEN)
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -225,7 +225,7 @@ class RequestLine(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         sa.CheckConstraint("quantity >= 1", name="quantity"),
         sa.CheckConstraint("received_quantity >= 0", name="received_quantity"),
-        sa.CheckConstraint(_in("status", LINE_STATUSES), name="status"),
+        sa.CheckConstraint(_in("status", tuple(LineStatus)), name="status"),
         # Exactly one line per replenish cycle: a bin never has two open lines.
         sa.Index(
             "uq_request_lines_one_open_per_bin",
@@ -255,7 +255,7 @@ class Movement(db.Model):  # type: ignore[name-defined]
     device_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device_tokens.id"))
     actor: Mapped[str] = mapped_column(sa.String(64), default="")
     station: Mapped[str | None] = mapped_column(sa.String(64))
-    source: Mapped[str] = mapped_column(sa.String(16), default="api")
+    source: Mapped[str] = mapped_column(sa.String(16), default=Source.API)
     scan_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     undo_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("movements.id"), unique=True)
     note: Mapped[str | None] = mapped_column(sa.String(200))
@@ -264,8 +264,8 @@ class Movement(db.Model):  # type: ignore[name-defined]
     bin: Mapped[Bin] = relationship(foreign_keys=[bin_id])
     user: Mapped[User | None] = relationship()
     __table_args__ = (
-        sa.CheckConstraint(_in("kind", MOVEMENT_KINDS), name="kind"),
-        sa.CheckConstraint(_in("source", SOURCES), name="source"),
+        sa.CheckConstraint(_in("kind", tuple(MovementKind)), name="kind"),
+        sa.CheckConstraint(_in("source", tuple(Source)), name="source"),
         sa.Index("ix_movements_bin_created", "bin_id", "created_at"),
     )
 

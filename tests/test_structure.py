@@ -129,42 +129,26 @@ VALUES = {
     )
     for member in enum
 }
-#: Names whose values are statuses: ``x.status == "sent"``, ``status="draft"``…
-STATUS_NAMES = {"status", "state", "kind", "mode", "role", "sent_via", "state_after"}
 
 
 def _raw_status_strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
-    def literal(node: ast.AST) -> Iterator[ast.Constant]:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node
-        elif isinstance(node, ast.Tuple | ast.List | ast.Set):
-            for elt in node.elts:
-                yield from literal(elt)
-
+    """String constants that spell a status, kind, mode or role: everything but dict
+    keys (JSON field names), docstrings and the bodies of enum classes."""
+    skip: set[int] = set()
     for node in ast.walk(tree):
-        candidates: list[ast.AST] = []
-        if isinstance(node, ast.Compare):
-            candidates = [node.left, *node.comparators]
-        elif isinstance(node, ast.keyword) and node.arg in STATUS_NAMES:
-            candidates = [node.value]
-        elif isinstance(node, ast.Assign):
-            if any(
-                isinstance(t, ast.Attribute | ast.Name)
-                and (t.attr if isinstance(t, ast.Attribute) else t.id) in STATUS_NAMES
-                for t in node.targets
-            ):
-                candidates = [node.value]
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            args = node.args
-            pairs = zip(
-                args.args[len(args.args) - len(args.defaults) :], args.defaults, strict=True
-            )
-            kw = zip(args.kwonlyargs, args.kw_defaults, strict=True)
-            candidates = [d for a, d in [*pairs, *kw] if d is not None and a.arg in STATUS_NAMES]
-        for candidate in candidates:
-            for const in literal(candidate):
-                if const.value in VALUES:
-                    yield const.lineno, const.value
+        if isinstance(node, ast.Dict):
+            skip |= {id(k) for k in node.keys if k is not None}
+        documented = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        if isinstance(node, documented) and node.body and isinstance(node.body[0], ast.Expr):
+            skip.add(id(node.body[0].value))
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(b, ast.Name) and b.id.endswith("Enum") for b in node.bases
+        ):
+            skip |= {id(n) for n in ast.walk(node)}
+    for node in ast.walk(tree):
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(text, str) and text in VALUES and id(node) not in skip:
+            yield node.lineno, text
 
 
 @pytest.mark.parametrize("rel", [rel for rel, _p, _t in MODULES if rel not in VOCABULARY_MODULES])

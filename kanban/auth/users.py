@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
 from ..extensions import db
 from ..models import DeviceToken, LoginFailure, User, utcnow
 
@@ -23,8 +23,8 @@ LOGIN_WINDOW = dt.timedelta(minutes=15)
 
 def has_role(role: str, needed: str) -> bool:
     """True if ``role`` is at least ``needed``; display only ever satisfies display."""
-    if role == "display":
-        return needed == "display"
+    if role == Role.DISPLAY:
+        return needed == Role.DISPLAY
     return RANK.get(role, -1) >= RANK[needed]
 
 
@@ -79,9 +79,9 @@ def _keep_an_admin(user: User, by_user_id: int) -> None:
         raise ServiceError(
             "own_account", "You cannot change your own role or switch yourself off.", 409
         )
-    if user.role == "admin" and user.active:
+    if user.role == Role.ADMIN and user.active:
         admins = db.session.scalar(
-            sa.select(sa.func.count(User.id)).where(User.role == "admin", User.active)
+            sa.select(sa.func.count(User.id)).where(User.role == Role.ADMIN, User.active)
         )
         if (admins or 0) <= 1:
             raise ServiceError("last_admin", "The last active admin must stay one.", 409)
@@ -94,7 +94,7 @@ def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
     begin_write()
     user = _user(user_id)
     if user.role != role:
-        if user.role == "admin":
+        if user.role == Role.ADMIN:
             _keep_an_admin(user, by_user_id)
         user.role = role
         db.session.flush()
@@ -189,7 +189,7 @@ def live_display_token(token_id: str | int) -> DeviceToken | None:
             return None
         token_id = int(token_id)
     token = db.session.get(DeviceToken, token_id)
-    if token is None or token.revoked_at is not None or token.role != "display":
+    if token is None or token.revoked_at is not None or token.role != Role.DISPLAY:
         return None
     return token
 

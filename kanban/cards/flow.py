@@ -117,6 +117,22 @@ def _carry_out(card: CardView, action: CardAction, cause: Cause) -> int | None:
     return None
 
 
+def _record_state(
+    card: CardView, state: CardState, movement_id: int | None, movement: dict[str, Any] | None
+) -> None:
+    """The card's new state, since now, and the movement that caused it (if any)."""
+    now = utcnow()
+    params = {"bin_id": card.id, "state": state.value, "since": now, "movement_id": movement_id}
+    conn().execute(_SET_STATE, params)
+    card.state, card.state_since = state.value, now
+    if movement_id is not None:
+        card.state_movement_id = movement_id
+        if movement is not None:
+            card.why_kind, card.why_actor = movement["kind"], movement["actor"]
+            card.why_station = movement["station"]
+    sync_loaded_bin(card)
+
+
 def apply(
     card: CardView,
     event: CardEvent | None,
@@ -154,18 +170,7 @@ def apply(
         }
         movement_id = int(conn().execute(_MOVEMENT_INSERT, movement).scalar_one())
     if after is not before:
-        now = utcnow()
-        conn().execute(
-            _SET_STATE,
-            {"bin_id": card.id, "state": after.value, "since": now, "movement_id": movement_id},
-        )
-        card.state, card.state_since = after.value, now
-        if movement_id is not None:
-            card.state_movement_id = movement_id
-            if movement is not None:
-                card.why_kind, card.why_actor = movement["kind"], movement["actor"]
-                card.why_station = movement["station"]
-        sync_loaded_bin(card)
+        _record_state(card, after, movement_id, movement)
     change = Change(
         card=card,
         before=before,

@@ -14,7 +14,7 @@ from ..core.errors import NotFound, ServiceError
 from ..core.tx import conn
 from ..domain import cards
 from ..domain.codes import normalise_bin_code
-from ..domain.statuses import LineStatus, MovementKind, RequestStatus
+from ..domain.statuses import VERBS, LineStatus, RequestStatus
 from ..extensions import db
 from ..models import Bin, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 
@@ -90,15 +90,6 @@ def overdue_bin_ids(bin_ids: list[int] | None = None, today: dt.date | None = No
     if bin_ids is not None:
         stmt = stmt.where(RequestLine.bin_id.in_(bin_ids))
     return set(db.session.scalars(stmt))
-
-
-VERBS: dict[str, str] = {
-    MovementKind.PULL: "pulled",
-    MovementKind.RECEIPT: "received",
-    MovementKind.COUNT: "counted",
-    MovementKind.UNDO: "undone",
-    MovementKind.INITIAL: "set up",
-}
 
 
 @dataclass

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .statuses import CommandAction, Mode
+
 #: The longest text a scan may carry. Real labels are far shorter; anything
 #: longer is refused before any lookup so a runaway scanner cannot flood logs.
 MAX_SCAN_LENGTH = 128
@@ -78,28 +80,28 @@ def is_valid_bin_code(code: str) -> bool:
 class Command:
     """A command barcode: switch mode, set quantity, or undo the last scan."""
 
-    action: str  # "mode" | "quantity" | "undo"
+    action: CommandAction
     value: str | int | None = None
 
     @property
     def text(self) -> str:
         """The text printed in the command's barcode."""
-        if self.action == "undo":
+        if self.action is CommandAction.UNDO:
             return f"{COMMAND_PREFIX}UNDO"
-        if self.action == "mode":
+        if self.action is CommandAction.MODE:
             return f"{COMMAND_PREFIX}MODE:{str(self.value).upper()}"
         return f"{COMMAND_PREFIX}QTY:{self.value}"
 
 
-MODES = ("pull", "receive", "count")
+MODES: tuple[Mode, ...] = tuple(Mode)
 COMMAND_QUANTITIES = tuple(range(1, 11))
 
 
 def all_commands() -> list[Command]:
     """Every command on the printable command sheet, in sheet order."""
-    cmds = [Command("mode", m) for m in MODES]
-    cmds += [Command("quantity", q) for q in COMMAND_QUANTITIES]
-    cmds.append(Command("undo"))
+    cmds = [Command(CommandAction.MODE, m) for m in MODES]
+    cmds += [Command(CommandAction.QUANTITY, q) for q in COMMAND_QUANTITIES]
+    cmds.append(Command(CommandAction.UNDO))
     return cmds
 
 
@@ -109,11 +111,11 @@ def parse_command(text: str) -> Command | None:
         return None
     body = text[len(COMMAND_PREFIX) :].upper()
     if body == "UNDO":
-        return Command("undo")
-    if body.startswith("MODE:") and body[5:].lower() in MODES:
-        return Command("mode", body[5:].lower())
+        return Command(CommandAction.UNDO)
+    if body.startswith("MODE:") and body[5:].lower() in set(MODES):
+        return Command(CommandAction.MODE, Mode(body[5:].lower()))
     if body.startswith("QTY:") and body[4:].isdigit():
         qty = int(body[4:])
         if qty in COMMAND_QUANTITIES:
-            return Command("quantity", qty)
+            return Command(CommandAction.QUANTITY, qty)
     return None

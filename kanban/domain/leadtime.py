@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..domain.statuses import RequestStatus
+
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -133,7 +135,7 @@ def days_overdue(expected: dt.date | None, today: dt.date) -> int:
 
 def is_overdue(status: str, expected: dt.date | None, today: dt.date) -> bool:
     """A sent request whose expected date has passed (same rule as the board's flag)."""
-    return status == "sent" and days_overdue(expected, today) > 0
+    return status == RequestStatus.SENT and days_overdue(expected, today) > 0
 
 
 def format_days(value: float | None) -> str:

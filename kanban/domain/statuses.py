@@ -116,3 +116,21 @@ class ChangeCause(StrEnum):
     SENT = "sent"
     REMOVED = "removed"
     DEMO = "demo"
+
+
+class CommandAction(StrEnum):
+    """What a command barcode does (DESIGN §3.4)."""
+
+    MODE = "mode"
+    QUANTITY = "quantity"
+    UNDO = "undo"
+
+
+#: How the card's reason line says what a ledger kind did ("3 on hand … · pulled by ana").
+VERBS: dict[str, str] = {
+    MovementKind.PULL: "pulled",
+    MovementKind.RECEIPT: "received",
+    MovementKind.COUNT: "counted",
+    MovementKind.UNDO: "undone",
+    MovementKind.INITIAL: "set up",
+}

@@ -101,6 +101,7 @@ def _text(row: dict[str, str], name: str, limit: int, errors: list[str], line: i
     return value
 
 
+# long: one pass over the rows, checking each column in the order of the spreadsheet
 def parse(data: bytes | str) -> ImportReport:
     """Validate a spreadsheet; returns the rows and every error with its line number."""
     report = ImportReport()
@@ -179,6 +180,7 @@ def parse(data: bytes | str) -> ImportReport:
     return report
 
 
+# long: creates or matches supplier, zone, item and bin per row, in one transaction
 def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportReport:
     """Validate, then (unless ``dry_run`` or any row is bad) write every row."""
     report = parse(data)

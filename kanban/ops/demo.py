@@ -13,7 +13,16 @@ from ..cards import flow
 from ..catalog.views import card_view
 from ..core.tx import begin_write
 from ..domain import cards
-from ..domain.statuses import ChangeCause
+from ..domain.cards import CardState
+from ..domain.statuses import (
+    ChangeCause,
+    LineStatus,
+    MovementKind,
+    RequestStatus,
+    Role,
+    SentVia,
+    Source,
+)
 from ..extensions import db
 from ..models import (
     Bin,
@@ -54,17 +63,23 @@ PARTS = [
     ("Fuse 5 A", "box"),
 ]
 DEMO_USERS = [
-    ("admin", "admin", "kanban-admin"),
-    ("super", "supervisor", "kanban-super"),
-    ("ana", "operator", "kanban-ana"),
-    ("ben", "operator", "kanban-ben"),
+    (Role.ADMIN, Role.ADMIN, "kanban-admin"),
+    ("super", Role.SUPERVISOR, "kanban-super"),
+    ("ana", Role.OPERATOR, "kanban-ana"),
+    ("ben", Role.OPERATOR, "kanban-ben"),
 ]
 
 
+def is_seeded() -> bool:
+    """True when the database already holds bins (the demo is seeded only once)."""
+    return bool(db.session.scalar(sa.select(sa.func.count(Bin.id))))
+
+
+# long: the demo site is built top to bottom, in the order a reader expects
 def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dict[str, int]:
     """Seed an empty database with a demo site; refuses a database that has bins."""
     begin_write()
-    if db.session.scalar(sa.select(sa.func.count(Bin.id))):
+    if is_seeded():
         raise ValueError("the database already holds bins; demo data goes into an empty one")
     rng = random.Random(seed_value)
     for name, role, password in DEMO_USERS:
@@ -99,7 +114,7 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
                 card_quantity=card,
                 order_quantity=card * 2,
                 pull_quantity=1,
-                state="stocked",
+                state=CardState.STOCKED,
                 state_since=start,
             )
             db.session.add(b)
@@ -129,12 +144,12 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
     drafts = list(
         db.session.scalars(
             sa.select(SupplierRequest)
-            .where(SupplierRequest.status == "draft")
+            .where(SupplierRequest.status == RequestStatus.DRAFT)
             .order_by(SupplierRequest.id)
         )
     )
     for i, req in enumerate(drafts[:2]):
-        mark_sent(req.id, via="manual", actor="demo")
+        mark_sent(req.id, via=SentVia.MANUAL, actor="demo")
         if i == 0:
             req.sent_at = now - dt.timedelta(days=req.supplier.lead_time_days + 2)
             req.expected_date = (now - dt.timedelta(days=2)).date()
@@ -172,13 +187,13 @@ def _history(
             kind=kind,
             quantity=quantity,
             on_hand_after=on_hand,
-            state_after="stocked",
-            source="demo",
+            state_after=CardState.STOCKED,
+            source=Source.DEMO,
             created_at=when,
             **more,
         )
 
-    history = [move("initial", on_hand, start, actor="demo")]
+    history = [move(MovementKind.INITIAL, on_hand, start, actor="demo")]
     cycles: list[_Cycle] = []
     pending: tuple[dt.datetime, dt.datetime, int, int] | None = None  # signal, sent, due, stock
     lead = b.item.supplier.lead_time_days
@@ -188,7 +203,7 @@ def _history(
         if pending is not None and day >= pending[2]:
             on_hand += delivered
             receipt = move(
-                "receipt",
+                MovementKind.RECEIPT,
                 delivered,
                 start + dt.timedelta(days=day, hours=5),  # goods in, before the first pull
                 actor="ben",
@@ -207,7 +222,7 @@ def _history(
             on_hand -= 1
             station = rng.choice(["Station 1", "Station 2"])
             history.append(
-                move("pull", -1, when, actor=rng.choice(["ana", "ben"]), station=station)
+                move(MovementKind.PULL, -1, when, actor=rng.choice(["ana", "ben"]), station=station)
             )
             if pending is None and on_hand < b.card_quantity:
                 # Requests go out at 15:00; one signalled later goes the next afternoon.
@@ -227,10 +242,10 @@ def _past_requests(cycles: list[_Cycle]) -> None:
         if req is None:
             req = requests[(supplier.id, c.sent)] = SupplierRequest(
                 supplier_id=supplier.id,
-                status="received",
+                status=RequestStatus.RECEIVED,
                 created_at=c.signal,
                 sent_at=c.sent,
-                sent_via="manual",
+                sent_via=SentVia.MANUAL,
                 expected_date=(c.sent + dt.timedelta(days=supplier.lead_time_days)).date(),
             )
             db.session.add(req)
@@ -241,7 +256,7 @@ def _past_requests(cycles: list[_Cycle]) -> None:
             item_id=c.bin.item_id,
             quantity=c.receipt.quantity,
             received_quantity=c.receipt.quantity,
-            status="received",
+            status=LineStatus.RECEIVED,
             reason=f"{c.on_hand_at_signal} on hand < card {c.bin.card_quantity} · demo history",
             created_at=c.signal,
             closed_at=c.receipt.created_at,

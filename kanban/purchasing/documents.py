@@ -213,6 +213,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+# long: the PDF layout reads top to bottom like the page it draws
 def render_pdf(doc: RequestDoc) -> bytes:
     """An A4 purchase request: header, supplier, lines table, totals, contact."""
     regular, bold = _fonts()

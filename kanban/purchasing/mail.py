@@ -195,6 +195,7 @@ def _reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"[:300]
 
 
+# long: one SMTP conversation, each failure mapped to a reason a person can act on
 def send(settings: SmtpSettings, message: EmailMessage) -> None:
     """Hand the message to the server, or raise MailError with a reason for people.
 

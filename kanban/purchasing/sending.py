@@ -111,6 +111,7 @@ def _open_lines_locked(req: SupplierRequest) -> list[RequestLine]:
     )
 
 
+# long: the lock order (bins → supplier → request → lines) must stay in one place
 def _freeze(
     request_id: int,
     line_ids: Collection[int],

@@ -182,6 +182,7 @@ class OverviewRow:
         return self.advice in ("raise", "lower")
 
 
+# long: a fixed number of queries for every bin, then one pass that combines them
 def overview(
     *, window_days: int, safety_factor: float, today: dt.date | None = None
 ) -> list[OverviewRow]:

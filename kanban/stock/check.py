@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..domain import cards
+from ..domain.statuses import LineStatus, RequestStatus
 from ..extensions import db
 from ..models import Bin, Movement, RequestLine, SupplierRequest
 
@@ -35,7 +36,7 @@ def check() -> list[Problem]:
     for bin_id, line_status, req_status in db.session.execute(
         sa.select(RequestLine.bin_id, RequestLine.status, SupplierRequest.status)
         .join(SupplierRequest)
-        .where(RequestLine.status == "open")
+        .where(RequestLine.status == LineStatus.OPEN)
     ):
         lines.setdefault(bin_id, []).append((line_status, req_status))
     # A bin whose newest line was cancelled (removed from a draft) is on hold.
@@ -43,7 +44,7 @@ def check() -> list[Problem]:
     held = set(
         db.session.scalars(
             sa.select(RequestLine.bin_id).where(
-                RequestLine.id.in_(newest), RequestLine.status == "cancelled"
+                RequestLine.id.in_(newest), RequestLine.status == LineStatus.CANCELLED
             )
         )
     )
@@ -55,14 +56,14 @@ def check() -> list[Problem]:
         open_lines = lines.get(b.id, [])
         if len(open_lines) > 1:
             problems.append(Problem(b.code, f"{len(open_lines)} open request lines"))
-        bad = [r for _, r in open_lines if r not in ("draft", "sent")]
+        bad = [r for _, r in open_lines if r not in (RequestStatus.DRAFT, RequestStatus.SENT)]
         if bad:
             problems.append(Problem(b.code, f"open line on a {bad[0]} request"))
         allowed = cards.expected_state(
             b.on_hand,
             b.card_quantity,
-            has_draft_line=any(r == "draft" for _, r in open_lines),
-            has_sent_line=any(r == "sent" for _, r in open_lines),
+            has_draft_line=any(r == RequestStatus.DRAFT for _, r in open_lines),
+            has_sent_line=any(r == RequestStatus.SENT for _, r in open_lines),
             held=b.id in held,
         )
         if b.state not in allowed:

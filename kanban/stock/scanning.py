@@ -192,11 +192,7 @@ def _move(
     undo_of_id: int | None = None,
 ) -> Moved:
     """The one path for every stock change; the bin row is locked from here to commit.
-
-    The common case is three statements: the stock UPDATE, the ledger INSERT
-    and the event INSERT (by the feed's listener). Request lines and state
-    changes add statements only when the card actually moves.
-    """
+    Three statements in the common case: stock UPDATE, ledger and event INSERTs."""
     if set_to is not None:
         # A count: lock the row, read, then write the difference.
         current = conn().execute(_ON_HAND_FOR_UPDATE, {"bin_id": v.id}).scalar_one()

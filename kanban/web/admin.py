@@ -15,11 +15,12 @@ from wtforms.validators import DataRequired, Length
 
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
 from ..extensions import db
-from ..models import ROLES, TOKEN_ROLES, User
+from ..models import User
 from .security import requires
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint(Role.ADMIN, __name__, url_prefix="/admin")
 
 ROLE_HELP = {
     "display": "Wall screen: reads the board, changes nothing",
@@ -34,7 +35,7 @@ class TokenForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=64)])
     role = SelectField(
-        "Role", choices=[SelectChoice(r, r.capitalize()) for r in TOKEN_ROLES], default="display"
+        "Role", choices=[SelectChoice(r, r.capitalize()) for r in TOKEN_ROLES], default=Role.DISPLAY
     )
 
 
@@ -56,21 +57,21 @@ def _page(form: TokenForm, *, new: dict[str, str] | None = None, status: int = 2
 
 
 @bp.get("/")
-@requires("admin")
+@requires(Role.ADMIN)
 def index() -> Any:
     """The admin area starts at the tokens."""
     return redirect(url_for("admin.tokens"))
 
 
 @bp.get("/tokens")
-@requires("admin")
+@requires(Role.ADMIN)
 def tokens() -> Any:
     """Every token (never its secret) with a form for a new one."""
     return _page(TokenForm())
 
 
 @bp.post("/tokens")
-@requires("admin")
+@requires(Role.ADMIN)
 def create_token() -> Any:
     """Create a token and show it once; a display token also gets its wall link."""
     form = TokenForm()
@@ -85,13 +86,13 @@ def create_token() -> Any:
         return _page(form, status=400)
     db.session.commit()
     new = {"name": token.name, "role": token.role, "token": plain}
-    if token.role == "display":
+    if token.role == Role.DISPLAY:
         new["link"] = url_for("wall.wall", token=plain, _external=True)
     return _page(TokenForm(formdata=None), new=new, status=201)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@requires("admin")
+@requires(Role.ADMIN)
 def revoke_token(token_id: int) -> Any:
     """Revoke a token: it stops working at once (a wall screen on it goes stale)."""
     if not RevokeForm().validate_on_submit():
@@ -121,7 +122,7 @@ class UserForm(FlaskForm):
 
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     role = SelectField(
-        "Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="operator"
+        "Role", choices=[SelectChoice(r, r.capitalize()) for r in USER_ROLES], default=Role.OPERATOR
     )
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=256)])
 
@@ -138,7 +139,7 @@ def _users_page(form: UserForm, status: int = 200) -> Any:
             "admin/users.html",
             form=form,
             users=auth_service.list_users(),
-            roles=ROLES,
+            roles=USER_ROLES,
             role_help=USER_ROLE_HELP,
             me=_me(),
         ),
@@ -152,14 +153,14 @@ def _back_to_users(message: str, category: str = "info") -> Any:
 
 
 @bp.get("/users")
-@requires("admin")
+@requires(Role.ADMIN)
 def users() -> Any:
     """Every user with their role and status, and a form for a new one."""
     return _users_page(UserForm())
 
 
 @bp.post("/users")
-@requires("admin")
+@requires(Role.ADMIN)
 def create_user() -> Any:
     """Create a user; they log in with the password given here."""
     form = UserForm()
@@ -190,7 +191,7 @@ def _change(user_id: int, change: Callable[[], User], done: str) -> Any:
 
 
 @bp.post("/users/<int:user_id>/role")
-@requires("admin")
+@requires(Role.ADMIN)
 def set_role(user_id: int) -> Any:
     """Give a user another role."""
     role = request.form.get("role", "")
@@ -202,7 +203,7 @@ def set_role(user_id: int) -> Any:
 
 
 @bp.post("/users/<int:user_id>/password")
-@requires("admin")
+@requires(Role.ADMIN)
 def set_password(user_id: int) -> Any:
     """Give a user a new password (they are not told: tell them)."""
     password = request.form.get("password", "")
@@ -218,7 +219,7 @@ def set_password(user_id: int) -> Any:
 
 
 @bp.post("/users/<int:user_id>/active")
-@requires("admin")
+@requires(Role.ADMIN)
 def set_active(user_id: int) -> Any:
     """Switch a user off (logged out at once; their history stays) or on again."""
     active = request.form.get("active") == "1"

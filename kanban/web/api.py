@@ -13,8 +13,8 @@ from ..catalog import views as bins
 from ..core import feed as events
 from ..core.errors import ServiceError
 from ..domain.codes import ScanTextError, clean_scan_text
+from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
-from ..models import REQUEST_STATUSES, SOURCES
 from ..purchasing import requests, sending
 from ..stock import scanning as stock
 from . import settings
@@ -23,7 +23,7 @@ from .security import actor, requires
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
-SCAN_SOURCES = {"usb", "camera", "photo", "api", "form"}
+SCAN_SOURCES = {Source.USB, Source.CAMERA, Source.PHOTO, Source.API, Source.FORM}
 
 
 def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
@@ -69,7 +69,7 @@ def _text_field(body: dict[str, Any], name: str, limit: int) -> str | None:
 
 
 @bp.post("/scans")
-@requires("operator")
+@requires(Role.OPERATOR)
 def post_scan() -> Any:
     """Apply one scan: pull, receive or count."""
     body = _json_body()
@@ -82,14 +82,14 @@ def post_scan() -> Any:
         code = clean_scan_text(body["code"])
     except ScanTextError as exc:
         return error(exc.code, exc.message)
-    mode = body.get("mode", "pull")
+    mode = body.get("mode", Mode.PULL)
     if not isinstance(mode, str):
         return error("invalid_mode", "Mode must be pull, receive or count.")
     quantity = body.get("quantity")
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
         return error("invalid_quantity", "Quantity must be a whole number.")
-    source = body.get("source", "api")
-    if source not in SCAN_SOURCES or source not in SOURCES:
+    source = body.get("source", Source.API)
+    if source not in SCAN_SOURCES or source not in tuple(Source):
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")
     station = _text_field(body, "station", 64)
     who = actor(station=station, source=source)
@@ -101,18 +101,18 @@ def post_scan() -> Any:
 
 
 @bp.post("/scans/<scan_id>/undo")
-@requires("operator")
+@requires(Role.OPERATOR)
 def undo_scan(scan_id: str) -> Any:
     """Compensate a scan; operators may undo only their own recent scans."""
-    own_only = current_user.role == "operator"
+    own_only = current_user.role == Role.OPERATOR
     window = dt.timedelta(minutes=current_app.config["SCAN_UNDO_MINUTES"])
-    result = stock.undo_scan(scan_id, actor(source="api"), own_only=own_only, window=window)
+    result = stock.undo_scan(scan_id, actor(source=Source.API), own_only=own_only, window=window)
     db.session.commit()
     return jsonify(result.as_dict()), (200 if result.replayed else 201)
 
 
 @bp.get("/bins")
-@requires("display")
+@requires(Role.DISPLAY)
 def list_bins() -> Any:
     """Every bin with stock, state and flags."""
     last = events.last_event_id()  # before the bins, as the board does
@@ -124,7 +124,7 @@ def list_bins() -> Any:
 
 
 @bp.get("/bins/<code>")
-@requires("display")
+@requires(Role.DISPLAY)
 def get_bin(code: str) -> Any:
     """One bin."""
     if len(code) > 64:
@@ -134,30 +134,30 @@ def get_bin(code: str) -> Any:
 
 
 @bp.get("/requests")
-@requires("operator")
+@requires(Role.OPERATOR)
 def list_requests() -> Any:
     """Supplier requests with lines, optionally filtered by status."""
     status = request.args.get("status")
-    if status is not None and status not in REQUEST_STATUSES:
-        return error("invalid_status", f"status must be one of: {', '.join(REQUEST_STATUSES)}.")
+    if status is not None and status not in tuple(RequestStatus):
+        return error("invalid_status", f"status must be one of: {', '.join(tuple(RequestStatus))}.")
     return jsonify(requests=[requests.request_dict(r) for r in requests.list_requests(status)])
 
 
 @bp.post("/requests/<int:request_id>/send")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def send_request(request_id: int) -> Any:
     """Send a draft (by email where SMTP is configured, else mark it sent): its cards go
     to ordered. Optional body ``{"via": "email" | "manual"}``."""
     body = request.get_json(silent=True) if request.is_json else None
     via = body.get("via") if isinstance(body, dict) else None
-    if via not in (None, "email", "manual"):
+    if via not in (None, SentVia.EMAIL, SentVia.MANUAL):
         return error("invalid_via", "via must be email or manual.")
     req = sending.send(request_id, settings.mail(), via=via, actor=actor().name)  # commits
     return jsonify(requests.request_dict(req))
 
 
 @bp.get("/events")
-@requires("display")
+@requires(Role.DISPLAY)
 def list_events() -> Any:
     """The change feed after an id (clients catch up with the last id they saw)."""
     raw = request.args.get("after", "0")
@@ -169,7 +169,7 @@ def list_events() -> Any:
 
 
 @bp.get("/whoami")
-@requires("display")
+@requires(Role.DISPLAY)
 def whoami() -> Any:
     """Who the API thinks you are (handy to test a token)."""
     via = "token" if g.get("auth_via_token") else "session"

@@ -17,6 +17,7 @@ from typing import Any
 from flask import jsonify, request
 
 from ..barcodes import decode
+from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp, error
 from .security import requires
@@ -41,7 +42,7 @@ def _is_live() -> bool:
 
 
 @bp.post("/decode")
-@requires("operator")
+@requires(Role.OPERATOR)
 def decode_image() -> Any:
     """Decode every barcode in the multipart field ``image``: ``{"codes": [{text, format}]}``.
 

@@ -30,6 +30,7 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core import feed as events
+from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp
 from .security import TokenPrincipal, requires
@@ -152,7 +153,7 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
 
 
 @bp.get("/events/stream")
-@requires("display")
+@requires(Role.DISPLAY)
 def event_stream() -> Any:
     """Server-sent events of the change feed (see the module docstring)."""
     after = _resume_point()

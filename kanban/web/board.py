@@ -14,6 +14,7 @@ from ..board import queries as board_service
 from ..catalog import views as bins
 from ..core.errors import ServiceError
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
+from ..domain.statuses import Role
 from ..extensions import db
 from ..masterdata import bins as catalog
 from ..sizing import loop as sizing
@@ -49,7 +50,7 @@ def board_args() -> tuple[board_service.BoardFilter, str]:
 
 @bp.get("/")
 @bp.get("/board")
-@requires("operator")
+@requires(Role.OPERATOR)
 def board() -> Any:
     """All bins as cards, by zone or in state columns, with filters and search."""
     filt, view = board_args()
@@ -58,7 +59,7 @@ def board() -> Any:
 
 
 @bp.get("/bins/sizing")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def sizing_overview() -> Any:
     """Every active bin's recommended card quantity, the ones to change first."""
     rows = sizing.overview(
@@ -84,7 +85,7 @@ def sizing_overview() -> Any:
 
 
 @bp.post("/bins/sizing")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def apply_sizes() -> Any:
     """Apply the ticked recommendations, all in one go (or none, if any is bad)."""
     back = redirect(url_for("board.sizing_overview") + _sizing_query())
@@ -116,7 +117,7 @@ def _sizing_query() -> str:
 
 
 @bp.get("/bins/<path:code>")
-@requires("operator")
+@requires(Role.OPERATOR)
 def bin_page(code: str) -> Any:
     """One bin: stock, card, the recommended card quantity with its demand chart, and the
     recent movements."""
@@ -132,7 +133,7 @@ def bin_page(code: str) -> Any:
         card=card,
         advice=advice,
         chart=board_service.demand_chart(advice.demand),
-        can_apply=auth_service.has_role(current_user.role, "supervisor"),
+        can_apply=auth_service.has_role(current_user.role, Role.SUPERVISOR),
         min_deliveries=MIN_MEASURED_DELIVERIES,
         max_quantity=MAX_QUANTITY,
         movements=bins.recent_movements(b.id),
@@ -140,7 +141,7 @@ def bin_page(code: str) -> Any:
 
 
 @bp.post("/bins/<path:code>/active")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def set_bin_active(code: str) -> Any:
     """Retire a bin (``active=0``) or bring it back (``active=1``)."""
     b = bins.get_bin(code[:64])
@@ -160,7 +161,7 @@ def set_bin_active(code: str) -> Any:
 
 
 @bp.post("/bins/<path:code>/card-quantity")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def set_card_quantity(code: str) -> Any:
     """Set the card quantity (the recommended one, or another the supervisor chose)."""
     b = bins.get_bin(code[:64])

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, send_f
 
 from ..barcodes.labels import PRESETS, ZPL_DPIS, LabelData
 from ..core.errors import ServiceError
+from ..domain.statuses import Role
 from ..labels import options as label_options
 from ..labels import rendering as label_files
 from ..labels import selection as label_service
@@ -162,7 +163,7 @@ def _within_web_limit(found: list[LabelData], opts: RenderOptions, limit: int) -
 
 
 @bp.get("/labels")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def page() -> Any:
     """Choose bins and label stock; see the count and a preview before printing."""
     result: dict[str, Any] | None = None
@@ -190,7 +191,7 @@ def page() -> Any:
 
 
 @bp.get("/labels/summary.json")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def summary() -> Any:
     """The labels page's result as JSON: count, pages, preview and links (for live updates)."""
     sel, opts = _read("pdf")
@@ -198,7 +199,7 @@ def summary() -> Any:
 
 
 @bp.get("/labels/preview.png")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def preview() -> Any:
     """One bin's label as a PNG at the preset's resolution (``code``, ``preset``)."""
     code = request.args.get("code", "").strip()
@@ -211,7 +212,7 @@ def preview() -> Any:
 
 
 @bp.get("/labels/labels.pdf")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def pdf() -> Any:
     """The selection as a PDF on the preset's sheets (or roll labels)."""
     sel, opts = _read("pdf")
@@ -221,7 +222,7 @@ def pdf() -> Any:
 
 
 @bp.get("/labels/labels.zpl")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def zpl() -> Any:
     """The selection as a ZPL job for a Zebra printer (``dpi`` 203 or 300)."""
     sel, opts = _read("zpl")
@@ -231,7 +232,7 @@ def zpl() -> Any:
 
 
 @bp.get("/labels/print")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def print_view() -> Any:
     """The selection laid out on pages of the preset's size, for the browser's Print."""
     try:
@@ -254,7 +255,7 @@ def print_view() -> Any:
 
 
 @bp.get("/bins/<path:code>/label.png")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def bin_png(code: str) -> Any:
     """One bin's label as PNG (``preset``, ``dpi`` optional)."""
     opts = label_options.options("png", preset=request.args.get("preset"), dpi=_number("dpi"))
@@ -264,7 +265,7 @@ def bin_png(code: str) -> Any:
 
 
 @bp.get("/bins/<path:code>/label.svg")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def bin_svg(code: str) -> Any:
     """One bin's label as SVG (``preset`` optional)."""
     opts = label_options.options("svg", preset=request.args.get("preset"))

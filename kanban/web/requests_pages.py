@@ -26,6 +26,7 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
 from ..domain import leadtime
+from ..domain.statuses import LineStatus, RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import SupplierRequest, utcnow
 from ..purchasing import documents as request_docs
@@ -80,7 +81,7 @@ def _page_error(exc: ServiceError) -> Any:
 
 
 def _can_change() -> bool:
-    return auth_service.has_role(str(current_user.role), "supervisor")
+    return auth_service.has_role(str(current_user.role), Role.SUPERVISOR)
 
 
 def _back(request_id: int) -> Any:
@@ -107,19 +108,19 @@ def _summary(req: SupplierRequest, today: Any) -> dict[str, Any]:
         "number": requests.request_number(req.id),
         "totals": tot,
         "overdue_days": leadtime.days_overdue(req.expected_date, today)
-        if req.status == "sent"
+        if req.status == RequestStatus.SENT
         else 0,
         "sending": requests.is_sending(req),
     }
 
 
 @bp.get("/requests")
-@requires("operator")
+@requires(Role.OPERATOR)
 def index() -> Any:
     """Requests by status (tabs) and supplier."""
-    tab = request.args.get("status", "draft")
+    tab = request.args.get("status", RequestStatus.DRAFT)
     if tab not in TABS:
-        tab = "draft"
+        tab = RequestStatus.DRAFT
     supplier_id = request.args.get("supplier", type=int)
     today = utcnow().date()
     if tab == "overdue":
@@ -142,15 +143,15 @@ def index() -> Any:
 
 
 @bp.get("/requests/<int:request_id>")
-@requires("operator")
+@requires(Role.OPERATOR)
 def detail(request_id: int) -> Any:
     """One request: its lines, why each exists, totals; edit, send, receive."""
     req = requests.load_request(request_id)
     today = utcnow().date()
     lines = []
     for line in req.lines:
-        received = line.closed_at if line.status == "received" else None
-        sent = req.sent_at if req.status in ("sent", "received") else None
+        received = line.closed_at if line.status == LineStatus.RECEIVED else None
+        sent = req.sent_at if req.status in (RequestStatus.SENT, RequestStatus.RECEIVED) else None
         lines.append(
             {
                 "line": line,
@@ -179,7 +180,7 @@ def detail(request_id: int) -> Any:
 
 
 @bp.post("/requests/<int:request_id>/lines/<int:line_id>/quantity")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def set_quantity(request_id: int, line_id: int) -> Any:
     """Change a draft line's quantity."""
     quantity = form_int("quantity", 1, requests.MAX_LINE_QUANTITY)
@@ -198,7 +199,7 @@ def set_quantity(request_id: int, line_id: int) -> Any:
 
 
 @bp.post("/requests/<int:request_id>/lines/<int:line_id>/remove")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def remove(request_id: int, line_id: int) -> Any:
     """Take a line off a draft (not ordered now; the card waits on hold)."""
     try:
@@ -213,21 +214,21 @@ def remove(request_id: int, line_id: int) -> Any:
         "the next pull or count below its card quantity opens a new line.",
         "ok",
     )
-    if status == "cancelled":
+    if status == RequestStatus.CANCELLED:
         return redirect(url_for("requests.index"))
     return _back(request_id)
 
 
 @bp.post("/requests/<int:request_id>/send")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def send(request_id: int) -> Any:
     """Email the draft, or mark it sent after downloading or printing it."""
     via = request.form.get("via")
-    if via not in ("email", "manual"):
+    if via not in (SentVia.EMAIL, SentVia.MANUAL):
         flash("Choose to send by email or to mark as sent.", "error")
         return _back(request_id)
     line_ids: list[int] | None = None
-    if via == "manual":
+    if via == SentVia.MANUAL:
         line_ids = [int(v) for v in request.form.getlist("line_id") if v.isdigit()][:1000]
     try:
         req = sending.send(
@@ -237,7 +238,7 @@ def send(request_id: int) -> Any:
     except ServiceError as exc:
         _refused(exc)
         return _back(request_id)
-    if via == "email":
+    if via == SentVia.EMAIL:
         flash(f"{number} was emailed to {email}.", "ok")
     else:
         flash(f"{number} is marked as sent.", "ok")
@@ -245,7 +246,7 @@ def send(request_id: int) -> Any:
 
 
 @bp.post("/requests/<int:request_id>/lines/<int:line_id>/receive")
-@requires("operator")
+@requires(Role.OPERATOR)
 def receive(request_id: int, line_id: int) -> Any:
     """Receive a quantity on a line; more than is open asks for a confirmation first."""
     quantity = form_int("quantity", 1, MAX_QUANTITY)
@@ -256,7 +257,12 @@ def receive(request_id: int, line_id: int) -> Any:
     confirm = request.form.get("confirm") == "1"
     try:
         result = review.receive_line(
-            request_id, line_id, quantity, actor(source="form"), scan_id=scan_id, confirm=confirm
+            request_id,
+            line_id,
+            quantity,
+            actor(source=Source.FORM),
+            scan_id=scan_id,
+            confirm=confirm,
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -304,14 +310,14 @@ def _download(
 
 
 @bp.get("/requests/<int:request_id>.pdf")
-@requires("operator")
+@requires(Role.OPERATOR)
 def pdf(request_id: int) -> Response:
     """The request as PDF (``?inline=1`` to open it for printing)."""
     return _download(request_id, request_docs.render_pdf, "pdf", "application/pdf")
 
 
 @bp.get("/requests/<int:request_id>.csv")
-@requires("operator")
+@requires(Role.OPERATOR)
 def csv(request_id: int) -> Response:
     """The request as CSV, one row per line."""
     return _download(request_id, request_docs.render_csv, "csv", "text/csv")
@@ -321,12 +327,14 @@ def csv(request_id: int) -> Response:
 
 
 @bp.get("/suppliers")
-@requires("operator")
+@requires(Role.OPERATOR)
 def suppliers() -> Any:
     """Suppliers with their configured and measured lead times."""
     today = utcnow().date()
     open_reqs: dict[int, dict[str, int]] = {}
-    for req in requests.list_requests("draft") + requests.list_requests("sent"):
+    for req in requests.list_requests(RequestStatus.DRAFT) + requests.list_requests(
+        RequestStatus.SENT
+    ):
         c = open_reqs.setdefault(req.supplier_id, {"draft": 0, "sent": 0, "overdue": 0})
         c[req.status] += 1
         if leadtime.is_overdue(req.status, req.expected_date, today):
@@ -340,7 +348,7 @@ def suppliers() -> Any:
 
 
 @bp.get("/suppliers/<int:supplier_id>")
-@requires("operator")
+@requires(Role.OPERATOR)
 def supplier(supplier_id: int) -> Any:
     """One supplier: lead times per line and overall, open requests, auto-send."""
     sup = supplier_service.get_supplier(supplier_id)
@@ -350,7 +358,7 @@ def supplier(supplier_id: int) -> Any:
     open_requests = [
         _summary(r, today)
         for r in requests.list_requests(supplier_id=sup.id)
-        if r.status in ("draft", "sent")
+        if r.status in (RequestStatus.DRAFT, RequestStatus.SENT)
     ]
     return render_template(
         "suppliers/detail.html",
@@ -365,7 +373,7 @@ def supplier(supplier_id: int) -> Any:
 
 
 @bp.post("/suppliers/<int:supplier_id>/auto-send")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def auto_send(supplier_id: int) -> Any:
     """Switch "send automatically" on or off."""
     on = request.form.get("auto_send") == "1"

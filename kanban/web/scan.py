@@ -20,6 +20,7 @@ from ..barcodes.commands import command_svg
 from ..barcodes.decode import MAX_UPLOAD_BYTES
 from ..core.actor import Actor
 from ..domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, MODES, Command, all_commands
+from ..domain.statuses import CommandAction, Mode, MovementKind, Role
 from ..extensions import db
 from ..models import Bin, Movement, utcnow
 from ..ops.https import ca_certificate
@@ -53,7 +54,7 @@ MODE_LOOK: dict[str, dict[str, str]] = {
     "count": {"word": "Count", "done": "Counted", "icon": "#"},
     "undo": {"word": "Undo", "done": "Undone", "icon": "↩"},
 }
-KIND_TO_MODE = {"pull": "pull", "receipt": "receive", "count": "count"}
+KIND_TO_MODE = {"pull": MovementKind.PULL, "receipt": Mode.RECEIVE, "count": MovementKind.COUNT}
 
 
 def command_label(cmd: Command) -> str:
@@ -88,7 +89,7 @@ def page_config() -> dict[str, Any]:
         "burst_min": BURST_MIN,
         "command_prefix": COMMAND_PREFIX,
         "commands": command_table(),
-        "modes": {m: MODE_LOOK[m] for m in (*MODES, "undo")},
+        "modes": {m: MODE_LOOK[m] for m in (*MODES, CommandAction.UNDO)},
         "states": STATE_LOOK,
         "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],
         "urls": {
@@ -102,7 +103,7 @@ def page_config() -> dict[str, Any]:
 
 
 @bp.get("/scan")
-@requires("operator")
+@requires(Role.OPERATOR)
 def scan_page() -> Any:
     """The scan station: keyboard wedge, camera, photo, command barcodes, offline queue."""
     has_ca = ca_certificate(current_app.config["INSTANCE_PATH"]) is not None
@@ -119,7 +120,7 @@ def scan_page() -> Any:
 
 
 @bp.get("/scan-sw.js")
-@requires("operator")
+@requires(Role.OPERATOR)
 def worker() -> Any:
     """The scan page's service worker (``static/js/scan-sw.js``): keeps the page for offline
     reloads. Served from the root so that it may control ``/scan``; never cached by HTTP, so
@@ -130,7 +131,7 @@ def worker() -> Any:
 
 
 @bp.get("/scan/commands")
-@requires("operator")
+@requires(Role.OPERATOR)
 def command_sheet() -> Any:
     """A printable sheet of command barcodes: mode, quantity 1–10, undo."""
     groups: dict[str, list[dict[str, Any]]] = {"mode": [], "quantity": [], "undo": []}
@@ -183,7 +184,7 @@ def recent_scans(
                 "scan_id": m.scan_id,
                 "at": m.created_at.isoformat(),
                 "mode": mode,
-                "quantity": m.on_hand_after if mode == "count" else abs(m.quantity),
+                "quantity": m.on_hand_after if mode == Mode.COUNT else abs(m.quantity),
                 "bin": m.bin.code,
                 "item": m.bin.item.name,
                 "on_hand_after": m.on_hand_after,
@@ -200,7 +201,7 @@ def recent_scans(
 
 
 @bp.get("/scan/recent")
-@requires("operator")
+@requires(Role.OPERATOR)
 def recent() -> Any:
     """``{"scans": [...]}``: this station's recent scans (``?station=NAME``), newest first."""
     station = request.args.get("station", "").strip()
@@ -213,7 +214,7 @@ def recent() -> Any:
 
 
 @bp.get("/scan/ca.crt")
-@requires("operator")
+@requires(Role.OPERATOR)
 def ca_cert() -> Any:
     """The local CA made by ``kanban serve --https``, for phones to install and trust."""
     data = ca_certificate(current_app.config["INSTANCE_PATH"])

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core.actor import Actor
+from ..domain.statuses import Source
 from ..extensions import db, login_manager
 from ..models import User, utcnow
 
@@ -98,7 +99,7 @@ def requires(needed: str) -> Callable[[F], F]:
     return decorate
 
 
-def actor(station: str | None = None, source: str = "api") -> Actor:
+def actor(station: str | None = None, source: str = Source.API) -> Actor:
     """The current principal as the author of a stock change."""
     if isinstance(current_user._get_current_object(), TokenPrincipal):
         return Actor(

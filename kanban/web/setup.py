@@ -15,6 +15,19 @@ from ..core.errors import ServiceError
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
+from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+    admin,
+    api,
+    api_decode,
+    api_stream,
+    auth,
+    board,
+    labels,
+    requests_pages,
+    scan,
+    spreadsheet,
+    wall,
+)
 
 log = logging.getLogger("kanban")
 
@@ -48,20 +61,6 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
-
-    from . import (  # noqa: F401 (api_* modules add routes to api.bp)
-        admin,
-        api,
-        api_decode,
-        api_stream,
-        auth,
-        board,
-        labels,
-        requests_pages,
-        scan,
-        spreadsheet,
-        wall,
-    )
 
     for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
         app.register_blueprint(module.bp)

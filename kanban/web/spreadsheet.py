@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
+from ..domain.statuses import Role, Source
 from ..extensions import db
 from ..masterdata import imports
 from .security import actor, requires
@@ -41,14 +42,14 @@ def _page(status: int = 200, **context: Any) -> Any:
 
 
 @bp.get("/bins/spreadsheet")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def page() -> Any:
     """Download and upload the bins spreadsheet."""
     return _page()
 
 
 @bp.get("/bins/export.csv")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def export() -> Any:
     """Every bin as the spreadsheet, ready to edit and import again."""
     name = f"kanban-bins-{dt.datetime.now(dt.UTC).date().isoformat()}.csv"
@@ -60,7 +61,7 @@ def export() -> Any:
 
 
 @bp.post("/bins/spreadsheet")
-@requires("supervisor")
+@requires(Role.SUPERVISOR)
 def upload() -> Any:
     """``action=preview`` with a file: what it would change. ``action=import`` with the
     previewed text: write it, all or nothing."""
@@ -71,7 +72,7 @@ def upload() -> Any:
             flash("Choose a CSV file first.", "error")
             return _page(400)
         data = upload.read(imports.MAX_BYTES + 1)
-        report = imports.import_bins(data, dry_run=True, actor=actor(source="import"))
+        report = imports.import_bins(data, dry_run=True, actor=actor(source=Source.IMPORT))
         db.session.rollback()
         if not report.ok:
             return _page(400, report=report, filename=upload.filename)
@@ -83,7 +84,7 @@ def upload() -> Any:
         )
     if action == "import":
         report = imports.import_bins(
-            request.form.get("csv", ""), dry_run=False, actor=actor(source="import")
+            request.form.get("csv", ""), dry_run=False, actor=actor(source=Source.IMPORT)
         )
         if not report.ok:
             db.session.rollback()

@@ -17,6 +17,7 @@ from flask_login import login_user
 
 from ..auth import users as auth_service
 from ..board import queries as board_service
+from ..domain.statuses import Role
 from ..extensions import db
 from .security import TokenPrincipal, requires
 
@@ -45,7 +46,7 @@ def wall() -> Any:
 
 def _open_display_link(plain: str) -> Any:
     token = auth_service.token_for(plain.strip())
-    if token is None or token.role != "display":
+    if token is None or token.role != Role.DISPLAY:
         db.session.rollback()
         return render_template("wall/invalid_link.html"), 403
     auth_service.touch_token(token.id)
@@ -58,7 +59,7 @@ def _open_display_link(plain: str) -> Any:
     return resp
 
 
-@requires("display")
+@requires(Role.DISPLAY)
 def _wall_page() -> Any:
     filt = board_service.BoardFilter.from_args(request.args)
     data = board_service.load_board(filt)
