@@ -335,6 +335,13 @@ def record_scan(
     return done.result()
 
 
+def is_own(m: Movement, actor: Actor) -> bool:
+    """The movement was made by this user or this device token."""
+    return (actor.user_id is not None and m.user_id == actor.user_id) or (
+        actor.token_id is not None and m.device_token_id == actor.token_id
+    )
+
+
 def undo_scan(scan_id: str, actor: Actor, *, own_only: bool, window: dt.timedelta) -> MoveResult:
     """Compensate a scan with an opposite movement (never edits the ledger).
 
@@ -351,10 +358,7 @@ def undo_scan(scan_id: str, actor: Actor, *, own_only: bool, window: dt.timedelt
     if existing is not None:
         return _result_of(existing, replayed=True)
     if own_only:
-        mine = (actor.user_id is not None and original.user_id == actor.user_id) or (
-            actor.token_id is not None and original.device_token_id == actor.token_id
-        )
-        if not mine:
+        if not is_own(original, actor):
             raise ServiceError("forbidden", "You can only undo your own scans.", 403)
         if utcnow() - original.created_at > window:
             raise ServiceError("too_late", "This scan is too old to undo; count the bin.", 409)

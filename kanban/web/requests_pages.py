@@ -26,11 +26,11 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
 from ..domain import leadtime
-from ..domain.statuses import LineStatus, RequestStatus, Role, SentVia, Source
+from ..domain.statuses import RequestStatus, Role, SentVia, Source
 from ..extensions import db
-from ..models import SupplierRequest, utcnow
+from ..models import utcnow
 from ..purchasing import documents as request_docs
-from ..purchasing import requests, review, sending
+from ..purchasing import overview, requests, review, sending
 from ..purchasing import suppliers as supplier_service
 from ..stock.scanning import MAX_QUANTITY
 from . import settings
@@ -101,19 +101,6 @@ def _contact() -> tuple[str, str]:
 # ----------------------------------------------------------------------- lists
 
 
-def _summary(req: SupplierRequest, today: Any) -> dict[str, Any]:
-    tot = requests.totals(req)
-    return {
-        "req": req,
-        "number": requests.request_number(req.id),
-        "totals": tot,
-        "overdue_days": leadtime.days_overdue(req.expected_date, today)
-        if req.status == RequestStatus.SENT
-        else 0,
-        "sending": requests.is_sending(req),
-    }
-
-
 @bp.get("/requests")
 @requires(Role.OPERATOR)
 def index() -> Any:
@@ -135,7 +122,7 @@ def index() -> Any:
         tab=tab,
         tabs=TABS,
         counts=counts,
-        rows=[_summary(r, today) for r in found],
+        rows=[overview.summary(r, today) for r in found],
         suppliers=supplier_service.list_suppliers(),
         supplier_id=supplier_id,
         can_change=_can_change(),
@@ -148,31 +135,17 @@ def detail(request_id: int) -> Any:
     """One request: its lines, why each exists, totals; edit, send, receive."""
     req = requests.load_request(request_id)
     today = utcnow().date()
-    lines = []
-    for line in req.lines:
-        received = line.closed_at if line.status == LineStatus.RECEIVED else None
-        sent = req.sent_at if req.status in (RequestStatus.SENT, RequestStatus.RECEIVED) else None
-        lines.append(
-            {
-                "line": line,
-                "remaining": max(0, line.quantity - line.received_quantity),
-                "value": (
-                    line.item.unit_cost * line.quantity if line.item.unit_cost is not None else None
-                ),
-                "times": leadtime.line_lead_time(line.created_at, sent, received),
-                "scan_id": uuid.uuid4().hex,
-            }
-        )
+    lines = [row | {"scan_id": uuid.uuid4().hex} for row in overview.line_rows(req)]
     return render_template(
         "requests/detail.html",
         req=req,
-        summary=_summary(req, today),
+        summary=overview.summary(req, today),
         lines=lines,
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
         unfinished=requests.unfinished_send(req),
         max_quantity=MAX_QUANTITY,
-        expected_if_sent=leadtime.expected_date(utcnow(), req.supplier.lead_time_days),
+        expected_if_sent=overview.expected_if_sent_now(req),
     )
 
 
@@ -330,20 +303,11 @@ def csv(request_id: int) -> Response:
 @requires(Role.OPERATOR)
 def suppliers() -> Any:
     """Suppliers with their configured and measured lead times."""
-    today = utcnow().date()
-    open_reqs: dict[int, dict[str, int]] = {}
-    for req in requests.list_requests(RequestStatus.DRAFT) + requests.list_requests(
-        RequestStatus.SENT
-    ):
-        c = open_reqs.setdefault(req.supplier_id, {"draft": 0, "sent": 0, "overdue": 0})
-        c[req.status] += 1
-        if leadtime.is_overdue(req.status, req.expected_date, today):
-            c["overdue"] += 1
     return render_template(
         "suppliers/list.html",
         suppliers=supplier_service.list_suppliers(),
         stats=supplier_service.supplier_lead_times(),
-        open_reqs=open_reqs,
+        open_reqs=overview.open_counts(utcnow().date()),
     )
 
 
@@ -356,7 +320,7 @@ def supplier(supplier_id: int) -> Any:
     measured = supplier_service.measured_lines([sup.id])
     stats = leadtime.supplier_lead_time(m.times for m in measured)
     open_requests = [
-        _summary(r, today)
+        overview.summary(r, today)
         for r in requests.list_requests(supplier_id=sup.id)
         if r.status in (RequestStatus.DRAFT, RequestStatus.SENT)
     ]

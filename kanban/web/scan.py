@@ -11,19 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload
 
 from ..barcodes.commands import command_svg
 from ..barcodes.decode import MAX_UPLOAD_BYTES
-from ..core.actor import Actor
 from ..domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, MODES, Command, all_commands
-from ..domain.statuses import CommandAction, Mode, MovementKind, Role
-from ..extensions import db
-from ..models import Bin, Movement, utcnow
+from ..domain.statuses import CommandAction, Role
 from ..ops.https import ca_certificate
+from ..stock import recent as recent_scans
 from ..stock.scanning import MAX_QUANTITY, SCAN_ID_MAX
 from .board import STATE_LOOK
 from .security import actor, requires
@@ -43,7 +39,6 @@ BURST_MIN = 3
 #: Longest station name (the ledger column is 64 characters).
 STATION_MAX = 64
 #: How many of the station's scans the page lists.
-RECENT_LIMIT = 12
 
 #: Words and icons of the modes: the button, the result banner, the recent list. The icons
 #: are plain symbols that common fonts (DejaVu on a Linux station PC) have; the word is
@@ -54,7 +49,6 @@ MODE_LOOK: dict[str, dict[str, str]] = {
     "count": {"word": "Count", "done": "Counted", "icon": "#"},
     "undo": {"word": "Undo", "done": "Undone", "icon": "↩"},
 }
-KIND_TO_MODE = {"pull": MovementKind.PULL, "receipt": Mode.RECEIVE, "count": MovementKind.COUNT}
 
 
 def command_label(cmd: Command) -> str:
@@ -142,64 +136,6 @@ def command_sheet() -> Any:
     return render_template("scan/commands.html", groups=groups)
 
 
-def recent_scans(
-    station: str | None, who: Actor, *, limit: int = RECENT_LIMIT, undo_window: dt.timedelta
-) -> list[dict[str, Any]]:
-    """The newest scans at ``station`` (or, without one, ``who``'s own), newest first.
-
-    ``mine`` and ``undoable`` say whether the page offers Undo; the undo service still
-    decides (receipts booked on a request, for instance, cannot be undone).
-    """
-    stmt = (
-        sa.select(Movement)
-        .options(joinedload(Movement.bin).joinedload(Bin.item))
-        .where(Movement.kind.in_(tuple(KIND_TO_MODE)), Movement.scan_id.is_not(None))
-        .order_by(Movement.id.desc())
-        .limit(limit)
-    )
-    if who.user_id is not None:
-        mine_clause = Movement.user_id == who.user_id
-    else:
-        mine_clause = Movement.device_token_id == who.token_id
-    stmt = stmt.where(Movement.station == station) if station else stmt.where(mine_clause)
-    rows = list(db.session.scalars(stmt).unique())
-    undone: set[int] = set()
-    if rows:
-        undone = {
-            i
-            for i in db.session.scalars(
-                sa.select(Movement.undo_of_id).where(Movement.undo_of_id.in_([m.id for m in rows]))
-            )
-            if i is not None
-        }
-    now = utcnow()
-    out = []
-    for m in rows:
-        mine = (who.user_id is not None and m.user_id == who.user_id) or (
-            who.token_id is not None and m.device_token_id == who.token_id
-        )
-        mode = KIND_TO_MODE[m.kind]
-        out.append(
-            {
-                "scan_id": m.scan_id,
-                "at": m.created_at.isoformat(),
-                "mode": mode,
-                "quantity": m.on_hand_after if mode == Mode.COUNT else abs(m.quantity),
-                "bin": m.bin.code,
-                "item": m.bin.item.name,
-                "on_hand_after": m.on_hand_after,
-                "state_after": m.state_after,
-                "flipped": m.flipped,
-                "actor": m.actor,
-                "source": m.source,
-                "mine": mine,
-                "undone": m.id in undone,
-                "undoable": mine and m.id not in undone and now - m.created_at <= undo_window,
-            }
-        )
-    return out
-
-
 @bp.get("/scan/recent")
 @requires(Role.OPERATOR)
 def recent() -> Any:
@@ -209,7 +145,7 @@ def recent() -> Any:
         message = f"A station name is at most {STATION_MAX} printable characters."
         return jsonify(error={"code": "invalid_station", "message": message}), 400
     window = dt.timedelta(minutes=current_app.config["SCAN_UNDO_MINUTES"])
-    scans = recent_scans(station or None, actor(station=station), undo_window=window)
+    scans = recent_scans.recent_scans(station or None, actor(station=station), undo_window=window)
     return jsonify(station=station or None, scans=scans)
 
 
