@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from barcode import Code128
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from kanban.barcodes import code128
 from kanban.barcodes.zpl import HEX_INDICATOR, clean_text, escape_field_data
 from kanban.domain.codes import BIN_CODE_RE
 
@@ -200,9 +200,7 @@ def code128_modules(code: str) -> str:
 
     It comes from python-barcode's encoder (start code, data, checksum, stop pattern).
     """
-    _check_code(code)
-    # A Code128 object keeps encoder state, so each build uses a fresh one.
-    return Code128(code).build()[0]
+    return code128.encode(_check_code(code))
 
 
 @dataclass(frozen=True)
@@ -228,15 +226,8 @@ class BarcodeGeometry:
 
     def bar_runs(self) -> list[tuple[int, int]]:
         """Each bar as (x offset from ``left_dots``, width), both in whole dots."""
-        runs: list[tuple[int, int]] = []
-        start = -1
-        for i, bit in enumerate(self.pattern + "0"):
-            if bit == "1" and start < 0:
-                start = i
-            elif bit == "0" and start >= 0:
-                runs.append((start * self.module_dots, (i - start) * self.module_dots))
-                start = -1
-        return runs
+        m = self.module_dots
+        return [(start * m, width * m) for start, width in code128.bar_runs(self.pattern)]
 
 
 def _fit_module(n_modules: int, preset: Preset, dpi: int, code: str) -> int:
