@@ -1,6 +1,6 @@
 """Code 128 encoding: the one module that uses python-barcode.
 
-Bin labels (:mod:`kanban.barcodes.labels`) and command barcodes
+Bin labels (:mod:`kanban.barcodes.label_geometry`) and command barcodes
 (:mod:`kanban.barcodes.commands`) both draw their bars from :func:`encode`, so a label and
 a command sheet encode the same text the same way.
 """

@@ -1,6 +1,6 @@
 """Low-level ZPL II helpers: safe field text and a structural parser (DESIGN §5).
 
-The label renderer in :mod:`kanban.barcodes.labels` builds ZPL with these helpers. The
+The label renderer in :mod:`kanban.barcodes.label_zpl` builds ZPL with these helpers. The
 parser is the other half: tests (and anything else that wants to check a ZPL job before it
 reaches a printer) use it to see every field, where it sits and what it prints.
 
