@@ -16,6 +16,7 @@ from kanban.barcodes.label_presets import (
     ZPL_DPIS,
     LabelData,
     LabelError,
+    Preset,
     check_int,
     dots,
     get_preset,
@@ -30,6 +31,31 @@ def _zpl_text_width(text: str, height: int) -> float:
     # The printer's font 0 is a condensed face; DejaVu Sans Bold is wider for every glyph,
     # so measuring with it never lets text overrun its field block.
     return rl_width(text, True, height)
+
+
+def _text_fields(label: LabelData, preset: Preset, dpi: int) -> list[str]:
+    """One ``^FO … ^FS`` field per line of the label's texts, user text escaped."""
+    fields: list[str] = []
+    for t in label_texts(label, preset):
+        size = max(round(dots(t.size, dpi)), 10)  # ^A0 is unreadable below ~10 dots
+        block = math.floor(dots(t.width, dpi))
+        texts = [t.text]
+        if t.shrink:
+            fit = block / max(_zpl_text_width(t.text, size), 1e-9)
+            size = max(10, min(size, math.floor(size * fit)))
+        else:
+            measure = functools.partial(_zpl_text_width, height=size)
+            texts = text_lines(t, block, measure)
+        x = round(dots(t.x - t.width / 2 if t.centre else t.x, dpi))
+        for i, text in enumerate(texts):
+            # One field per line: ^FB wrapping is the printer's, and could overrun.
+            top = round(dots(t.baseline + (i * LINE_EM - ASCENT_EM) * t.size, dpi))
+            fields.append(
+                f"^FO{x},{max(top, 0)}^A0N,{size},{size}"
+                f"^FB{block},1,0,{'C' if t.centre else 'L'},0"
+                f"^FH{HEX_INDICATOR}^FD{escape_field_data(text)}^FS"
+            )
+    return fields
 
 
 def render_zpl(
@@ -64,25 +90,7 @@ def render_zpl(
     for label in labels:
         geom = places[label.code]
         lines = ["^XA", "^CI28", f"^PW{width}", f"^LL{length}", "^LH0,0"]
-        for t in label_texts(label, p):
-            size = max(round(dots(t.size, dpi)), 10)  # ^A0 is unreadable below ~10 dots
-            block = math.floor(dots(t.width, dpi))
-            texts = [t.text]
-            if t.shrink:
-                fit = block / max(_zpl_text_width(t.text, size), 1e-9)
-                size = max(10, min(size, math.floor(size * fit)))
-            else:
-                measure = functools.partial(_zpl_text_width, height=size)
-                texts = text_lines(t, block, measure)
-            x = round(dots(t.x - t.width / 2 if t.centre else t.x, dpi))
-            for i, text in enumerate(texts):
-                # One field per line: ^FB wrapping is the printer's, and could overrun.
-                top = round(dots(t.baseline + (i * LINE_EM - ASCENT_EM) * t.size, dpi))
-                lines.append(
-                    f"^FO{x},{max(top, 0)}^A0N,{size},{size}"
-                    f"^FB{block},1,0,{'C' if t.centre else 'L'},0"
-                    f"^FH{HEX_INDICATOR}^FD{escape_field_data(text)}^FS"
-                )
+        lines += _text_fields(label, p, dpi)
         lines.append(
             f"^FO{geom.left_dots},{geom.top_dots}^BY{geom.module_dots},2,{geom.height_dots}"
             f"^BCN,{geom.height_dots},N,N,N,N^FD{label.code}^FS"
