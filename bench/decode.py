@@ -43,6 +43,8 @@ import zxingcpp  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
 from kanban.barcodes import decode as dec  # noqa: E402
+from kanban.barcodes.decode_pipeline import run_pipeline  # noqa: E402
+from kanban.barcodes.decode_zbar import read_zbar  # noqa: E402
 
 
 def repo_relative(path: Path) -> str:
@@ -137,7 +139,7 @@ def zbar_alone(sample: Sample, counters: dict[str, int]) -> bool:
         # pyzbar 0.1.9 + libzbar 0.23: an unknown symbol orientation raises; the same scan
         # without reading the orientation (what our pipeline does) gets the data.
         counters["pyzbar_orientation_bug"] += 1
-        raw = [r.text.encode("utf-8") for r in dec._zbar_read(img)]
+        raw = [r.text.encode("utf-8") for r in read_zbar(img)]
     texts = []
     for data in raw:
         try:
@@ -151,7 +153,7 @@ def ours(sample: Sample, stages: dict[str, int]) -> tuple[bool, float]:
     data = sample.path.read_bytes()
     trace: list[str] = []
     t0 = time.perf_counter()
-    found = dec._pipeline(data, None, True, trace)
+    found = run_pipeline(data, None, True, trace)
     ms = (time.perf_counter() - t0) * 1000
     ok = matches(sample, [r.text for r in found])
     if ok and trace:

@@ -2,9 +2,9 @@
 
 Command texts (``*KB:MODE:RECEIVE``, ``*KB:QTY:5``, ``*KB:UNDO``) hold ``*`` and ``:``, which
 bin codes never do, so they are encoded here rather than through the label renderer (whose
-input is validated as a bin code). The encoding is python-barcode's Code 128, the same
-encoder as the labels, drawn with whole modules: SVG in millimetres for printing, PNG in
-whole pixels for tests and downloads.
+input is validated as a bin code). The encoding is python-barcode's Code 128 through
+:mod:`kanban.barcodes.code128`, the same encoder as the labels, drawn with whole modules:
+SVG in millimetres for printing, PNG in whole pixels for tests and downloads.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import io
 
-from barcode import Code128
 from markupsafe import escape
 from PIL import Image, ImageDraw
+
+from kanban.barcodes import code128
 
 __all__ = [
     "MAX_COMMAND_LENGTH",
@@ -39,21 +40,12 @@ def command_modules(text: str) -> str:
     """
     if not text or len(text) > MAX_COMMAND_LENGTH or not all(" " <= c <= "~" for c in text):
         raise ValueError(f"{text!r} cannot be a command barcode")
-    # A Code128 object keeps encoder state, so each build uses a fresh one.
-    return str(Code128(text).build()[0])
+    return code128.encode(text)
 
 
 def command_bar_runs(text: str) -> list[tuple[int, int]]:
     """Each bar of ``text``'s barcode as (first module, width in modules)."""
-    runs: list[tuple[int, int]] = []
-    start = -1
-    for i, bit in enumerate(command_modules(text) + "0"):
-        if bit == "1" and start < 0:
-            start = i
-        elif bit == "0" and start >= 0:
-            runs.append((start, i - start))
-            start = -1
-    return runs
+    return code128.bar_runs(command_modules(text))
 
 
 def command_svg(text: str, *, module_mm: float = 0.33, height_mm: float = 14.0) -> str:

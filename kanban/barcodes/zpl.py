@@ -1,6 +1,6 @@
 """Low-level ZPL II helpers: safe field text and a structural parser (DESIGN §5).
 
-The label renderer in :mod:`kanban.barcodes.labels` builds ZPL with these helpers. The
+The label renderer in :mod:`kanban.barcodes.label_zpl` builds ZPL with these helpers. The
 parser is the other half: tests (and anything else that wants to check a ZPL job before it
 reaches a printer) use it to see every field, where it sits and what it prints.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 #: The hex indicator used with ``^FH`` (the ZPL default).
@@ -131,6 +132,49 @@ def _ints(params: str) -> list[int]:
     return [int(p) for p in params.split(",") if p.strip()]
 
 
+def _commands(text: str) -> Iterator[tuple[str, str]]:
+    """Each ``^`` command of ``text`` as (name, parameters), in order.
+
+    Parameters are stripped, except ``^FD`` field data, which is kept exactly. Text before
+    the first command and any ``~`` control command raise :class:`ZplParseError`.
+    """
+    positions = [m.start() for m in _TOKEN_RE.finditer(text)]
+    if text[: positions[0] if positions else len(text)].strip():
+        raise ZplParseError("text before the first command")
+    for i, start in enumerate(positions):
+        end = positions[i + 1] if i + 1 < len(positions) else len(text)
+        token = text[start:end]
+        if token[0] == "~":
+            raise ZplParseError(f"control command {token[:3]!r} in the stream")
+        name, params = token[1:3].upper(), token[3:]
+        yield name, (params if name == "FD" else params.strip())
+
+
+def _field_command(fld: ZplField, name: str, params: str, module: int | None) -> None:
+    """Record a command of an open field (``^A0 ^FB ^FH ^FD ^BC ^FS``) in ``fld``.
+
+    ``module`` is the ``^BY`` module width in effect, for a ``^BC`` barcode.
+    """
+    fld.commands.append((name, params))
+    if name == "A0":
+        orient, *dims = params.split(",")
+        h, w = (int(dims[0]), int(dims[1] if len(dims) > 1 and dims[1] else dims[0]))
+        fld.font = (h, w)
+    elif name == "FB":
+        parts = params.split(",")
+        fld.block = (int(parts[0]), int(parts[1] or 1), (parts[3:4] or ["L"])[0] or "L")
+    elif name == "FH":
+        if params not in ("", HEX_INDICATOR):
+            raise ZplParseError("unexpected ^FH indicator")
+        fld.hex_escapes = True
+    elif name == "FD":
+        fld.raw_data = params
+    elif name == "BC":
+        parts = params.split(",")
+        fld.barcode = (int(parts[1]), parts[5] if len(parts) > 5 else "N")
+        fld.module = module
+
+
 def parse_zpl(text: str) -> list[ZplLabel]:
     """Parse ZPL into labels and fields.
 
@@ -143,17 +187,7 @@ def parse_zpl(text: str) -> list[ZplLabel]:
     current: ZplLabel | None = None
     fld: ZplField | None = None
     module: int | None = None
-    positions = [m.start() for m in _TOKEN_RE.finditer(text)]
-    if text[: positions[0] if positions else len(text)].strip():
-        raise ZplParseError("text before the first command")
-    for i, start in enumerate(positions):
-        end = positions[i + 1] if i + 1 < len(positions) else len(text)
-        token = text[start:end]
-        if token[0] == "~":
-            raise ZplParseError(f"control command {token[:3]!r} in the stream")
-        name, params = token[1:3].upper(), token[3:]
-        if name != "FD":
-            params = params.strip()
+    for name, params in _commands(text):
         if name == "XA":
             if current is not None:
                 raise ZplParseError("^XA inside a format")
@@ -186,25 +220,8 @@ def parse_zpl(text: str) -> list[ZplLabel]:
         elif name in ("A0", "FB", "FH", "FD", "BC", "FS"):
             if fld is None:
                 raise ZplParseError(f"^{name} outside a field")
-            fld.commands.append((name, params))
-            if name == "A0":
-                orient, *dims = params.split(",")
-                h, w = (int(dims[0]), int(dims[1] if len(dims) > 1 and dims[1] else dims[0]))
-                fld.font = (h, w)
-            elif name == "FB":
-                parts = params.split(",")
-                fld.block = (int(parts[0]), int(parts[1] or 1), (parts[3:4] or ["L"])[0] or "L")
-            elif name == "FH":
-                if params not in ("", HEX_INDICATOR):
-                    raise ZplParseError("unexpected ^FH indicator")
-                fld.hex_escapes = True
-            elif name == "FD":
-                fld.raw_data = params
-            elif name == "BC":
-                parts = params.split(",")
-                fld.barcode = (int(parts[1]), parts[5] if len(parts) > 5 else "N")
-                fld.module = module
-            elif name == "FS":
+            _field_command(fld, name, params, module)
+            if name == "FS":
                 current.fields.append(fld)
                 fld = None
     if current is not None:

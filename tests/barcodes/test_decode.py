@@ -30,6 +30,9 @@ from PIL import Image, ImageFilter, ImageOps
 
 from kanban.barcodes import decode as dec
 from kanban.barcodes.decode import DecodedCode, DecodeError
+from kanban.barcodes.decode_images import load_grey, open_checked
+from kanban.barcodes.decode_pool import current_pool
+from kanban.barcodes.decode_results import clean_results
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -159,7 +162,7 @@ def test_phone_photo_with_exif_orientation_decodes() -> None:
         assert stored.size == (2400, 1800)  # sideways on disk
         assert stored.getexif()[0x0112] == 6
     # The pipeline's image is upright (portrait), not the stored landscape pixels.
-    upright = dec._load_grey(dec._open_checked(data), 1000)
+    upright = load_grey(open_checked(data), 1000)
     assert upright.width < upright.height
     results = dec.decode_bytes(data)
     assert "C-03-11" in texts(results)
@@ -318,7 +321,7 @@ def test_non_gtin_input_is_rejected() -> None:
 
 
 def test_results_with_a_bad_check_digit_are_dropped() -> None:
-    cleaned = dec._clean(
+    cleaned = clean_results(
         [
             DecodedCode("036602301468", "UPCA", "pyzbar"),  # wrong check digit
             DecodedCode("036602301467", "UPCA", "zxing-cpp"),
@@ -403,7 +406,7 @@ def test_just_over_the_pixel_bound_is_refused_from_the_header() -> None:
 
 def test_a_48_megapixel_photo_is_accepted() -> None:
     assert dec.MAX_PIXELS >= 8000 * 6000
-    img = dec._open_checked(png_bomb(8000, 6000))
+    img = open_checked(png_bomb(8000, 6000))
     assert img.size == (8000, 6000)
 
 
@@ -448,7 +451,7 @@ def test_a_dying_worker_is_reported_and_replaced() -> None:
     thread = threading.Thread(target=run)
     thread.start()
     time.sleep(0.5)
-    pool = dec._pool
+    pool = current_pool()
     assert pool is not None
     for proc in list(pool._processes.values()):  # SIGKILL, as sudden as ZBar's abort()
         proc.kill()
