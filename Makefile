@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: system-deps $(STAMP) lint
 	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider
