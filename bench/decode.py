@@ -1,4 +1,4 @@
-"""Benchmark of server-side barcode decoding (DESIGN §9: decode rate and photo latency).
+"""Benchmark of server-side barcode decoding (docs/spec.md §9: decode rate and photo latency).
 
 Run from anywhere::
 
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        "## Targets (DESIGN §9)",
+        "## Targets (docs/spec.md §9)",
         "",
         "| what | target | measured | result |",
         "|---|---|---|---|",

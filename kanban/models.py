@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models (DESIGN §2.1)."""
+"""Typed SQLAlchemy 2.0 models (docs/spec.md §2.1)."""
 
 from __future__ import annotations
 

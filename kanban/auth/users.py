@@ -1,4 +1,4 @@
-"""Users, device tokens and login rate limiting (DESIGN §7)."""
+"""Users, device tokens and login rate limiting (docs/spec.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server-side barcode decoding for uploaded photos and camera frames (DESIGN §3.3).
+"""Server-side barcode decoding for uploaded photos and camera frames (docs/spec.md §3.3).
 
 This is the entry point for decoding; callers import from here. The work is done in:
 

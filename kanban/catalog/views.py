@@ -37,7 +37,7 @@ def _with_card_data(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def resolve_scan(text: str) -> Bin:
-    """Resolve scanned text to a bin (DESIGN §3.1): bin code, then barcode or SKU."""
+    """Resolve scanned text to a bin (docs/spec.md §3.1): bin code, then barcode or SKU."""
     code = normalise_bin_code(text)
     found = db.session.scalar(
         _with_card_data(sa.select(Bin).where(Bin.code == code, Bin.active.is_(True)))

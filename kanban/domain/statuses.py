@@ -44,7 +44,7 @@ class MovementKind(StrEnum):
 
 
 class Mode(StrEnum):
-    """What a scan does (DESIGN §3.1)."""
+    """What a scan does (docs/spec.md §3.1)."""
 
     PULL = "pull"
     RECEIVE = "receive"
@@ -119,7 +119,7 @@ class ChangeCause(StrEnum):
 
 
 class CommandAction(StrEnum):
-    """What a command barcode does (DESIGN §3.4)."""
+    """What a command barcode does (docs/spec.md §3.4)."""
 
     MODE = "mode"
     QUANTITY = "quantity"

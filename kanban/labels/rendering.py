@@ -1,4 +1,4 @@
-"""Label files (DESIGN §5): one file per bin (PNG, SVG) or one per selection (PDF, ZPL),
+"""Label files (docs/spec.md §5): one file per bin (PNG, SVG) or one per selection (PDF, ZPL),
 named the same way by the CLI and the web."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bins spreadsheet (DESIGN §8.3): CSV import and export.
+"""The bins spreadsheet (docs/spec.md §8.3): CSV import and export.
 
 An import is validated row by row first; nothing is written unless every row
 is valid. Items, zones and suppliers are matched by SKU/name or created.

@@ -1,4 +1,4 @@
-"""Sending automatically (DESIGN §2.3): when a line opens on the draft of a supplier
+"""Sending automatically (docs/spec.md §2.3): when a line opens on the draft of a supplier
 that sends automatically, the draft goes out by email.
 
 It listens to :data:`kanban.core.signals.card_changed` (a change that opened a

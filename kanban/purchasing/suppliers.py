@@ -1,5 +1,5 @@
 """Suppliers: finding them, their items, "send automatically", and measured lead times
-(DESIGN §2.3: signal → sent → received, per line and per supplier)."""
+(docs/spec.md §2.3: signal → sent → received, per line and per supplier)."""
 
 from __future__ import annotations
 

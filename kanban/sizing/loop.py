@@ -1,4 +1,4 @@
-"""Sizing the loop (DESIGN §2.4): a bin's recommended card quantity, and applying it.
+"""Sizing the loop (docs/spec.md §2.4): a bin's recommended card quantity, and applying it.
 
 The maths is in :mod:`kanban.domain.sizing`; this module reads its inputs from the ledger
 (pulls net of undone pulls) and from the supplier's measured lead times

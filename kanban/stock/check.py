@@ -1,4 +1,4 @@
-"""``kanban check``: the ledger invariants (DESIGN §6)."""
+"""``kanban check``: the ledger invariants (docs/spec.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Admin pages (DESIGN §7): device tokens (create, show once, revoke) and users (create,
+"""Admin pages (docs/spec.md §7): device tokens (create, show once, revoke) and users (create,
 role, password, switch off)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``POST /api/decode``: read the barcodes in a photo or a camera frame (DESIGN §3.3, §8.1).
+"""``POST /api/decode``: read the barcodes in a photo or a camera frame (docs/spec.md §3.3, §8.1).
 
 The decoding itself lives in :mod:`kanban.barcodes.decode`, which runs it in a worker
 process pool with a time bound. The pool starts lazily, on the first decode, so it starts in

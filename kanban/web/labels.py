@@ -1,4 +1,4 @@
-"""Blueprint ``labels``: choose bins, preview, download PDF/ZPL, print view (DESIGN §5).
+"""Blueprint ``labels``: choose bins, preview, download PDF/ZPL, print view (docs/spec.md §5).
 
 Every address is a GET with the selection in the query string (``zone``, ``supplier``,
 ``state``, ``bins``, ``preset``, ``copies``, ``start``, ``dpi``), so the page's download

@@ -1,4 +1,4 @@
-// Live camera scanning (DESIGN §3.3). Needs a secure context (HTTPS, or localhost).
+// Live camera scanning (docs/spec.md §3.3). Needs a secure context (HTTPS, or localhost).
 // With the browser's own BarcodeDetector the frames are read on the phone; otherwise a few
 // small grey frames a second go to POST /api/decode?live=1 and the server reads them.
 //

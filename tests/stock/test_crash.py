@@ -1,4 +1,4 @@
-"""A server that crashes mid-load loses and doubles nothing (DESIGN §9: "0 lost or doubled
+"""A server that crashes mid-load loses and doubles nothing (docs/spec.md §9: "0 lost or doubled
 scans under concurrency, replays and restarts").
 
 Clients behave as the scan page's outbox does: each scan has its own id and is sent again,

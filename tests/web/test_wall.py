@@ -1,4 +1,5 @@
-"""Wall mode (DESIGN §4): the display link, what the wall shows, and that it changes nothing."""
+"""Wall mode (docs/spec.md §4): the display link, what the wall shows, and that it
+changes nothing."""
 
 from __future__ import annotations
 
