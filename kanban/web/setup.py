@@ -58,11 +58,13 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         requests_pages,
         scan,
         spreadsheet,
+        vocab,
         wall,
     )
 
     for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
         app.register_blueprint(module.bp)
+    vocab.init_app(app)  # the enums for templates and the page's vocabulary block
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
