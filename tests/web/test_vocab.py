@@ -148,6 +148,20 @@ def test_the_menu_follows_the_role_members(
     assert not set(hidden) & links
 
 
+def test_templates_compare_with_enum_members_not_strings() -> None:
+    values = {m.value for enum in EXPECTED.values() for m in enum}
+    compared = re.compile(r"""(?:==|!=)\s*(['"])([a-z._]+)\1|(['"])([a-z._]+)\3\s*(?:==|!=)""")
+    listed = re.compile(r"""\bin\s*\(([^)]*)\)""")
+    offenders = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            words = [m[2] or m[4] for m in compared.finditer(line)]
+            for group in listed.findall(line):
+                words += re.findall(r"""['"]([a-z._]+)['"]""", group)
+            offenders += [f"{path.relative_to(ROOT)}:{n}: {w!r}" for w in words if w in values]
+    assert offenders == []
+
+
 def test_vocab_js_exports_every_enum_of_the_block() -> None:
     source = (ROOT / "static" / "js" / "vocab.js").read_text()
     assert set(re.findall(r"members\('([a-z_]+)'\)", source)) == set(EXPECTED)
