@@ -153,11 +153,20 @@ def test_scan_page_obeys_the_content_security_policy(operator_client: FlaskClien
 def test_scan_scripts_and_styles_are_served(operator_client: FlaskClient) -> None:
     for name in (
         "scan.js",
+        "scan-station.js",
+        "scan-api.js",
+        "scan-result.js",
+        "scan-outbox.js",
+        "scan-recent.js",
+        "scan-input.js",
+        "scan-capture.js",
+        "scan-offline.js",
         "scan-keys.js",
         "scan-queue.js",
         "scan-camera.js",
         "scan-feedback.js",
         "scan-sheet.js",
+        "vocab.js",
     ):
         resp = operator_client.get(f"/static/js/{name}")
         assert resp.status_code == 200, name
