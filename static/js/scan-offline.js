@@ -1,12 +1,13 @@
 // The copy of the scan page kept for a reload without network: registers the service worker
-// (static/js/scan-sw.js, scope /scan) and fills its cache on the first visit. The worker
+// (static/js/scan-sw.js, scope /scan) and fills its cache (named by the server: cfg.cache,
+// also in cfg.urls.worker) on the first visit. The worker
 // refreshes its copy on every later visit; the first visit's files loaded before the worker
 // was there to see them. Sets data-offline="ready" on #scan-app once the copy is complete.
 
 import { app, cfg } from './scan-station.js';
 
 async function keepForOffline() {
-  const cache = await caches.open('kanban-scan-v1');
+  const cache = await caches.open(cfg.cache);
   const files = performance
     .getEntriesByType('resource')
     .map((entry) => new URL(entry.name))
