@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
 from ..barcodes.commands import command_svg
@@ -38,7 +38,11 @@ BURST_END_MS = 500
 BURST_MIN = 3
 #: Longest station name (the ledger column is 64 characters).
 STATION_MAX = 64
-#: How many of the station's scans the page lists.
+#: The cache that keeps the scan page for a reload without network (static/js/scan-sw.js),
+#: named here only: the worker reads it from its own URL, the scan page from its config (to
+#: fill the cache on the first visit) and the login page from a data attribute (to empty it).
+#: A new name leaves every phone's old copy behind.
+SCAN_CACHE = "kanban-scan-v1"
 
 #: Words and icons of the modes: the button, the result banner, the recent list. The icons
 #: are plain symbols that common fonts (DejaVu on a Linux station PC) have; the word is
@@ -86,11 +90,12 @@ def page_config() -> dict[str, Any]:
         "modes": {m: MODE_LOOK[m] for m in (*MODES, CommandAction.UNDO)},
         "states": STATE_LOOK,
         "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],
+        "cache": SCAN_CACHE,
         "urls": {
             "scans": "/api/scans",
             "decode": "/api/decode",
             "recent": "/scan/recent",
-            "worker": "/scan-sw.js",
+            "worker": url_for("scan.worker", cache=SCAN_CACHE),
             "page": "/scan",
         },
     }
@@ -113,12 +118,19 @@ def scan_page() -> Any:
     )
 
 
+@bp.app_context_processor
+def _scan_cache() -> dict[str, str]:
+    # For the login page, which empties the cache (static/js/login.js).
+    return {"scan_cache": SCAN_CACHE}
+
+
 @bp.get("/scan-sw.js")
 @requires(Role.OPERATOR)
 def worker() -> Any:
     """The scan page's service worker (``static/js/scan-sw.js``): keeps the page for offline
     reloads. Served from the root so that it may control ``/scan``; never cached by HTTP, so
-    that a new version reaches the phones on their next visit."""
+    that a new version reaches the phones on their next visit. The page registers it as
+    ``/scan-sw.js?cache=SCAN_CACHE``: the worker takes its cache's name from its own URL."""
     resp = current_app.send_static_file("js/scan-sw.js")
     resp.headers["Cache-Control"] = "no-cache"
     return resp

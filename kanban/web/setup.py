@@ -26,6 +26,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     requests_pages,
     scan,
     spreadsheet,
+    vocab,
     wall,
 )
 
@@ -64,11 +65,19 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
 
     for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
         app.register_blueprint(module.bp)
+    vocab.init_app(app)  # the enums for templates and the page's vocabulary block
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
     feed.install()  # every card change writes its bin.changed event
     autosend.install(app)  # lines opened for auto-send suppliers go out by email
+
+    _install_handlers(app)
+    return app
+
+
+def _install_handlers(app: Flask) -> None:
+    """Security headers on every answer; errors as JSON on the API; one session a request."""
 
     @app.after_request
     def _headers(resp: Response) -> Response:
@@ -96,8 +105,6 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     @app.teardown_appcontext
     def _teardown(_exc: BaseException | None) -> None:
         db.session.remove()
-
-    return app
 
 
 def ping_database(app: Flask) -> None:

@@ -1,8 +1,9 @@
 // The board page: instant filters (kept in the address so links can be shared)
 // and live updates of the cards from the event feed.
 
-import { CardSet } from './cards.js';
+import { CardSet } from './card-set.js';
 import { LiveFeed, showStatus } from './live.js';
+import { EventKind } from './vocab.js';
 
 const root = document.getElementById('board');
 if (root) {
@@ -64,7 +65,7 @@ if (root) {
     lastId: Number(root.dataset.lastEventId || 0),
     refreshAt: Date.parse(root.dataset.refreshAt) || 0,
     onEvent: (event) => {
-      if (event.kind === 'bin.changed' && event.data && event.data.code) cards.patch(event.data);
+      if (event.kind === EventKind.BIN_CHANGED && event.data && event.data.code) cards.patch(event.data);
     },
     onStatus: (st) => {
       showStatus(indicator, st);

@@ -2,7 +2,7 @@
 // fast and end it with Enter or Tab.
 //
 // * In the scan field, Enter or Tab sends what was typed. Whether a person or a scanner
-//   typed it is told from the gaps between the keys (source "form" or "usb").
+//   typed it is told from the gaps between the keys (source FORM or USB).
 // * Anywhere else on the page, a burst of fast keys ended by Enter/Tab is still a scan: it is
 //   caught here, the Enter does not press the focused button, and a field the burst typed
 //   into gets its old value back.
@@ -10,6 +10,8 @@
 // "Fast" is judged on the median gap between the keys, so that one late key (the page was
 // busy for a moment) neither hides a scan nor cuts it in two. No person types three keys with
 // a median gap under burstGapMs; the closing Enter/Tab may come up to burstEndMs after.
+
+import { Source } from './vocab.js';
 
 const PAUSE_MS = 400; // a longer pause starts a new burst
 
@@ -77,7 +79,7 @@ export function attachWedge({ input, onScan, maxLength, burstGapMs, burstEndMs, 
     if (tab && text.trim() === '') return; // an empty field lets Tab move on
     e.preventDefault();
     input.value = '';
-    const source = typed.isScanner(now, limits) ? 'usb' : 'form';
+    const source = typed.isScanner(now, limits) ? Source.USB : Source.FORM;
     typed.reset();
     if (text.trim() !== '') onScan(text, source);
   });
@@ -114,7 +116,7 @@ export function attachWedge({ input, onScan, maxLength, burstGapMs, burstEndMs, 
         if (target && targetValue !== null && target.value !== targetValue) {
           target.value = targetValue; // the burst was a scan, not typing into that field
         }
-        onScan(text, 'usb');
+        onScan(text, Source.USB);
         return;
       }
       burst.reset();

@@ -1,4 +1,4 @@
-// Service worker of the scan page (registered by scan.js, scope /scan).
+// Service worker of the scan page (registered by scan-offline.js, scope /scan).
 //
 // A phone on the shop floor loses the network often, and a browser may reload a tab that was
 // in the background. Without this worker a reload while offline shows the browser's error
@@ -7,10 +7,13 @@
 // when the server cannot be reached (network first). It never touches API calls: the page's
 // own outbox queues scans and replays them, each with its scan id, once the server is back.
 //
-// The cache name is shared with scan.js (which fills it on the first visit) and login.js
-// (which empties it when someone logs in, so that one user's page is never shown to another).
+// The cache's name is set once, on the server (SCAN_CACHE in kanban/web/scan.py), and comes
+// here in this worker's own URL (/scan-sw.js?cache=NAME). scan-offline.js gets the same name
+// from the page (it fills the cache on the first visit) and login.js from the login page (it
+// empties the cache when someone logs in, so that one user's page is never shown to another).
+// Registered without a name (an older page), the worker keeps nothing.
 
-const CACHE = 'kanban-scan-v1';
+const CACHE = new URL(self.location.href).searchParams.get('cache');
 const PAGE = '/scan';
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -46,6 +49,6 @@ async function networkFirst(request, key) {
 }
 
 self.addEventListener('fetch', (event) => {
-  const key = cacheKey(event.request);
+  const key = CACHE ? cacheKey(event.request) : null;
   if (key) event.respondWith(networkFirst(event.request, key));
 });

@@ -2,8 +2,9 @@
 // indicator, and pages of zones that turn by themselves when the cards do not
 // fit on the screen.
 
-import { CardSet } from './cards.js';
+import { CardSet } from './card-set.js';
 import { LiveFeed, showStatus } from './live.js';
+import { CARD_STATES, EventKind } from './vocab.js';
 
 const root = document.getElementById('wall');
 
@@ -173,7 +174,7 @@ if (root) {
     filter: {
       zone: args.get('zone') || '',
       supplier: args.get('supplier') || '',
-      state: ['stocked', 'replenish', 'ordered'].includes(state) ? state : '',
+      state: CARD_STATES.includes(state) ? state : '',
       q: (args.get('q') || '').trim(),
     },
     onChange: (_card, _what, layoutChanged) => {
@@ -220,7 +221,7 @@ if (root) {
     refreshAt: Date.parse(root.dataset.refreshAt) || 0,
     staleAfter: Number(root.dataset.staleAfter || 15) * 1000,
     onEvent: (event) => {
-      if (event.kind === 'bin.changed' && event.data && event.data.code) cards.patch(event.data);
+      if (event.kind === EventKind.BIN_CHANGED && event.data && event.data.code) cards.patch(event.data);
     },
     onStatus: (st) => {
       showStatus(indicator, st);

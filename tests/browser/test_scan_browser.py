@@ -20,6 +20,7 @@ from kanban.barcodes.labels import LabelData, render_png
 from kanban.domain.codes import all_commands
 from kanban.extensions import db
 from kanban.models import Bin, Movement
+from kanban.web.scan import SCAN_CACHE
 
 from ..conftest import LiveServer
 from .conftest import CuttableProxy, login
@@ -421,6 +422,8 @@ def test_the_scan_page_reloads_without_network_and_its_scans_go_through_once_bac
         login(page, relay.url, username, f"password-{username}")
         page.goto(f"{relay.url}/scan")
         page.wait_for_selector("#scan-app[data-offline=ready]", timeout=TIMEOUT)
+        # The page filled the cache the server named, the one the worker reads below.
+        assert page.evaluate("(name) => caches.has(name)", SCAN_CACHE)
 
         relay.down = True
         relay.cut()
@@ -441,7 +444,9 @@ def test_the_scan_page_reloads_without_network_and_its_scans_go_through_once_bac
         # Logging out forgets the kept page, so the next user never gets this one.
         page.click("form[action='/logout'] button")
         page.wait_for_url(f"{relay.url}/login")
-        page.wait_for_function("async () => !(await caches.has('kanban-scan-v1'))", timeout=TIMEOUT)
+        page.wait_for_function(
+            "async (name) => !(await caches.has(name))", arg=SCAN_CACHE, timeout=TIMEOUT
+        )
     finally:
         context.close()
         relay.close()

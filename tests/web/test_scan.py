@@ -11,9 +11,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 from pyzbar import pyzbar
@@ -21,6 +23,7 @@ from pyzbar import pyzbar
 from kanban.barcodes.commands import command_png
 from kanban.domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, all_commands, parse_command
 from kanban.ops.https import ensure_certificate
+from kanban.web.scan import SCAN_CACHE
 
 from ..conftest import Api
 
@@ -136,7 +139,11 @@ def test_scan_page_obeys_the_content_security_policy(operator_client: FlaskClien
     resp = operator_client.get("/scan")
     page = Page(resp.get_data(as_text=True))
     assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
-    assert all(attrs.get("src") and not text.strip() for attrs, text in page.scripts)
+    # Scripts come from files; the one inline block is JSON data (the vocabulary), never run.
+    assert all(
+        (attrs.get("src") and not text.strip()) or attrs.get("type") == "application/json"
+        for attrs, text in page.scripts
+    )
     assert any(
         a.get("src", "").endswith("/static/js/scan.js") and a.get("type") == "module"
         for a, _ in page.scripts
@@ -149,11 +156,20 @@ def test_scan_page_obeys_the_content_security_policy(operator_client: FlaskClien
 def test_scan_scripts_and_styles_are_served(operator_client: FlaskClient) -> None:
     for name in (
         "scan.js",
+        "scan-station.js",
+        "scan-api.js",
+        "scan-result.js",
+        "scan-outbox.js",
+        "scan-recent.js",
+        "scan-input.js",
+        "scan-capture.js",
+        "scan-offline.js",
         "scan-keys.js",
         "scan-queue.js",
         "scan-camera.js",
         "scan-feedback.js",
         "scan-sheet.js",
+        "vocab.js",
     ):
         resp = operator_client.get(f"/static/js/{name}")
         assert resp.status_code == 200, name
@@ -174,6 +190,33 @@ def test_the_offline_worker_is_served_from_the_root_fresh_and_only_to_operators(
     assert resp.headers["Cache-Control"] == "no-cache"  # a new version reaches phones at once
     body = resp.get_data(as_text=True)
     assert "addEventListener('fetch'" in body
+
+
+def test_the_offline_cache_is_named_once_on_the_server(
+    operator_client: FlaskClient, app: Flask
+) -> None:
+    # The scan page fills the cache named in its config and registers the worker with the
+    # same name in its URL; the worker reads it from there (self.location).
+    page = Page(operator_client.get("/scan").get_data(as_text=True))
+    config = json.loads(page.by_id("scan-app")["data-config"])
+    assert config["cache"] == SCAN_CACHE
+    worker_url = urlsplit(config["urls"]["worker"])
+    assert worker_url.path == "/scan-sw.js"
+    assert parse_qs(worker_url.query) == {"cache": [SCAN_CACHE]}
+    worker = operator_client.get(config["urls"]["worker"])
+    assert worker.status_code == 200
+    assert "new URL(self.location.href).searchParams.get('cache')" in worker.get_data(as_text=True)
+    # The login page, which empties the cache, gets the same name.
+    login_page = Page(app.test_client().get("/login").get_data(as_text=True))
+    assert [a["data-scan-cache"] for _, a in login_page.elements if "data-scan-cache" in a] == [
+        SCAN_CACHE
+    ]
+    # And no browser file spells a name of its own.
+    static = Path(__file__).resolve().parents[2] / "static"
+    spelled = [
+        p.name for p in static.rglob("*") if p.is_file() and b"kanban-scan-v" in p.read_bytes()
+    ]
+    assert spelled == []
 
 
 # --------------------------------------------------------------------------- command sheet

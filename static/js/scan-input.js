@@ -1,0 +1,120 @@
+// What a scanned or typed text does, whichever way it came (scanner, field, camera, photo).
+// A code too long is refused and the same code again within the debounce time is ignored;
+// a command barcode sets the mode or the quantity, or undoes the last scan; anything else is
+// a scan, put in the outbox with the mode, the quantity and the station, then sent.
+// Undo takes back a scan still waiting, or else asks the server to undo the newest one.
+
+import { postUndo } from './scan-api.js';
+import { signal } from './scan-feedback.js';
+import { myScans, queue } from './scan-outbox.js';
+import { newScanId } from './scan-queue.js';
+import { refreshRecent, undoableScan } from './scan-recent.js';
+import { binFields, show, showError, showNotice } from './scan-result.js';
+import {
+  cfg, currentMode, modeLook, readQty, setMode, setQty, station, stateLook,
+} from './scan-station.js';
+
+let lastText = null;
+let lastTime = -Infinity;
+
+// ------------------------------------------------------------------ scans and commands
+
+function submitScan(text, source) {
+  const q = readQty();
+  if (!q.ok) {
+    showError('invalid_quantity', `The quantity must be a whole number from 0 to ${cfg.max_quantity}.`, text);
+    return;
+  }
+  const item = { scan_id: newScanId(), code: text, mode: currentMode(), source, queued_at: Date.now() };
+  if (q.value !== null) item.quantity = q.value;
+  const where = station();
+  if (where) item.station = where;
+  setQty(null); // a quantity is for one scan
+  queue.add(item);
+  queue.flush();
+}
+
+function runCommand(key) {
+  const cmd = cfg.commands[key];
+  if (!cmd) {
+    showError('unknown_command', 'This command barcode is not known here.', key);
+    return;
+  }
+  if (cmd.action === 'undo') {
+    undoLast();
+    return;
+  }
+  if (cmd.action === 'mode') setMode(cmd.value);
+  if (cmd.action === 'quantity') setQty(cmd.value);
+  const q = readQty();
+  const next = `${modeLook(currentMode()).word}, quantity ${q.value === null ? 'automatic' : q.value}`;
+  show('command', { icon: '⚙', word: cmd.label, detail: `Next scan: ${next}.` });
+  signal('command');
+}
+
+export function handleText(raw, source) {
+  const text = String(raw).replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  if (!text) return;
+  if (text.length > cfg.max_length) {
+    showError('code_too_long', `A code has at most ${cfg.max_length} characters.`, `${text.slice(0, 40)}…`);
+    return;
+  }
+  const now = performance.now();
+  if (text === lastText && now - lastTime < cfg.debounce_ms) {
+    lastTime = now;
+    showNotice(`Same code again within ${cfg.debounce_ms / 1000} s: ignored.`);
+    return;
+  }
+  lastText = text;
+  lastTime = now;
+  const key = text.toUpperCase();
+  if (key.startsWith(cfg.command_prefix.toUpperCase())) {
+    runCommand(key);
+    return;
+  }
+  submitScan(text, source);
+}
+
+// ------------------------------------------------------------------ undo
+
+export async function undoScan(scanId) {
+  let answer;
+  try {
+    answer = await postUndo(scanId);
+  } catch {
+    showError('offline', 'Cannot reach the server: the scan was not undone. Try again when it is back.');
+    return;
+  }
+  const { resp, data } = answer;
+  if (!resp.ok) {
+    const err = (data && data.error) || {};
+    showError(err.code, err.message || `The server answered ${resp.status}.`);
+    return;
+  }
+  const i = myScans.indexOf(scanId);
+  if (i >= 0) myScans.splice(i, 1);
+  show('undo', {
+    icon: '↩',
+    word: modeLook('undo').done,
+    ...binFields(data.bin),
+    why: data.flipped ? `Card back to ${stateLook(data.bin.state).word}: ${data.bin.reason}` : '',
+    detail: data.replayed ? 'It had already been undone.' : '',
+  });
+  signal('command');
+  refreshRecent();
+}
+
+function undoLast() {
+  const queued = queue.popNewest();
+  if (queued) {
+    show('undo', { icon: '↩', word: 'Taken back', bin: queued.code, detail: 'This waiting scan will not be sent.' });
+    signal('command');
+    return;
+  }
+  const id = myScans[myScans.length - 1] || undoableScan();
+  if (!id) {
+    showError('nothing_to_undo', 'There is no recent scan of yours to undo.');
+    return;
+  }
+  undoScan(id);
+}

@@ -1,0 +1,106 @@
+// The scan station's state: the server's config (data-config on #scan-app), the page's
+// fields, the mode and the quantity of the next scan, the station name, and the small helpers
+// the other scan modules share. The command barcodes, the words for modes and card states
+// and the limits all come from the server; nothing here decides a business rule.
+//
+// Everything shown that came from a scan or the server is set with textContent.
+
+import { MODES, Mode } from './vocab.js';
+
+export const app = document.getElementById('scan-app');
+export const cfg = JSON.parse(app.dataset.config);
+export const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+export const $ = (id) => document.getElementById(id);
+
+export const input = $('scan-code');
+export const qtyInput = $('scan-qty');
+export const stationInput = $('scan-station');
+const touch = window.matchMedia && window.matchMedia('(pointer: coarse)').matches;
+
+let mode = Mode.PULL;
+
+// ------------------------------------------------------------------ small helpers
+
+export function store(key, value) {
+  try {
+    if (value === undefined) return window.localStorage.getItem(key);
+    window.localStorage.setItem(key, value);
+  } catch {
+    // Private mode or storage disabled: settings last for this page only.
+  }
+  return null;
+}
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function clock(value) {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function station() {
+  return stationInput.value.trim().slice(0, cfg.station_max);
+}
+
+export function refocus() {
+  if (!touch) input.focus();
+}
+
+export function modeLook(m) {
+  return cfg.modes[m] || { word: m, done: m, icon: '' };
+}
+
+export function stateLook(s) {
+  return cfg.states[s] || { word: s, icon: '' };
+}
+
+// ------------------------------------------------------------------ mode and quantity
+
+export function currentMode() {
+  return mode;
+}
+
+export function setMode(next) {
+  if (!cfg.modes[next] || !MODES.includes(next)) return;
+  mode = next;
+  app.dataset.mode = next;
+  for (const b of app.querySelectorAll('button.mode')) {
+    b.setAttribute('aria-pressed', b.dataset.mode === next ? 'true' : 'false');
+  }
+  const look = modeLook(next);
+  $('scan-mode-word').textContent = `${look.icon} ${look.word}`;
+}
+
+export function readQty() {
+  const raw = qtyInput.value.trim();
+  if (raw === '') return { ok: !qtyInput.validity.badInput, value: null };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > cfg.max_quantity) return { ok: false, value: null };
+  return { ok: true, value: n };
+}
+
+export function updateQtyNow() {
+  const q = readQty();
+  $('scan-qty-now').textContent = q.value === null ? '· quantity: automatic' : `· quantity: ${q.value}`;
+}
+
+export function setQty(value) {
+  qtyInput.value = value === null ? '' : String(value);
+  updateQtyNow();
+}
+
+export function stepQty(delta) {
+  const q = readQty();
+  const base = q.value === null ? (delta > 0 ? 0 : 1) : q.value;
+  setQty(Math.max(mode === Mode.COUNT ? 0 : 1, Math.min(cfg.max_quantity, base + delta)));
+}
