@@ -22,11 +22,18 @@ from PIL import Image
 
 from kanban.barcodes import decode_preprocess as pre
 from kanban.barcodes.decode_images import check_payload, load_grey, open_checked
+from kanban.barcodes.decode_locate import TARGET_MODULE_PX, Region, crop, find_regions
 from kanban.barcodes.decode_results import DecodedCode, clean_results
 from kanban.barcodes.decode_zbar import read_zbar, zbar_available, zbar_unavailable_reason
 from kanban.barcodes.decode_zxing import read_zxing
 
-__all__ = ["decode_image_inline", "engines_status", "run_pipeline"]
+__all__ = [
+    "GIVE_UP_SECONDS",
+    "LIVE_GIVE_UP_SECONDS",
+    "decode_image_inline",
+    "engines_status",
+    "run_pipeline",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +45,15 @@ _LARGE_SIDE = 2000
 # Images smaller than this get an upscaled retry: low-resolution codes (a few pixels per
 # module) read better once interpolated.
 _UPSCALE_BELOW = 800
-# Retry budget of decode_image_inline when the caller gives none.
-_DEFAULT_BUDGET = 4.0
+#: A photo's attempts stop after this many seconds, whatever the caller allows: a photo
+#: without a code gives up within 500 ms (docs/spec.md §9), the attempt under way included.
+GIVE_UP_SECONDS = 0.35
+#: The same for a live camera frame: the next frame, a fraction of a second later, is the
+#: better retry.
+LIVE_GIVE_UP_SECONDS = 0.15
+#: A code cut out of an image whose modules are narrower than this is cut out of a larger
+#: decode of the upload instead.
+_MIN_MODULE_PX = 1.6
 
 
 def _version(dist: str) -> str:
@@ -81,24 +95,84 @@ def _both(tag: str, img: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
         yield f"zbar {tag}", _zb(img)
 
 
-def _first_passes(data: bytes, first: Image.Image, big: bool, zbar_on: bool) -> Iterator[Attempt]:
-    """Each engine on the working-size image and, for a big photo, a larger one."""
-    # zxing-cpp first at both sizes, ZBar after: on a big photo where the code is too small
-    # for the reduced image, zxing-cpp at 2000 px is the likeliest read, and ZBar is slower.
+class _Upload:
+    """The upload's images, decoded only when an attempt first needs them."""
+
+    def __init__(self, data: bytes, first: Image.Image, original_side: int) -> None:
+        self.data = data
+        self.work = first
+        self.original_side = original_side
+        self._sizes: dict[int, Image.Image] = {max(first.size): first}
+
+    @property
+    def big(self) -> bool:
+        """Larger than the working image: there are more pixels to fetch for small codes."""
+        return self.original_side > max(self.work.size)
+
+    def at(self, side: int) -> Image.Image:
+        """The upload decoded with its longest side near ``side`` (at most the original)."""
+        side = min(side, self.original_side)
+        if side not in self._sizes:
+            # Decoded afresh from the upload: JPEG scaling makes that cheaper than keeping
+            # and shrinking a full-size copy.
+            self._sizes[side] = load_grey(open_checked(self.data), side)
+        return self._sizes[side]
+
+    def source_for(self, region: Region, searched: Image.Image) -> tuple[Image.Image, float]:
+        """The smallest decode of the upload in which ``region`` (found in ``searched``) has
+        modules of at least :data:`_MIN_MODULE_PX` pixels, and the scale from ``searched``."""
+        side = max(searched.size)
+        need = _MIN_MODULE_PX / max(region.module_guess, 1e-3)
+        if need > 1 and self.original_side > side:
+            # Twice the pixels is usually enough; the full photo costs a whole JPEG decode.
+            side = min(self.original_side, side * 2 if need <= 2.2 else side * 4)
+        source = self.at(side) if side != max(searched.size) else searched
+        return source, max(source.size) / max(searched.size)
+
+
+def _located(
+    upload: _Upload, searched: Image.Image, tag: str, zbar_on: bool, skip: set[tuple[int, int]]
+) -> Iterator[Attempt]:
+    """Each 1D code candidate of ``searched``, cut out upright at a readable size (deskew),
+    then sharpened (deblur) and binarised. ``skip`` holds the centres already tried."""
+    for i, region in enumerate(find_regions(searched)):
+        source, factor = upload.source_for(region, searched)
+        where = (round(region.cx * factor / 32), round(region.cy * factor / 32))
+        if where in skip:
+            continue
+        skip.add(where)
+        scaled = region.scaled(factor)
+        cut = crop(source, scaled)
+        module = TARGET_MODULE_PX
+        name = f"{tag}{i}"
+        yield f"zxing {name}", _zx(cut)
+        yield f"zxing {name} deblur", _zx(pre.deblur(cut, module))
+        if zbar_on:
+            yield f"zbar {name}", _zb(cut)
+        yield f"zxing {name} binarise", _zx(pre.binarise(cut, module))
+
+
+def _first_passes(upload: _Upload, zbar_on: bool) -> Iterator[Attempt]:
+    """The whole image, then the 1D code candidates it shows, then more pixels."""
+    first = upload.work
+    skip: set[tuple[int, int]] = set()
     yield "zxing work", _zx(first)
-    large = None
-    if big:
-        # Codes small in the frame (far from the camera) need more pixels. Decoded afresh
-        # from the upload: JPEG scaling makes that cheaper than keeping a full-size copy.
-        large = load_grey(open_checked(data), _LARGE_SIDE)
-        yield "zxing large", _zx(large)
+    if not upload.big:
+        if zbar_on:
+            yield "zbar work", _zb(first)
+        if max(first.size) < _UPSCALE_BELOW:
+            # Low-resolution images (a few pixels per module): interpolation helps both.
+            yield from _both("x2", pre.upscale(first, 2.0), zbar_on)
+        yield from _located(upload, first, "located", zbar_on, skip)
+        return
+    # A big photo: codes turned or small in the frame are found and cut out of the working
+    # image first; only then are more pixels decoded, for codes too small to see in it.
+    yield from _located(upload, first, "located", zbar_on, skip)
+    large = upload.at(_LARGE_SIDE)
+    yield "zxing large", _zx(large)
+    yield from _located(upload, large, "located large", zbar_on, skip)
     if zbar_on:
         yield "zbar work", _zb(first)
-        if large is not None:
-            yield "zbar large", _zb(large)
-    if not big and max(first.size) < _UPSCALE_BELOW:
-        # Low-resolution images (a few pixels per module): interpolation helps both engines.
-        yield from _both("x2", pre.upscale(first, 2.0), zbar_on)
 
 
 def _retries(first: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
@@ -118,9 +192,7 @@ def _retries(first: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
         yield "zxing x2 sharpen", _zx(pre.sharpen(pre.upscale(first, 2.0)))
 
 
-def _attempts(
-    data: bytes, first: Image.Image, original_side: int, thorough: bool
-) -> Iterator[Attempt]:
+def _attempts(upload: _Upload, thorough: bool) -> Iterator[Attempt]:
     """Yield ``(name, attempt)`` pairs, cheapest and most likely first.
 
     Images are prepared lazily, when the generator reaches them, so a first-pass success
@@ -128,10 +200,16 @@ def _attempts(
     """
     zbar_on = zbar_available()
     if not thorough:
-        yield from _both("work", first, zbar_on)
+        # A live frame: the next frame is the better retry. The whole frame, then its best
+        # 1D candidate upright (a label held at an angle), then ZBar.
+        yield "zxing work", _zx(upload.work)
+        for region in find_regions(upload.work, limit=1):
+            yield "zxing located0", _zx(crop(upload.work, region))
+        if zbar_on:
+            yield "zbar work", _zb(upload.work)
         return
-    yield from _first_passes(data, first, original_side > max(first.size), zbar_on)
-    yield from _retries(first, zbar_on)
+    yield from _first_passes(upload, zbar_on)
+    yield from _retries(upload.work, zbar_on)
 
 
 def run_pipeline(
@@ -141,12 +219,17 @@ def run_pipeline(
 
     See :func:`decode_image_inline` for ``budget`` and ``thorough``.
     """
+    # CPU time of this thread, not the wall clock: a photo gets the same attempts whether or
+    # not the machine is busy (on an idle core the two are the same). The pool's timeout
+    # (wall clock) stays the hard bound.
+    started = time.thread_time()
     check_payload(data)
     img = open_checked(data)
     original_side = max(img.size)
-    deadline = time.monotonic() + (_DEFAULT_BUDGET if budget is None else budget)
-    first = load_grey(img, _WORK_SIDE)
-    for name, attempt in _attempts(data, first, original_side, thorough):
+    cap = GIVE_UP_SECONDS if thorough else LIVE_GIVE_UP_SECONDS
+    deadline = started + min(cap, cap if budget is None else budget)
+    upload = _Upload(data, load_grey(img, _WORK_SIDE), original_side)
+    for name, attempt in _attempts(upload, thorough):
         try:
             results = clean_results(attempt())
         except (RuntimeError, ValueError, OSError) as exc:
@@ -158,7 +241,7 @@ def run_pipeline(
             trace.append(name)
         if results:
             return results
-        if time.monotonic() > deadline:
+        if time.thread_time() > deadline:
             break
     return []
 

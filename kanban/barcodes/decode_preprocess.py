@@ -5,9 +5,9 @@ All take and return a grey (mode ``L``) image and leave their input unchanged.
 
 from __future__ import annotations
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-__all__ = ["blur", "otsu", "rotate", "sharpen", "stretch", "upscale"]
+__all__ = ["binarise", "blur", "deblur", "otsu", "rotate", "sharpen", "stretch", "upscale"]
 
 
 def stretch(grey: Image.Image) -> Image.Image:
@@ -59,3 +59,19 @@ def sharpen(grey: Image.Image) -> Image.Image:
 def blur(grey: Image.Image) -> Image.Image:
     """Slight Gaussian blur: smooths JPEG blocking and moire from screens and halftone print."""
     return grey.filter(ImageFilter.GaussianBlur(1))
+
+
+def deblur(grey: Image.Image, module_px: float) -> Image.Image:
+    """A strong unsharp mask about one module wide: restores the bar edges of a defocused or
+    motion-blurred code (blur of up to about two thirds of a module) well enough to read."""
+    radius = max(1.0, module_px)
+    return grey.filter(ImageFilter.UnsharpMask(radius=radius, percent=250, threshold=0))
+
+
+def binarise(grey: Image.Image, module_px: float) -> Image.Image:
+    """Black and white against the local mean over a few modules: evens out a glare spot, a
+    shadow or light falling off across the code, which a global threshold cannot."""
+    mean = grey.filter(ImageFilter.BoxBlur(max(2.0, 4 * module_px)))
+    # (pixel - local mean) + 128, clipped: above 124 is paper.
+    diff = ImageChops.subtract(grey, mean, scale=1.0, offset=128)
+    return diff.point(lambda v: 255 if v > 124 else 0)
