@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test lint system-deps bench clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,25 @@ bench: system-deps $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts
+
+# The on-phone barcode reader of the scan page's live camera: zxing-cpp compiled to
+# WebAssembly, the npm package zxing-wasm (reader build only). npm is needed here, at build
+# time, and nowhere else: the files are committed under static/vendor/zxing-wasm/ and served
+# by the app itself (never from a CDN). Bump ZXING_WASM and run `make vendor` to update.
+ZXING_WASM = 3.1.6
+ZXING_WASM_DIR = static/vendor/zxing-wasm
+
+vendor:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm install --prefix "$$tmp" --no-audit --no-fund --ignore-scripts zxing-wasm@$(ZXING_WASM) >/dev/null && \
+	src="$$tmp/node_modules/zxing-wasm" && \
+	rm -rf $(ZXING_WASM_DIR) && mkdir -p $(ZXING_WASM_DIR)/reader && \
+	cp "$$src/dist/es/share.js" $(ZXING_WASM_DIR)/share.js && \
+	cp "$$src/dist/es/reader/index.js" $(ZXING_WASM_DIR)/reader/index.js && \
+	cp "$$src/dist/reader/zxing_reader.wasm" $(ZXING_WASM_DIR)/zxing_reader.wasm && \
+	cp "$$src/LICENSE" $(ZXING_WASM_DIR)/LICENSE && \
+	cp tests/data/zxing-cpp-samples-LICENSE.txt $(ZXING_WASM_DIR)/LICENSE-zxing-cpp && \
+	printf '%s\n' "zxing-wasm $$(node -p "require('$$src/package.json').version") (npm), reader build." \
+	  "LICENSE: zxing-wasm's (MIT). The WebAssembly is zxing-cpp (Apache License 2.0, LICENSE-zxing-cpp)." \
+	  "Made by \`make vendor\`; do not edit." > $(ZXING_WASM_DIR)/VERSION && \
+	echo "$(ZXING_WASM_DIR): zxing-wasm $(ZXING_WASM)"

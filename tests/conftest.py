@@ -291,6 +291,9 @@ def start_server(
     port = port or free_port()
     env = {
         **os.environ,
+        # This checkout's code, whichever checkout the virtualenv was installed from (an
+        # editable install points at one folder; git worktrees share the venv).
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "KANBAN_DATABASE_URL": db_url,
         "KANBAN_INSTANCE_PATH": str(instance),
         "KANBAN_SECRET_KEY": "test-secret",

@@ -92,7 +92,11 @@ def _tensor(grey: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = v[: hb * _BLOCK, : wb * _BLOCK].reshape(hb, _BLOCK, wb, _BLOCK).sum(axis=(1, 3))
         # 3×3 block neighbourhood: a block straddling a code's edge still sees the code.
         p = np.pad(s, 1, mode="edge")
-        return sum(p[i : i + hb, j : j + wb] for i in range(3) for j in range(3)) / 9.0
+        out = np.zeros_like(s)
+        for i in range(3):
+            for j in range(3):
+                out += p[i : i + hb, j : j + wb]
+        return out / 9.0
 
     return blocks(gx * gx), blocks(gy * gy), blocks(gx * gy)
 

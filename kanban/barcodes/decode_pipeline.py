@@ -226,8 +226,9 @@ def run_pipeline(
     check_payload(data)
     img = open_checked(data)
     original_side = max(img.size)
-    cap = GIVE_UP_SECONDS if thorough else LIVE_GIVE_UP_SECONDS
-    deadline = started + min(cap, cap if budget is None else budget)
+    if budget is None:
+        budget = GIVE_UP_SECONDS if thorough else LIVE_GIVE_UP_SECONDS
+    deadline = started + budget
     upload = _Upload(data, load_grey(img, _WORK_SIDE), original_side)
     for name, attempt in _attempts(upload, thorough):
         try:
@@ -255,8 +256,10 @@ def decode_image_inline(
     worker process runs and what the benchmark measures. Returns ``[]`` when the image is
     fine but no code could be read.
 
-    ``budget`` (seconds, default 4) bounds the retries: no new attempt starts after it,
-    though the one under way finishes. ``thorough=False`` skips the retries (one pass of
-    each engine), for live camera frames where the next frame is the better retry.
+    ``budget`` (seconds of this thread's CPU time, default :data:`GIVE_UP_SECONDS`, or
+    :data:`LIVE_GIVE_UP_SECONDS` for a live frame) bounds the attempts: no new attempt
+    starts after it, though the one under way finishes. ``thorough=False`` is for live
+    camera frames, where the next frame is the better retry: the whole frame, its best 1D
+    candidate turned upright, ZBar, and no retries.
     """
     return run_pipeline(data, budget, thorough)

@@ -25,15 +25,17 @@ __all__ = ["current_pool", "decode_bytes", "shutdown"]
 
 log = logging.getLogger(__name__)
 
-# Part of the caller's timeout the worker may spend on retries, so that a hopeless image
-# normally ends with "no code" rather than a killed worker.
-_BUDGET_SHARE = 0.8
-
 # Two workers, so that one slow photo does not hold up everybody's camera frames; never more
 # than the machine has cores, as decoding is CPU-bound and the web server needs CPU too.
 _MAX_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
 _pool_lock = threading.Lock()
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
+# A new pool's first task also waits for its worker to start: the fork server imports the
+# decoders (numpy, zxing-cpp, ZBar), a second or more on a busy machine. That wait is not a
+# stuck decoder, so it does not count against the caller's timeout.
+_START_GRACE = 10.0
+# Pools that have answered once (started): they get no grace.
+_started_pools: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()
 # Pools this process killed on purpose (after a timeout): a caller whose worker died with
 # one of them retries instead of reporting a crash.
 _killed_pools: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()
@@ -93,7 +95,7 @@ def _drop_broken(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _worker_decode(data: bytes, budget: float, thorough: bool) -> list[DecodedCode]:
+def _worker_decode(data: bytes, budget: float | None, thorough: bool) -> list[DecodedCode]:
     """Runs in the worker process."""
     return run_pipeline(data, budget, thorough)
 
@@ -146,13 +148,17 @@ def _wait(
         ) from exc
 
 
-def decode_bytes(data: bytes, *, timeout: float = 5.0, thorough: bool = True) -> list[DecodedCode]:
+def decode_bytes(
+    data: bytes, *, timeout: float = 5.0, thorough: bool = True, budget: float | None = None
+) -> list[DecodedCode]:
     """Decode every barcode in an uploaded image (JPEG, PNG, WebP, GIF, BMP, TIFF).
 
     Decoding runs in a worker process, isolated from the caller, and is bounded by
     ``timeout`` seconds (including any wait for a busy worker). Returns ``[]`` when the
     image is fine but holds no readable code. ``thorough=False`` skips the retries, for
-    live camera frames (see :func:`~kanban.barcodes.decode.decode_image_inline`).
+    live camera frames. ``budget`` overrides the attempts' own time budget (see
+    :func:`~kanban.barcodes.decode.decode_image_inline`), which ends a hopeless photo long
+    before any sensible ``timeout``; a budget longer than ``timeout`` ends in a kill.
 
     Raises :class:`DecodeError` with ``code``:
 
@@ -167,18 +173,20 @@ def decode_bytes(data: bytes, *, timeout: float = 5.0, thorough: bool = True) ->
     check_payload(data)
     open_checked(data)
 
-    deadline = time.monotonic() + timeout
-    # Retries stop early enough for a hopeless image to end as "no code", not as a kill.
-    budget = max(0.1, timeout * _BUDGET_SHARE)
+    started = time.monotonic()
     for _ in range(2):  # a second go only when another caller's timeout killed our worker
         pool = _get_pool()
+        with _pool_lock:
+            grace = 0.0 if pool in _started_pools else _START_GRACE
         try:
             future = pool.submit(_worker_decode, data, budget, thorough)
         except (BrokenProcessPool, RuntimeError):
             _drop_broken(pool)
             continue
-        results = _wait(pool, future, deadline, timeout, len(data))
+        results = _wait(pool, future, started + timeout + grace, timeout, len(data))
         if results is not None:
+            with _pool_lock:
+                _started_pools.add(pool)
             return results
     raise DecodeError("decode_failed", "The decoder could not be started; try again.", 422)
 

@@ -7,6 +7,11 @@ a gunicorn worker and never in the master before the fork.
 Decoding changes nothing: the page submits the code it read to ``POST /api/scans`` as a
 second call (source ``camera`` or ``photo``), so that a decoded code goes through exactly the
 same path, checks and scan-id idempotency as a typed one.
+
+``GET /api/resolve?code=TEXT`` says, without changing anything, which bin a read code
+stands for (docs/spec.md §3.1): the live camera asks it for every new code it sees, so
+that a code that is not a bin is shown as such at once, while aiming, instead of being
+submitted as a scan (docs/decoding.md, "Feedback while aiming").
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from typing import Any
 from flask import jsonify, request
 
 from ..barcodes import decode
+from ..catalog import views as bins
+from ..domain.codes import ScanTextError, clean_scan_text
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp, error
 from .security import requires
 
-__all__ = ["bp", "log_engines"]
+__all__ = ["bp", "log_engines", "resolve_code"]
 
 log = logging.getLogger("kanban")
 
@@ -71,3 +78,20 @@ def decode_image() -> Any:
     except decode.DecodeError as exc:
         return error(exc.code, exc.message, exc.http_status)
     return jsonify(codes=[{"text": c.text, "format": c.format} for c in codes])
+
+
+@bp.get("/resolve")
+@requires(Role.OPERATOR)
+def resolve_code() -> Any:
+    """``{"code": TEXT, "bin": BIN_CODE}`` for a code that stands for an active bin.
+
+    A code that does not is answered like a scan of it would be, and nothing changes:
+    404 ``unknown_code``, 409 ``inactive_bin`` or ``ambiguous_code``, 400 for text that is
+    not a code.
+    """
+    try:
+        code = clean_scan_text(request.args.get("code", ""))
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    card = bins.resolve_card(code)
+    return jsonify(code=code, bin=card.code)

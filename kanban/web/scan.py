@@ -44,6 +44,15 @@ STATION_MAX = 64
 #: A new name leaves every phone's old copy behind.
 SCAN_CACHE = "kanban-scan-v1"
 
+#: The on-phone barcode reader (zxing-cpp as WebAssembly, ``make vendor``), under static/:
+#: its module, the module that one imports, and the WebAssembly. The live camera loads them
+#: where the browser has no BarcodeDetector; the offline copy keeps all three.
+READER_FILES = (
+    "vendor/zxing-wasm/reader/index.js",
+    "vendor/zxing-wasm/share.js",
+    "vendor/zxing-wasm/zxing_reader.wasm",
+)
+
 #: Words and icons of the modes: the button, the result banner, the recent list. The icons
 #: are plain symbols that common fonts (DejaVu on a Linux station PC) have; the word is
 #: always shown beside them.
@@ -97,6 +106,12 @@ def page_config() -> dict[str, Any]:
             "recent": "/scan/recent",
             "worker": url_for("scan.worker", cache=SCAN_CACHE),
             "page": "/scan",
+            "resolve": "/api/resolve",
+            "reader": {
+                "module": url_for("static", filename=READER_FILES[0]),
+                "wasm": url_for("static", filename=READER_FILES[2]),
+            },
+            "offline": [url_for("static", filename=f) for f in READER_FILES],
         },
     }
 

@@ -32,8 +32,11 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
 
 log = logging.getLogger("kanban")
 
+# 'wasm-unsafe-eval' lets the scan page compile its own WebAssembly barcode reader
+# (static/vendor/zxing-wasm, served from 'self'); it allows no eval() of JavaScript.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

@@ -1,39 +1,48 @@
-// Live camera scanning (docs/spec.md §3.3). Needs a secure context (HTTPS, or localhost).
-// With the browser's own BarcodeDetector the frames are read on the phone; otherwise a few
-// small grey frames a second go to POST /api/decode?live=1 and the server reads them.
+// Live camera scanning (docs/spec.md §3.3, docs/decoding.md). Needs a secure context (HTTPS,
+// or localhost). The frames are read on the phone wherever possible, so that the camera keeps
+// scanning when the network drops (the scans queue in the outbox): by the browser's own
+// BarcodeDetector, else by zxing-cpp as WebAssembly (scan-reader.js). Only a browser with
+// neither sends a few small grey frames a second to POST /api/decode?live=1.
 //
+// While aiming, the code found is outlined over the video (scan-overlay.js), and a code that
+// is not a bin says so at once (scan-lookup.js asks the server) instead of becoming a scan.
 // A label stays in view for many frames: a code is reported once, and again only after it
 // has been out of sight for HOLD_MS (point the camera away and back to scan it again).
 
-const DETECTOR_INTERVAL_MS = 150;
+import { Outline, Overlay } from './scan-overlay.js';
+import { Found, lookUp } from './scan-lookup.js';
+import { Reader, bestReader, drawFrame } from './scan-reader.js';
+
+const PHONE_INTERVAL_MS = 120;
 const SERVER_INTERVAL_MS = 300; // at most ~3 frames a second, one in flight at a time
 const OFFLINE_INTERVAL_MS = 1500;
-const FRAME_MAX_SIDE = 640;
 const HOLD_MS = 1500;
-const DETECTOR_FORMATS = [
-  'code_128', 'code_39', 'code_93', 'ean_13', 'ean_8', 'upc_a', 'upc_e', 'itf', 'codabar',
-  'qr_code', 'data_matrix',
-];
 
 export function cameraSupported() {
   return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
 }
 
 export class LiveCamera {
-  constructor({ video, box, status, decodeUrl, csrfToken, onCode }) {
+  // urls: {decode, resolve, reader: {module, wasm}}; onCode(text) gets each new code that is
+  // a bin, a command, or could not be checked (offline); isCommand(text) tells commands.
+  constructor({ video, box, status, overlay, urls, csrfToken, onCode, isCommand }) {
     this.video = video;
     this.box = box;
     this.status = status;
-    this.decodeUrl = decodeUrl;
+    this.overlay = new Overlay(overlay, box);
+    this.urls = urls;
     this.csrfToken = csrfToken;
     this.onCode = onCode;
+    this.isCommand = isCommand;
     this.canvas = document.createElement('canvas');
     this.stream = null;
-    this.detector = null;
+    this.reader = undefined; // chosen on the first start, kept after
     this.timer = null;
     this.running = false;
     this.lastText = null;
     this.lastSeen = 0;
+    this.lastKind = Outline.NONE;
+    this.lastLabel = '';
     this.frames = 0;
   }
 
@@ -56,21 +65,14 @@ export class LiveCamera {
     }
     this.video.srcObject = this.stream;
     await this.video.play().catch(() => {});
-    this.detector = await this.makeDetector();
-    this.running = true;
-    this.say(this.detector ? 'Point the camera at a label.' : 'Point the camera at a label (reading on the server).');
-    this.schedule(0);
-  }
-
-  async makeDetector() {
-    if (!('BarcodeDetector' in window)) return null;
-    try {
-      const supported = await window.BarcodeDetector.getSupportedFormats();
-      const formats = DETECTOR_FORMATS.filter((f) => supported.includes(f));
-      return formats.length ? new window.BarcodeDetector({ formats }) : null;
-    } catch {
-      return null;
+    if (this.reader === undefined) {
+      this.say('Preparing the barcode reader…');
+      this.reader = await bestReader(this.urls.reader);
     }
+    this.box.dataset.reader = this.reader ? this.reader.kind : Reader.SERVER;
+    this.running = true;
+    this.say(this.reader ? 'Point the camera at a label.' : 'Point the camera at a label (reading on the server).');
+    this.schedule(0);
   }
 
   stop() {
@@ -79,6 +81,7 @@ export class LiveCamera {
     if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
     this.stream = null;
     this.video.srcObject = null;
+    this.overlay.clear();
     this.box.hidden = true;
   }
 
@@ -89,12 +92,12 @@ export class LiveCamera {
 
   async tick() {
     if (!this.running) return;
-    let next = this.detector ? DETECTOR_INTERVAL_MS : SERVER_INTERVAL_MS;
+    let next = this.reader ? PHONE_INTERVAL_MS : SERVER_INTERVAL_MS;
     try {
-      const texts = this.detector ? await this.detectHere() : await this.detectOnServer();
+      const codes = this.reader ? await this.reader.read(this.video) : await this.readOnServer();
       this.frames += 1;
       this.box.dataset.frames = String(this.frames);
-      this.seen(texts);
+      await this.seen(codes);
     } catch (err) {
       if (err && err.offline) {
         this.say('Cannot reach the server to read the frames; retrying…');
@@ -104,25 +107,11 @@ export class LiveCamera {
     this.schedule(next);
   }
 
-  async detectHere() {
-    if (this.video.readyState < 2) return [];
-    const found = await this.detector.detect(this.video);
-    return found.map((c) => c.rawValue).filter(Boolean);
-  }
-
-  grabFrame() {
-    const w = this.video.videoWidth;
-    const h = this.video.videoHeight;
-    if (!w || !h) return null;
-    const scale = Math.min(1, FRAME_MAX_SIDE / Math.max(w, h));
-    const cw = Math.round(w * scale);
-    const ch = Math.round(h * scale);
-    this.canvas.width = cw;
-    this.canvas.height = ch;
-    const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage(this.video, 0, 0, cw, ch);
+  async readOnServer() {
+    const frame = drawFrame(this.video, this.canvas);
+    if (!frame) return [];
     // Grey: a barcode needs no colour, and grey frames compress to a third.
-    const img = ctx.getImageData(0, 0, cw, ch);
+    const img = frame.ctx.getImageData(0, 0, frame.width, frame.height);
     const px = img.data;
     for (let i = 0; i < px.length; i += 4) {
       const y = (px[i] * 77 + px[i + 1] * 150 + px[i + 2] * 29) >> 8;
@@ -130,18 +119,13 @@ export class LiveCamera {
       px[i + 1] = y;
       px[i + 2] = y;
     }
-    ctx.putImageData(img, 0, 0);
-    return new Promise((resolve) => this.canvas.toBlob(resolve, 'image/jpeg', 0.9));
-  }
-
-  async detectOnServer() {
-    const blob = await this.grabFrame();
-    if (!blob) return [];
+    frame.ctx.putImageData(img, 0, 0);
+    const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, 'image/jpeg', 0.9));
     const form = new FormData();
     form.append('image', blob, 'frame.jpg');
     let resp;
     try {
-      resp = await fetch(`${this.decodeUrl}?live=1`, {
+      resp = await fetch(`${this.urls.decode}?live=1`, {
         method: 'POST',
         body: form,
         headers: { 'X-CSRFToken': this.csrfToken },
@@ -153,19 +137,58 @@ export class LiveCamera {
     if (resp.status >= 502 && resp.status <= 504) throw { offline: true };
     if (!resp.ok) return [];
     const data = await resp.json().catch(() => null);
-    return data && Array.isArray(data.codes) ? data.codes.map((c) => c.text).filter(Boolean) : [];
+    const codes = data && Array.isArray(data.codes) ? data.codes : [];
+    return codes.filter((c) => c.text).map((c) => ({
+      text: c.text,
+      points: Array.isArray(c.position) ? c.position.map(([x, y]) => frame.toVideo({ x, y })) : [],
+    }));
   }
 
-  seen(texts) {
+  async seen(codes) {
     const now = performance.now();
+    const texts = codes.map((c) => c.text);
     if (this.lastText !== null) {
       if (texts.includes(this.lastText)) this.lastSeen = now; // still in view: not a new scan
       else if (now - this.lastSeen >= HOLD_MS) this.lastText = null;
     }
-    const fresh = texts.find((t) => t !== this.lastText);
+    const held = codes.find((c) => c.text === this.lastText);
+    if (held) this.overlay.draw(this.video, held.points, this.lastKind, this.lastLabel);
+    const fresh = codes.find((c) => c.text !== this.lastText);
     if (!fresh) return;
-    this.lastText = fresh;
+    this.lastText = fresh.text;
     this.lastSeen = now;
-    this.onCode(fresh);
+    await this.report(fresh);
+  }
+
+  async report(code) {
+    const { text } = code;
+    this.mark(code, Outline.CHECKING, text);
+    if (this.isCommand(text)) {
+      this.mark(code, Outline.BIN, text);
+      this.onCode(text);
+      return;
+    }
+    const answer = await lookUp(this.urls.resolve, text);
+    if (answer.found === Found.NOT_BIN) {
+      this.mark(code, Outline.NOT_BIN, 'Not a bin');
+      this.say(`Not a bin label: ${text.slice(0, 40)}${text.length > 40 ? '…' : ''}. ${answer.message}`.trim());
+      this.box.dataset.notBin = text;
+      return;
+    }
+    if (answer.found === Found.BIN) {
+      this.mark(code, Outline.BIN, answer.bin);
+      this.say(`Read ${answer.bin}.`);
+    } else {
+      // Offline: it cannot be checked now; it is queued, and the server's answer tells.
+      this.mark(code, Outline.CHECKING, text);
+      this.say(`Read ${text} (not checked: the server cannot be reached).`);
+    }
+    this.onCode(text);
+  }
+
+  mark(code, kind, label) {
+    this.lastKind = kind;
+    this.lastLabel = label;
+    this.overlay.draw(this.video, code.points, kind, label);
   }
 }

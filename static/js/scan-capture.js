@@ -65,13 +65,16 @@ export function setUpCapture() {
     if (file) decodePhoto(file);
   });
 
+  const prefix = cfg.command_prefix.toUpperCase();
   const camera = new LiveCamera({
     video: $('camera-video'),
     box: $('camera'),
     status: $('camera-status'),
-    decodeUrl: cfg.urls.decode,
+    overlay: $('camera-overlay'),
+    urls: { decode: cfg.urls.decode, resolve: cfg.urls.resolve, reader: cfg.urls.reader },
     csrfToken,
     onCode: (text) => handleText(text, Source.CAMERA),
+    isCommand: (text) => text.toUpperCase().startsWith(prefix),
   });
 
   if (cameraSupported()) {

@@ -13,7 +13,9 @@ async function keepForOffline() {
     .map((entry) => new URL(entry.name))
     .filter((url) => url.origin === window.location.origin && url.pathname.startsWith('/static/'))
     .map((url) => url.pathname);
-  for (const path of new Set([cfg.urls.page, ...files])) {
+  // The live camera's WebAssembly reader too, loaded only when the camera starts: without
+  // it, a phone that is offline could not read a label.
+  for (const path of new Set([cfg.urls.page, ...files, ...(cfg.urls.offline || [])])) {
     if (!(await cache.match(path))) await cache.add(path);
   }
   app.dataset.offline = 'ready';

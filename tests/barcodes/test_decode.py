@@ -31,6 +31,7 @@ from PIL import Image, ImageFilter, ImageOps
 from kanban.barcodes import decode as dec
 from kanban.barcodes.decode import DecodedCode, DecodeError
 from kanban.barcodes.decode_images import load_grey, open_checked
+from kanban.barcodes.decode_pipeline import run_pipeline
 from kanban.barcodes.decode_pool import current_pool
 from kanban.barcodes.decode_results import clean_results
 
@@ -280,10 +281,14 @@ def test_concurrent_callers_each_get_their_own_result() -> None:
     assert {k: texts(v) for k, v in got.items()} == {k: [k] for k in labels}
 
 
-def test_quick_mode_skips_the_retries() -> None:
-    # Live camera frames: one pass per engine, so a frame without a code costs little.
-    data = png(rotated(code128_label("SKEW-38"), 38))  # readable only after a rotation retry
-    assert dec.decode_bytes(data, thorough=False) == []
+def test_quick_mode_deskews_the_best_candidate_but_skips_the_retries() -> None:
+    # Live camera frames: the whole frame, its best 1D candidate turned upright, ZBar; no
+    # retries, so a frame without a code costs little (the next frame is the better retry).
+    data = png(rotated(code128_label("SKEW-38"), 38))  # the engines alone miss it at 38°
+    assert dec.decode_bytes(data, thorough=False) != []
+    trace: list[str] = []
+    assert run_pipeline(png(Image.new("L", (640, 480), 200)), None, False, trace) == []
+    assert set(trace) <= {"zxing work", "zxing located0", "zbar work"}
     assert texts(dec.decode_bytes(data)) == ["SKEW-38"]
 
 
@@ -422,7 +427,8 @@ def test_decode_error_survives_pickling() -> None:
 
 
 def _hard_image() -> bytes:
-    """A large noisy JPEG without a code: every retry runs, taking about a second or more."""
+    """A large noisy JPEG without a code: with a long budget (``budget=5``) every retry
+    runs, taking about a second or more."""
     buf = io.BytesIO()
     Image.effect_noise((3000, 2250), 40).convert("RGB").save(buf, "JPEG", quality=90)
     return buf.getvalue()
@@ -432,7 +438,7 @@ def test_timeout_kills_the_worker_and_the_next_call_works() -> None:
     label = png(code128_label("E-02-01"))
     dec.decode_bytes(label)  # the worker is up and warm
     with pytest.raises(DecodeError) as info:
-        dec.decode_bytes(_hard_image(), timeout=0.3)
+        dec.decode_bytes(_hard_image(), timeout=0.3, budget=5)
     assert (info.value.code, info.value.http_status) == ("decode_timeout", 504)
     assert texts(dec.decode_bytes(label)) == ["E-02-01"]
 
@@ -444,7 +450,7 @@ def test_a_dying_worker_is_reported_and_replaced() -> None:
 
     def run() -> None:
         try:
-            outcome.append(dec.decode_bytes(_hard_image(), timeout=20))
+            outcome.append(dec.decode_bytes(_hard_image(), timeout=20, budget=5))
         except BaseException as exc:
             outcome.append(exc)
 
