@@ -19,7 +19,8 @@ Conditions (:data:`RANGES` states each range; ``describe_ranges`` prints them):
 
 Each condition is varied on its own (the others at a mild baseline: label a third of the
 width, square on, up to 3 degrees of rotation, sharp, even light, JPEG 90, faint noise, a
-grey flat face, a clean label) and all of them together (``combined``). The set is a pure
+grey flat face, a clean label) and in combination (``combined``: each condition present
+with probability :data:`COMBINED_SHARE`, at a level drawn from its whole range). The set is a pure
 function of its seed; files are written once into a cache folder and reused.
 """
 
@@ -60,6 +61,10 @@ LIVE_SIZE = (640, 480)
 LIVE_QUALITY = 90
 #: Horizontal field of view of the simulated phone lens (a 26 mm-equivalent main camera).
 FOV_DEG = 65.0
+
+#: In a combined scene each condition is present with this probability (five of the eight
+#: on average), each at a level drawn from its whole range.
+COMBINED_SHARE = 0.6
 
 CONDITIONS = (
     "distance",
@@ -219,7 +224,8 @@ def photo_set(seed: int = 18, per_condition: int = 25, combined: int = 120) -> l
     for _ in range(combined):
         scene = base("combined")
         for condition in CONDITIONS:
-            scene = _vary(scene, condition, rng)
+            if rng.random() < COMBINED_SHARE:
+                scene = _vary(scene, condition, rng)
         scenes.append(replace(scene, condition="combined"))
     return scenes
 

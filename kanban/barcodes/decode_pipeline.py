@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from importlib import metadata
 
 from PIL import Image
@@ -124,38 +125,56 @@ class _Upload:
         side = max(searched.size)
         need = _MIN_MODULE_PX / max(region.module_guess, 1e-3)
         if need > 1 and self.original_side > side:
-            # Twice the pixels is usually enough; the full photo costs a whole JPEG decode.
-            side = min(self.original_side, side * 2 if need <= 2.2 else side * 4)
+            # At most the large decode: the full 12 MP costs a whole JPEG decode (several
+            # times the rest of the pipeline) and adds little to a code already blurred.
+            side = min(self.original_side, max(side, _LARGE_SIDE))
         source = self.at(side) if side != max(searched.size) else searched
         return source, max(source.size) / max(searched.size)
 
 
+# Where a candidate was cut out, and from how large a decode: the same code found again in a
+# larger image is tried again only when it can be cut out of more pixels than before.
+Tried = dict[tuple[int, int], int]
+
+
+def _cuts(cut: Image.Image, name: str, zbar_on: bool) -> Iterator[Attempt]:
+    """One upright code: as cut, sharpened (deblur), by ZBar, binarised."""
+    yield f"zxing {name}", _zx(cut)
+    yield f"zxing {name} deblur", _zx(pre.deblur(cut, TARGET_MODULE_PX))
+    if zbar_on:
+        yield f"zbar {name}", _zb(cut)
+    yield f"zxing {name} binarise", _zx(pre.binarise(cut, TARGET_MODULE_PX))
+
+
 def _located(
-    upload: _Upload, searched: Image.Image, tag: str, zbar_on: bool, skip: set[tuple[int, int]]
+    upload: _Upload, searched: Image.Image, tag: str, zbar_on: bool, tried: Tried
 ) -> Iterator[Attempt]:
     """Each 1D code candidate of ``searched``, cut out upright at a readable size (deskew),
-    then sharpened (deblur) and binarised. ``skip`` holds the centres already tried."""
+    then sharpened (deblur) and binarised; a code small in a big photo is cut out of a
+    larger decode of it when the first cut does not read."""
+    width, height = searched.size
     for i, region in enumerate(find_regions(searched)):
+        # The candidate's place as a share of the image, in steps of 1/40.
+        where = (round(region.cx / width * 40), round(region.cy / height * 40))
         source, factor = upload.source_for(region, searched)
-        where = (round(region.cx * factor / 32), round(region.cy * factor / 32))
-        if where in skip:
+        if tried.get(where, 0) >= max(source.size):
             continue
-        skip.add(where)
-        scaled = region.scaled(factor)
-        cut = crop(source, scaled)
-        module = TARGET_MODULE_PX
-        name = f"{tag}{i}"
-        yield f"zxing {name}", _zx(cut)
-        yield f"zxing {name} deblur", _zx(pre.deblur(cut, module))
-        if zbar_on:
-            yield f"zbar {name}", _zb(cut)
-        yield f"zxing {name} binarise", _zx(pre.binarise(cut, module))
+        tried[where] = max(source.size)
+        yield from _cuts(crop(source, region.scaled(factor)), f"{tag}{i}", zbar_on)
+        side = max(source.size)
+        if upload.big and side < min(upload.original_side, _LARGE_SIDE):
+            # Blur and JPEG cost a small code most: twice the pixels give the engines more
+            # to go on.
+            larger = upload.at(_LARGE_SIDE)
+            factor = max(larger.size) / width
+            tried[where] = max(larger.size)
+            yield from _cuts(crop(larger, region.scaled(factor)), f"{tag}{i} x2", zbar_on)
 
 
 def _first_passes(upload: _Upload, zbar_on: bool) -> Iterator[Attempt]:
     """The whole image, then the 1D code candidates it shows, then more pixels."""
     first = upload.work
-    skip: set[tuple[int, int]] = set()
+    tried: Tried = {}
     yield "zxing work", _zx(first)
     if not upload.big:
         if zbar_on:
@@ -163,14 +182,14 @@ def _first_passes(upload: _Upload, zbar_on: bool) -> Iterator[Attempt]:
         if max(first.size) < _UPSCALE_BELOW:
             # Low-resolution images (a few pixels per module): interpolation helps both.
             yield from _both("x2", pre.upscale(first, 2.0), zbar_on)
-        yield from _located(upload, first, "located", zbar_on, skip)
+        yield from _located(upload, first, "located", zbar_on, tried)
         return
     # A big photo: codes turned or small in the frame are found and cut out of the working
     # image first; only then are more pixels decoded, for codes too small to see in it.
-    yield from _located(upload, first, "located", zbar_on, skip)
+    yield from _located(upload, first, "located", zbar_on, tried)
     large = upload.at(_LARGE_SIDE)
     yield "zxing large", _zx(large)
-    yield from _located(upload, large, "located large", zbar_on, skip)
+    yield from _located(upload, large, "located large", zbar_on, tried)
     if zbar_on:
         yield "zbar work", _zb(first)
 
@@ -192,6 +211,31 @@ def _retries(first: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
         yield "zxing x2 sharpen", _zx(pre.sharpen(pre.upscale(first, 2.0)))
 
 
+def _live(frame: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
+    """A live frame: the whole frame, its two best 1D candidates upright, ZBar, then the
+    best candidate finer, sharpened and a little turned. No retries of the whole frame: the
+    next frame, a fraction of a second later, is the better retry."""
+    yield "zxing work", _zx(frame)
+    regions = find_regions(frame, limit=2)
+    for i, region in enumerate(regions):
+        yield f"zxing located{i}", _zx(crop(frame, region))
+        # A region takes in some of the label round the code, so the module guessed from
+        # its length is often too wide: a cut that assumes finer modules is the next try.
+        yield f"zxing located{i} fine", _zx(crop(frame, region, region.module_guess / 1.6))
+    if zbar_on:
+        yield "zbar work", _zb(frame)
+    for region in regions[:1]:
+        fine = crop(frame, region, region.module_guess / 1.6)
+        yield "zxing located0 fine deblur", _zx(pre.deblur(fine, TARGET_MODULE_PX))
+        if zbar_on:
+            yield "zbar located0 fine", _zb(fine)
+        for turn in (-5.0, 5.0):
+            # Perspective makes the bars converge: the mean direction can be a little off.
+            turned = replace(region, angle=region.angle + turn)
+            cut = crop(frame, turned, region.module_guess / 1.6)
+            yield f"zxing located0 fine {turn:+.0f}", _zx(cut)
+
+
 def _attempts(upload: _Upload, thorough: bool) -> Iterator[Attempt]:
     """Yield ``(name, attempt)`` pairs, cheapest and most likely first.
 
@@ -202,11 +246,7 @@ def _attempts(upload: _Upload, thorough: bool) -> Iterator[Attempt]:
     if not thorough:
         # A live frame: the next frame is the better retry. The whole frame, then its best
         # 1D candidate upright (a label held at an angle), then ZBar.
-        yield "zxing work", _zx(upload.work)
-        for region in find_regions(upload.work, limit=1):
-            yield "zxing located0", _zx(crop(upload.work, region))
-        if zbar_on:
-            yield "zbar work", _zb(upload.work)
+        yield from _live(upload.work, zbar_on)
         return
     yield from _first_passes(upload, zbar_on)
     yield from _retries(upload.work, zbar_on)

@@ -95,6 +95,10 @@ def read_zbar(img: Image.Image) -> list[DecodedCode]:
     pixels = grey.tobytes()  # must outlive the scan: ZBar reads it in place
     raw: list[tuple[int, bytes]] = []
     with pyzbar._image_scanner() as scanner, pyzbar._image() as zimg:
+        # ZBar's Interleaved 2 of 5 reader takes the bars of a damaged or turned code of
+        # another kind for a short ITF number: a wrong scan is worse than none. zxing-cpp,
+        # tried first, still reads ITF (with its quiet zones and length checks).
+        zw.zbar_image_scanner_set_config(scanner, zw.ZBarSymbol.I25, zw.ZBarConfig.CFG_ENABLE, 0)
         zw.zbar_image_set_format(zimg, pyzbar._FOURCC["L800"])
         zw.zbar_image_set_size(zimg, width, height)
         zw.zbar_image_set_data(zimg, cast(c_char_p(pixels), c_void_p), len(pixels), None)
