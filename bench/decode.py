@@ -1,24 +1,24 @@
-"""Benchmark of server-side barcode decoding (docs/spec.md §9: decode rate and photo latency).
+"""Benchmark of barcode decoding (docs/spec.md §9, issue #18; docs/decoding.md explains it).
 
 Run from anywhere::
 
-    .venv/bin/python bench/decode.py [--samples DIR] [--out FILE] [--verbose]
+    .venv/bin/python bench/decode.py [--quick] [--samples DIR] [--cache DIR] [--out FILE]
 
-Measures, per sample folder and overall, on the public photo set (default
-``../shared/barcode-samples`` next to the repository):
+``--quick`` decodes a subset while iterating (every eighth floor scene, every fourth public
+sample); the results file says so. It measures:
 
-* zxing-cpp alone: library defaults, one ``read_barcodes`` on the image as loaded, grey;
-* pyzbar alone: library defaults (ZBar's default configuration), one scan;
-* our pipeline: ``kanban.barcodes.decode.decode_image_inline``, plus its median time.
+* the public photo set (default ``../shared/barcode-samples`` next to the repository), per
+  folder: zxing-cpp alone, pyzbar alone (library defaults, one call) and our pipeline
+  (``decode_image_inline``). An image counts as read when any returned text equals the
+  expected text (``N.txt``, exact), or, for ``N.bin``, the expected bytes (text encoded as
+  Latin-1 or UTF-8). UPC-A compares normalised to 13 digits. ``qrcode-7`` is one message
+  in four QR codes (structured append): each image counts when it yields its own part;
+* floor photos of our own labels (``bench/decode_floor.py`` over the seeded set of
+  ``bench/photoset.py``): rate per condition, time through the worker pool, live frames;
+* how long a 12 MP photo without a code takes to give up, and a synthetic 12 MP phone photo
+  (a Code 128 label on a noisy background, stored sideways with an EXIF orientation tag).
 
-An image counts as read when any returned text equals the expected text (``N.txt``, exact),
-or, for ``N.bin``, the expected bytes (text encoded as Latin-1 or UTF-8). UPC-A compares
-normalised to 13 digits. ``qrcode-7`` is one message in four QR codes (structured append):
-each image counts as read when it yields its own part, a non-empty slice of the message.
-
-It then times a synthetic 12-megapixel phone photo (a Code 128 bin label on a noisy
-background, stored sideways with an EXIF orientation tag) inline and through the worker
-pool, and writes the markdown table to ``bench/results/decode.md``.
+It writes the markdown to ``bench/results/decode.md`` (repository-relative paths only).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import decode_floor  # noqa: E402
+import photoset  # noqa: E402
 import zxingcpp  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
@@ -53,8 +55,11 @@ def repo_relative(path: Path) -> str:
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-TARGET_RATE = 0.90
-TARGET_PHOTO_MS = 300.0
+TARGET_RATE = 0.933  # the rate reached before issue #18: no regression
+TARGET_PHOTO_MS = 150.0
+TARGET_FLOOR_RATE = 0.98
+TARGET_LIVE_RATE = 0.95
+TARGET_GIVE_UP_MS = 500.0
 
 
 @dataclass
@@ -242,18 +247,13 @@ def pct(n: int, d: int) -> str:
     return f"{n} ({100 * n / d:.1f} %)" if d else "0"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared/barcode-samples")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/decode.md")
-    parser.add_argument("--runs", type=int, default=5, help="runs of the 12 MP photo timing")
-    parser.add_argument("--verbose", action="store_true", help="list images our pipeline misses")
-    args = parser.parse_args(argv)
-
-    if not args.samples.is_dir():
-        print(f"samples directory not found: {args.samples}", file=sys.stderr)
-        return 2
+def public_set(
+    args: argparse.Namespace,
+) -> tuple[dict[str, FolderStats], FolderStats, dict[str, int], dict[str, int], float]:
+    """The public photo set: each engine alone and our pipeline, per folder."""
     folders = load_samples(args.samples)
+    if args.quick:
+        folders = {name: samples[::4] for name, samples in folders.items()}
     zbar_ok = dec.zbar_available()
     counters = {"pyzbar_orientation_bug": 0}
     stages: dict[str, int] = {}
@@ -279,38 +279,18 @@ def main(argv: list[str] | None = None) -> int:
         total.zbar += fs.zbar
         total.ours += fs.ours
         total.ours_ms += fs.ours_ms
-    set_seconds = time.perf_counter() - t_start
+    return stats, total, stages, counters, time.perf_counter() - t_start
 
-    photo = phone_photo()
-    with Image.open(io.BytesIO(photo)) as probe:
-        photo_size = probe.size
-    found = dec.decode_image_inline(photo)
-    photo_ok = any(r.text == "A-01-03" for r in found)
-    inline_ms = time_median(lambda: dec.decode_image_inline(photo), args.runs)
-    dec.decode_bytes(photo, timeout=30)  # start and warm the worker
-    pooled_found = dec.decode_bytes(photo)
-    pooled_ms = time_median(lambda: dec.decode_bytes(photo), args.runs)
-    dec.shutdown()
-    pooled_ok = any(r.text == "A-01-03" for r in pooled_found)
-    # Informative: a label far from the camera (needs the 2000 px pass), and a photo with no
-    # code at all (every retry runs: the pipeline's worst case on a 12 MP photo).
-    far = phone_photo(label_share=1 / 6)
-    far_ok = any(r.text == "A-01-03" for r in dec.decode_image_inline(far))
-    far_ms = time_median(lambda: dec.decode_image_inline(far), 3)
-    blank = no_code_photo()
-    blank_ms = time_median(lambda: dec.decode_image_inline(blank), 3)
 
-    rate = total.ours / total.images
+def public_lines(
+    stats: dict[str, FolderStats],
+    total: FolderStats,
+    stages: dict[str, int],
+    counters: dict[str, int],
+    seconds: float,
+) -> list[str]:
+    """The markdown of the public set's section."""
     lines = [
-        "# Barcode decoding benchmark",
-        "",
-        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python "
-        f"{platform.python_version()}, {platform.platform(terse=True)}",
-        f"- {dec.engines_status()}; Pillow {Image.__version__}",
-        f"- samples: `{repo_relative(args.samples)}` ({total.images} images, {len(stats)} folders)",
-        "- command: `.venv/bin/python bench/decode.py`",
-        "",
         "## Decode rate on the public photo set",
         "",
         "zxing-cpp and pyzbar alone: library defaults, one call on the image as loaded, grey. "
@@ -333,16 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         f"**{pct(total.zbar, total.images)}** | **{pct(total.ours, total.images)}** | "
         f"**{statistics.median(total.ours_ms):.1f}** |"
     )
-    best_single = max(total.zxing, total.zbar)
-    rate_ok = rate >= TARGET_RATE and total.ours > best_single
-    inline_ok = photo_ok and inline_ms <= TARGET_PHOTO_MS
     stage_list = ", ".join(f"{k}: {v}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
     lines += [
         "",
         f"Reads by the attempt that found them: {stage_list}.",
         f"Whole sample set through our pipeline: {sum(total.ours_ms) / 1000:.1f} s "
-        f"(all three columns: {set_seconds:.1f} s); slowest image "
-        f"{max(total.ours_ms):.0f} ms.",
+        f"(all three columns: {seconds:.1f} s); slowest image {max(total.ours_ms):.0f} ms.",
     ]
     if counters["pyzbar_orientation_bug"]:
         lines.append(
@@ -350,27 +326,171 @@ def main(argv: list[str] | None = None) -> int:
             f"libzbar 0.23) on {counters['pyzbar_orientation_bug']} images; the pyzbar "
             "column counts the same ZBar scan without reading the orientation."
         )
-    lines += [
-        "",
-        "## Targets (docs/spec.md §9)",
+    return lines
+
+
+@dataclass
+class Timings:
+    photo_ok: bool
+    inline_ms: float
+    pooled_ms: float
+    far_ok: bool
+    far_ms: float
+    blank_pool_ms: float
+    blank_inline_ms: float
+    blank_cpu_ms: float
+
+
+def timings(runs: int) -> Timings:
+    """The synthetic 12 MP photo, the same far away, and a photo with no code."""
+    photo = phone_photo()
+    photo_ok = any(r.text == "A-01-03" for r in dec.decode_image_inline(photo))
+    inline_ms = time_median(lambda: dec.decode_image_inline(photo), runs)
+    dec.decode_bytes(photo, timeout=30)  # start and warm the worker
+    photo_ok = photo_ok and any(r.text == "A-01-03" for r in dec.decode_bytes(photo))
+    pooled_ms = time_median(lambda: dec.decode_bytes(photo), runs)
+    far = phone_photo(label_share=1 / 6)
+    far_ok = any(r.text == "A-01-03" for r in dec.decode_bytes(far))
+    far_ms = time_median(lambda: dec.decode_bytes(far), 3)
+    blank = no_code_photo()
+    blank_pool_ms = time_median(lambda: dec.decode_bytes(blank), runs)
+    blank_inline_ms = time_median(lambda: dec.decode_image_inline(blank), runs)
+    c0 = time.thread_time()
+    dec.decode_image_inline(blank)
+    blank_cpu_ms = (time.thread_time() - c0) * 1000
+    return Timings(
+        photo_ok, inline_ms, pooled_ms, far_ok, far_ms, blank_pool_ms, blank_inline_ms, blank_cpu_ms
+    )
+
+
+def pct1(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f} %" if d else "-"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+# long: one table, one row per target of docs/spec.md §9 and issue #18, in their order
+def target_lines(
+    total: FolderStats, floor: decode_floor.FloorResult, tm: Timings, runs: int
+) -> tuple[list[str], bool]:
+    """The targets table and whether every target passed."""
+    rate = total.ours / total.images
+    rate_ok = rate >= TARGET_RATE and total.ours > max(total.zxing, total.zbar)
+    photo_rate = floor.photo_all.rate
+    photo_med = statistics.median(floor.photo_all.ms)
+    live_rate = floor.live_all.rate
+    rows = [
+        (
+            f"public photo set, all {total.images} images",
+            f"≥ {100 * TARGET_RATE:.1f} % and above each engine alone (zxing-cpp "
+            f"{pct1(total.zxing, total.images)}, pyzbar {pct1(total.zbar, total.images)})",
+            f"{100 * rate:.1f} % ({total.ours})",
+            rate_ok,
+        ),
+        (
+            f"12 MP floor photos of our labels ({floor.scenes} scenes), read",
+            f"≥ {100 * TARGET_FLOOR_RATE:.0f} %",
+            f"{100 * photo_rate:.1f} % ({floor.photo_all.read})",
+            photo_rate >= TARGET_FLOOR_RATE,
+        ),
+        (
+            "12 MP floor photos, median time through the worker pool",
+            f"≤ {TARGET_PHOTO_MS:.0f} ms",
+            f"{photo_med:.0f} ms",
+            photo_med <= TARGET_PHOTO_MS,
+        ),
+        (
+            "live frames (640 px) with the label ≥ 1/3 of the width, read (server's live path)",
+            f"≥ {100 * TARGET_LIVE_RATE:.0f} %",
+            f"{100 * live_rate:.1f} % ({floor.live_all.read} of {floor.live_all.n})",
+            live_rate >= TARGET_LIVE_RATE,
+        ),
+        (
+            f"12 MP photo without any code, gives up (through the pool, median of {runs})",
+            f"≤ {TARGET_GIVE_UP_MS:.0f} ms",
+            f"{tm.blank_pool_ms:.0f} ms (inline {tm.blank_inline_ms:.0f} ms, CPU "
+            f"{tm.blank_cpu_ms:.0f} ms)",
+            tm.blank_pool_ms <= TARGET_GIVE_UP_MS,
+        ),
+        (
+            "wrong reads (a code other than the label's), photos and frames",
+            "0",
+            str(floor.photo_all.wrong + floor.live_all.wrong + floor.live_small.wrong),
+            floor.photo_all.wrong + floor.live_all.wrong + floor.live_small.wrong == 0,
+        ),
+    ]
+    lines = [
+        "## Targets (docs/spec.md §9, issue #18)",
         "",
         "| what | target | measured | result |",
         "|---|---|---|---|",
-        f"| decode rate, all {total.images} images | ≥ 90 % and above each engine alone "
-        f"(zxing-cpp {100 * total.zxing / total.images:.1f} %, pyzbar "
-        f"{100 * total.zbar / total.images:.1f} %) | {100 * rate:.1f} % "
-        f"({total.ours}) | {'PASS' if rate_ok else 'FAIL'} |",
-        f"| 12 MP phone photo ({photo_size[0]}×{photo_size[1]} JPEG q90, EXIF orientation 6, "
-        f"Code 128 `A-01-03`), `decode_image_inline`, median of {args.runs} | ≤ 300 ms "
-        f"| {inline_ms:.0f} ms{'' if photo_ok else ' (NOT READ)'} "
-        f"| {'PASS' if inline_ok else 'FAIL'} |",
-        f"| same photo through `decode_bytes` (worker process, warm), median of {args.runs} "
-        f"| ≤ 300 ms | {pooled_ms:.0f} ms{'' if pooled_ok else ' (NOT READ)'} "
-        f"| {'PASS' if pooled_ok and pooled_ms <= TARGET_PHOTO_MS else 'FAIL'} |",
-        f"| same photo, label a sixth of the width (far away), median of 3 | (info) "
-        f"| {far_ms:.0f} ms{'' if far_ok else ' (NOT READ)'} | - |",
-        "| 12 MP photo without any code (all retries run), median of 3 | (info) "
-        f"| {blank_ms:.0f} ms | - |",
+        *[f"| {what} | {target} | {got} | {verdict(ok)} |" for what, target, got, ok in rows],
+        f"| synthetic 12 MP phone photo (4000×3000 JPEG q90, EXIF orientation 6, Code 128 "
+        f"`A-01-03`), `decode_image_inline` / through the pool, median of {runs} | (info) "
+        f"| {tm.inline_ms:.0f} / {tm.pooled_ms:.0f} ms{'' if tm.photo_ok else ' (NOT READ)'} | - |",
+        f"| same photo, label a sixth of the width, through the pool, median of 3 | (info) "
+        f"| {tm.far_ms:.0f} ms{'' if tm.far_ok else ' (NOT READ)'} | - |",
+    ]
+    return lines, all(ok for *_, ok in rows)
+
+
+def load() -> str:
+    try:
+        return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared/barcode-samples")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/decode.md")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each timing")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=photoset.DEFAULT_CACHE,
+        help="where the floor photos are drawn (once) and kept",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a subset while iterating: every 8th floor scene, every 4th sample",
+    )
+    parser.add_argument("--verbose", action="store_true", help="list images our pipeline misses")
+    args = parser.parse_args(argv)
+
+    if not args.samples.is_dir():
+        print(f"samples directory not found: {args.samples}", file=sys.stderr)
+        return 2
+    load_before = load()
+    stats, total, stages, counters, seconds = public_set(args)
+    floor = decode_floor.run(args.quick, args.cache)
+    tm = timings(args.runs)
+    dec.shutdown()
+    targets, passed = target_lines(total, floor, tm, args.runs)
+    command = ".venv/bin/python bench/decode.py" + (" --quick" if args.quick else "")
+    lines = [
+        "# Barcode decoding benchmark",
+        "",
+        f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python "
+        f"{platform.python_version()}, {platform.platform(terse=True)}; load average "
+        f"{load_before} at the start, {load()} at the end (times are wall clock: a busy "
+        "machine makes them longer; the decode rates do not depend on it, as the attempts' "
+        "budget counts CPU time)",
+        f"- {dec.engines_status()}; Pillow {Image.__version__}",
+        f"- samples: `{repo_relative(args.samples)}` ({total.images} images, {len(stats)} "
+        f"folders); floor photos: drawn by `bench/photoset.py` into a temporary folder",
+        f"- command: `{command}`",
+        "",
+        *targets,
+        "",
+        *decode_floor.table(floor, args.quick),
+        "",
+        *public_lines(stats, total, stages, counters, seconds),
     ]
     if args.verbose:
         lines += ["", "## Misses", ""]
@@ -379,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    return 0 if rate_ok and inline_ok else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -18,20 +18,28 @@ __all__ = ["read_zxing"]
 _ZXING_FORMAT_ALIASES = {"Code39Ext": "Code39", "Code39Std": "Code39"}
 
 
-def read_zxing(img: Image.Image, *, global_histogram: bool = False) -> list[DecodedCode]:
+def read_zxing(
+    img: Image.Image, *, global_histogram: bool = False, thorough: bool = True
+) -> list[DecodedCode]:
     """Every code zxing-cpp finds in ``img``.
 
     ``global_histogram`` swaps zxing-cpp's default local binarizer for its global histogram
     one, a second chance for images where the local one turns noise into bars.
+    ``thorough=False`` skips zxing-cpp's own downscaled and inverted passes: for a large
+    image whose reduced copy was read already, where they would cost most of the time.
     """
     # TextMode.Plain gives the code's content as a hand-held scanner would type it; the
     # default (HRI) rewrites control characters as "<SOH>" and GS1 data as "(01)...".
-    plain = zxingcpp.TextMode.Plain
-    if global_histogram:
-        binarizer = zxingcpp.Binarizer.GlobalHistogram
-        found = zxingcpp.read_barcodes(img, text_mode=plain, binarizer=binarizer)
-    else:
-        found = zxingcpp.read_barcodes(img, text_mode=plain)
+    binarizer = (
+        zxingcpp.Binarizer.GlobalHistogram if global_histogram else zxingcpp.Binarizer.LocalAverage
+    )
+    found = zxingcpp.read_barcodes(
+        img,
+        text_mode=zxingcpp.TextMode.Plain,
+        binarizer=binarizer,
+        try_downscale=thorough,
+        try_invert=thorough,
+    )
     out = []
     for bc in found:
         text = bc.text
