@@ -13,7 +13,8 @@ Conditions (:data:`RANGES` states each range; ``describe_ranges`` prints them):
 * blur: defocus (Gaussian) and motion blur (a straight streak in any direction), sized in
   modules of the barcode as it appears in the photo;
 * light: uneven light (a gradient down to a third of the brightness) and a glare spot;
-* JPEG quality 60 to 95 and sensor noise;
+* JPEG quality 60 to 95 and sensor noise (a live frame's pixels average the sensor's: its
+  noise is 0.4 of the photo's);
 * bin face: the label on a curved bin face (a cylinder) and on a coloured one;
 * wear: creases and partial dirt on the label.
 
@@ -59,6 +60,10 @@ GENERATOR_VERSION = 3
 PHOTO_SIZE = (4000, 3000)
 LIVE_SIZE = (640, 480)
 LIVE_QUALITY = 90
+#: Bump when the live frames' drawing changes (their files are named by it).
+LIVE_VERSION = 3
+#: The live frame's noise as a share of the photo's (see :func:`encode_live`).
+LIVE_NOISE_SHARE = 0.4
 #: Horizontal field of view of the simulated phone lens (a 26 mm-equivalent main camera).
 FOV_DEG = 65.0
 
@@ -84,7 +89,8 @@ RANGES = {
     "blur": "defocus: Gaussian sigma 0-0.7 module; motion: streak 0-1.6 modules, any direction",
     "light": "light falling to 35-100 % across the frame; glare spot 10-40 % of the label "
     "width lifting up to 70 % of the way to white",
-    "jpeg_noise": "JPEG quality 60-95; sensor noise sigma 2-12 grey levels",
+    "jpeg_noise": "JPEG quality 60-95; sensor noise sigma 2-12 grey levels (live frames: "
+    "0.4 of it, as their pixels average the sensor's; JPEG 90)",
     "bin_face": "bin face curved (cylinder radius 0.6-3 label widths) and coloured "
     "(blue, red, yellow, green, black, grey)",
     "wear": "1-3 creases; 1-6 dirt smudges at 20-55 % opacity",
@@ -473,29 +479,40 @@ def _noisy(img: Image.Image, sigma: float, seed: int) -> Image.Image:
     return ImageChops.add(img, noise, scale=1.0, offset=-128)
 
 
-def encode(scene: Scene) -> tuple[bytes, bytes]:
-    """The 12 MP photo (JPEG at the scene's quality) and the live frame (grey JPEG 90)."""
-    clean = render(scene)
-    photo = _noisy(clean, scene.noise, scene.seed)
+def encode_photo(scene: Scene) -> bytes:
+    """The 12 MP photo: the scene, sensor noise, JPEG at the scene's quality."""
+    photo = _noisy(render(scene), scene.noise, scene.seed)
     out = io.BytesIO()
     photo.save(out, "JPEG", quality=scene.quality)
-    # The live frame: the same scene through the same lens, read out at 640 px, then grey.
-    small = clean.reduce(5).resize(LIVE_SIZE, Image.Resampling.BILINEAR).convert("L")
-    frame = _noisy(small, scene.noise, scene.seed + 7)
-    live = io.BytesIO()
-    frame.save(live, "JPEG", quality=LIVE_QUALITY)
-    return out.getvalue(), live.getvalue()
+    return out.getvalue()
+
+
+def encode_live(scene: Scene) -> bytes:
+    """The live frame: the same scene through the same lens at 640 × 480, grey, JPEG 90.
+
+    Each of its pixels averages a block of about 6 × 6 of the sensor's, so its noise is a
+    fraction of the photo's: :data:`LIVE_NOISE_SHARE` of it (binning would give a sixth).
+    """
+    # Drawn three times as large and shrunk by averaging, as a sensor's pixels are binned:
+    # drawn at 640 px directly, the bars would alias.
+    big = (LIVE_SIZE[0] * 3, LIVE_SIZE[1] * 3)
+    frame = render(scene, big).convert("L").reduce(3)
+    frame = _noisy(frame, scene.noise * LIVE_NOISE_SHARE, scene.seed + 7)
+    out = io.BytesIO()
+    frame.save(out, "JPEG", quality=LIVE_QUALITY)
+    return out.getvalue()
 
 
 def cached(scenes: list[Scene], folder: Path) -> Iterator[tuple[Scene, Path, Path]]:
     """Each scene with its photo and live frame, drawn into ``folder`` the first time."""
     folder.mkdir(parents=True, exist_ok=True)
     for scene in scenes:
-        photo, live = folder / f"{scene.key()}.jpg", folder / f"{scene.key()}-live.jpg"
-        if not (photo.exists() and live.exists()):
-            data, frame = encode(scene)
-            photo.write_bytes(data)
-            live.write_bytes(frame)
+        photo = folder / f"{scene.key()}.jpg"
+        live = folder / f"{scene.key()}-live{LIVE_VERSION}.jpg"
+        if not photo.exists():
+            photo.write_bytes(encode_photo(scene))
+        if not live.exists():
+            live.write_bytes(encode_live(scene))
         yield scene, photo, live
 
 

@@ -51,7 +51,7 @@ _UPSCALE_BELOW = 800
 GIVE_UP_SECONDS = 0.25
 #: The same for a live camera frame: the next frame, a fraction of a second later, is the
 #: better retry.
-LIVE_GIVE_UP_SECONDS = 0.15
+LIVE_GIVE_UP_SECONDS = 0.25
 #: A code cut out of an image whose modules are narrower than this is cut out of a larger
 #: decode of the upload instead.
 _MIN_MODULE_PX = 1.6
@@ -223,29 +223,36 @@ def _retries(first: Image.Image, zbar_on: bool, turns: bool) -> Iterator[Attempt
         yield "zxing x2 sharpen", _zx(pre.sharpen(pre.upscale(first, 2.0)))
 
 
-def _live(frame: Image.Image, zbar_on: bool) -> Iterator[Attempt]:
+def _live(frame: Image.Image, zbar_on: bool, tag: str) -> Iterator[Attempt]:
     """A live frame: the whole frame, its two best 1D candidates upright, ZBar, then the
-    best candidate finer, sharpened and a little turned. No retries of the whole frame: the
-    next frame, a fraction of a second later, is the better retry."""
-    yield "zxing work", _zx(frame)
+    best candidate finer and sharpened, and a little turned. No retries of the whole frame:
+    the next frame, a fraction of a second later, is the better retry."""
+    yield f"zxing {tag}work", _zx(frame)
     regions = find_regions(frame, limit=2)
     for i, region in enumerate(regions):
-        yield f"zxing located{i}", _zx(crop(frame, region))
+        yield f"zxing {tag}located{i}", _zx(crop(frame, region))
         # A region takes in some of the label round the code, so the module guessed from
         # its length is often too wide: a cut that assumes finer modules is the next try.
-        yield f"zxing located{i} fine", _zx(crop(frame, region, region.module_guess / 1.6))
+        yield f"zxing {tag}located{i} fine", _zx(crop(frame, region, region.module_guess / 1.6))
     if zbar_on:
-        yield "zbar work", _zb(frame)
+        yield f"zbar {tag}work", _zb(frame)
     for region in regions[:1]:
-        fine = crop(frame, region, region.module_guess / 1.6)
-        yield "zxing located0 fine deblur", _zx(pre.deblur(fine, TARGET_MODULE_PX))
+        # A code in a 640-pixel frame has a pixel or so a module: cut finer still, then
+        # sharpened, it often reads where the plain cut did not.
+        for fine in (1.6, 2.0, 2.5):
+            cut = crop(frame, region, region.module_guess / fine)
+            yield f"zxing {tag}located0 f{fine} deblur", _zx(pre.deblur(cut, TARGET_MODULE_PX))
         if zbar_on:
-            yield "zbar located0 fine", _zb(fine)
-        for turn in (-5.0, 5.0):
+            yield f"zbar {tag}located0 fine", _zb(crop(frame, region, region.module_guess / 1.6))
+        for turn in (-3.0, 3.0, -6.0, 6.0):
             # Perspective makes the bars converge: the mean direction can be a little off.
-            turned = replace(region, angle=region.angle + turn)
-            cut = crop(frame, turned, region.module_guess / 1.6)
-            yield f"zxing located0 fine {turn:+.0f}", _zx(cut)
+            turned = crop(
+                frame, replace(region, angle=region.angle + turn), region.module_guess / 2
+            )
+            yield (
+                f"zxing {tag}located0 {turn:+.0f} deblur",
+                _zx(pre.deblur(turned, TARGET_MODULE_PX)),
+            )
 
 
 def _attempts(upload: _Upload, thorough: bool) -> Iterator[Attempt]:
@@ -258,7 +265,11 @@ def _attempts(upload: _Upload, thorough: bool) -> Iterator[Attempt]:
     if not thorough:
         # A live frame: the next frame is the better retry. The whole frame, then its best
         # 1D candidate upright (a label held at an angle), then ZBar.
-        yield from _live(upload.work, zbar_on)
+        yield from _live(upload.work, zbar_on, "")
+        if max(upload.work.size) < _UPSCALE_BELOW:
+            # A label a third of a 640-pixel frame wide has about a pixel a module: twice
+            # the pixels (interpolated) let localisation see its bars and the cuts keep them.
+            yield from _live(pre.upscale(upload.work, 2.0), zbar_on, "x2 ")
         return
     yield from _first_passes(upload, zbar_on)
     yield from _retries(upload.work, zbar_on, turns=not upload.big)

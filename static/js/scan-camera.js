@@ -6,8 +6,9 @@
 //
 // While aiming, the code found is outlined over the video (scan-overlay.js), and a code that
 // is not a bin says so at once (scan-lookup.js asks the server) instead of becoming a scan.
-// A label stays in view for many frames: a code is reported once, and again only after it
-// has been out of sight for HOLD_MS (point the camera away and back to scan it again).
+// A code counts once two frames agree on it (one blurred frame can be misread). A label
+// stays in view for many frames: a code is reported once, and again only after it has been
+// out of sight for HOLD_MS (point the camera away and back to scan it again).
 
 import { Outline, Overlay } from './scan-overlay.js';
 import { Found, lookUp } from './scan-lookup.js';
@@ -17,6 +18,7 @@ const PHONE_INTERVAL_MS = 120;
 const SERVER_INTERVAL_MS = 300; // at most ~3 frames a second, one in flight at a time
 const OFFLINE_INTERVAL_MS = 1500;
 const HOLD_MS = 1500;
+const CONFIRM_MS = 1000; // a code counts once two frames within this time agree
 
 export function cameraSupported() {
   return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
@@ -41,6 +43,8 @@ export class LiveCamera {
     this.running = false;
     this.lastText = null;
     this.lastSeen = 0;
+    this.candidate = null;
+    this.candidateAt = 0;
     this.lastKind = Outline.NONE;
     this.lastLabel = '';
     this.frames = 0;
@@ -155,6 +159,14 @@ export class LiveCamera {
     if (held) this.overlay.draw(this.video, held.points, this.lastKind, this.lastLabel);
     const fresh = codes.find((c) => c.text !== this.lastText);
     if (!fresh) return;
+    if (this.candidate !== fresh.text || now - this.candidateAt > CONFIRM_MS) {
+      // One frame is not enough: a blurred code a pixel a module wide can be misread.
+      this.candidate = fresh.text;
+      this.candidateAt = now;
+      this.overlay.draw(this.video, fresh.points, Outline.CHECKING, '');
+      return;
+    }
+    this.candidate = null;
     this.lastText = fresh.text;
     this.lastSeen = now;
     await this.report(fresh);
