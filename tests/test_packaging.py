@@ -31,6 +31,9 @@ def test_installed_wheel_serves_pages_outside_the_checkout(tmp_path: Path) -> No
     names = zipfile.ZipFile(wheel).namelist()
     assert "kanban/_templates/base.html" in names
     assert "kanban/_static/css/app.css" in names
+    # The live camera's on-phone reader and its licences (static/vendor/zxing-wasm).
+    for name in ("zxing_reader.wasm", "reader/index.js", "share.js", "LICENSE", "VERSION"):
+        assert f"kanban/_static/vendor/zxing-wasm/{name}" in names
     assert any(n.startswith("kanban/migrations/versions/") for n in names)
 
     # A clean venv; its dependencies are borrowed read-only from ours through a

@@ -10,8 +10,8 @@ Entry points (callers import from these, not from the modules behind them):
 * :mod:`kanban.barcodes.decode`: decode the codes in an uploaded image, isolated in a
   worker process with a time bound (``decode_bytes``) or inline (``decode_image_inline``),
   plus the upload limits and the GTIN normalisation. Behind it: ``decode_results``,
-  ``decode_images``, ``decode_preprocess``, ``decode_zxing``, ``decode_zbar``,
-  ``decode_pipeline`` and ``decode_pool``.
+  ``decode_images``, ``decode_preprocess``, ``decode_locate``, ``decode_zxing``,
+  ``decode_zbar``, ``decode_pipeline`` and ``decode_pool`` (docs/decoding.md).
 * :mod:`kanban.barcodes.labels`: bin labels as PNG, SVG, PDF sheets and ZPL, with the label
   presets. Behind it: ``label_presets``, ``label_geometry``, ``label_text``, ``label_png``,
   ``label_svg``, ``label_pdf`` and ``label_zpl``.

@@ -7,15 +7,17 @@ This is the entry point for decoding; callers import from here. The work is done
 * :mod:`~kanban.barcodes.decode_images`: the upload's bounds (:data:`MAX_UPLOAD_BYTES`,
   :data:`MAX_PIXELS`, checked from the header before any pixel is decoded) and its loading
   to a reduced, upright grey image;
-* :mod:`~kanban.barcodes.decode_preprocess`: the image variants of the retries;
+* :mod:`~kanban.barcodes.decode_preprocess`: the image variants of the retries (deblurring
+  and binarisation among them);
+* :mod:`~kanban.barcodes.decode_locate`: localisation and deskew of 1D codes (numpy);
 * :mod:`~kanban.barcodes.decode_zxing` and :mod:`~kanban.barcodes.decode_zbar`: the two
   engines. **zxing-cpp** (a wheel, no system library) is tried first: it reads far more
   real photos than ZBar and is the only one of the two that reads DataMatrix. **pyzbar**
   (needs the ``libzbar0`` system library) is the second opinion; when the library is
   missing everything still works on zxing-cpp alone and :func:`engines_status` says so;
 * :mod:`~kanban.barcodes.decode_pipeline`: the attempts, cheapest first, within a time
-  budget; :func:`decode_image_inline` runs them in the calling process (it is what the
-  worker runs and what the benchmark measures);
+  budget of CPU time (docs/decoding.md); :func:`decode_image_inline` runs them in the
+  calling process (it is what the worker runs and what the benchmark measures);
 * :mod:`~kanban.barcodes.decode_pool`: ZBar can abort the whole process on hostile input
   and any C decoder can spin on a crafted image, so :func:`decode_bytes` runs the pipeline
   in a small process pool with a time bound.

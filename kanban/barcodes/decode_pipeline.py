@@ -1,14 +1,20 @@
 """The decode pipeline, in the calling process: attempts in order, within a time budget.
 
-Cheapest first, stopping at the first attempt that finds something:
+Cheapest and likeliest first, stopping at the first attempt that finds something
+(docs/decoding.md explains which step buys which condition):
 
-1. zxing-cpp on a working-size image (1000 px), then on a 2000 px one when the photo is
-   bigger (codes far from the camera), then ZBar on both;
-2. bounded retries: upscaled (small images), rotated by 15-45 degrees (1D decoders lose a
-   code skewed by more than 15-30 degrees), contrast-stretched, thresholded, sharpened,
-   blurred, another binarizer.
+1. zxing-cpp on a working-size image (1000 px);
+2. localisation and deskew (:mod:`~kanban.barcodes.decode_locate`): each 1D code candidate
+   cut out upright at about 3 px a module, as cut, deblurred, by ZBar, binarised, turned a
+   few degrees, and cut again from a 2000 px decode when the working image is too coarse;
+3. for a big photo, zxing-cpp on the 2000 px decode and that image's own candidates;
+4. ZBar on the working image (for a small image: right after zxing-cpp, with an upscale);
+5. retries of the working image: contrast-stretched, another binarizer, thresholded,
+   sharpened, blurred, and for small images turned by 15-45 degrees.
 
-:mod:`kanban.barcodes.decode_pool` runs the same pipeline in a worker process.
+A live frame runs a shorter list (:func:`_live`). No attempt starts once the budget
+(:data:`GIVE_UP_SECONDS` of CPU time) is spent. :mod:`kanban.barcodes.decode_pool` runs the
+same pipeline in a worker process.
 """
 
 from __future__ import annotations
@@ -46,11 +52,12 @@ _LARGE_SIDE = 2000
 # Images smaller than this get an upscaled retry: low-resolution codes (a few pixels per
 # module) read better once interpolated.
 _UPSCALE_BELOW = 800
-#: A photo's attempts stop after this many seconds, whatever the caller allows: a photo
-#: without a code gives up within 500 ms (docs/spec.md §9), the attempt under way included.
+#: Seconds of CPU time after which a photo's attempts stop, unless the caller gives another
+#: budget: a photo without a code gives up within 500 ms (docs/spec.md §9), the attempt
+#: under way included, with room to spare on a core of its own.
 GIVE_UP_SECONDS = 0.25
-#: The same for a live camera frame: the next frame, a fraction of a second later, is the
-#: better retry.
+#: The same for a live camera frame (at most 640 px, so its attempts are cheap): the next
+#: frame, a fraction of a second later, is the better retry.
 LIVE_GIVE_UP_SECONDS = 0.25
 #: A code cut out of an image whose modules are narrower than this is cut out of a larger
 #: decode of the upload instead.
