@@ -142,10 +142,8 @@ export class LiveCamera {
     if (!resp.ok) return [];
     const data = await resp.json().catch(() => null);
     const codes = data && Array.isArray(data.codes) ? data.codes : [];
-    return codes.filter((c) => c.text).map((c) => ({
-      text: c.text,
-      points: Array.isArray(c.position) ? c.position.map(([x, y]) => frame.toVideo({ x, y })) : [],
-    }));
+    // The server says what it read, not where: no outline on this last-resort path.
+    return codes.filter((c) => c.text).map((c) => ({ text: c.text, points: [] }));
   }
 
   async seen(codes) {
