@@ -1,8 +1,10 @@
 // Live camera scanning (docs/spec.md §3.3, docs/decoding.md). Needs a secure context (HTTPS,
 // or localhost). The frames are read on the phone wherever possible, so that the camera keeps
 // scanning when the network drops (the scans queue in the outbox): by the browser's own
-// BarcodeDetector, else by zxing-cpp as WebAssembly (scan-reader.js). Only a browser with
-// neither sends a few small grey frames a second to POST /api/decode?live=1.
+// BarcodeDetector, else by zxing-cpp as WebAssembly (scan-reader.js). The server stays the
+// last fallback: a browser with neither sends a few small grey frames a second to
+// POST /api/decode?live=1, and while the phone reads nothing, a frame now and then goes
+// there too when the server can be reached (its pipeline also deskews and sharpens).
 //
 // While aiming, the code found is outlined over the video (scan-overlay.js), and a code that
 // is not a bin says so at once (scan-lookup.js asks the server) instead of becoming a scan.
@@ -19,6 +21,8 @@ const SERVER_INTERVAL_MS = 300; // at most ~3 frames a second, one in flight at 
 const OFFLINE_INTERVAL_MS = 1500;
 const HOLD_MS = 1500;
 const CONFIRM_MS = 1000; // a code counts once two frames within this time agree
+const SERVER_HELP_MS = 600; // a frame the phone could not read goes to the server this often
+const SERVER_AWAY_MS = 10000; // not after the server could not be reached, for this long
 
 export function cameraSupported() {
   return Boolean(window.isSecureContext && navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
@@ -45,6 +49,9 @@ export class LiveCamera {
     this.lastSeen = 0;
     this.candidate = null;
     this.candidateAt = 0;
+    this.kinds = new Map(); // what each code read was found to be, for its outline
+    this.serverTried = -Infinity;
+    this.serverAway = -Infinity;
     this.lastKind = Outline.NONE;
     this.lastLabel = '';
     this.frames = 0;
@@ -98,7 +105,16 @@ export class LiveCamera {
     if (!this.running) return;
     let next = this.reader ? PHONE_INTERVAL_MS : SERVER_INTERVAL_MS;
     try {
-      const codes = this.reader ? await this.reader.read(this.video) : await this.readOnServer();
+      let codes = this.reader ? await this.reader.read(this.video) : await this.readOnServer();
+      if (!codes.length && this.reader && this.serverMayHelp()) {
+        // The phone reads whole frames; the server also finds, turns and sharpens a code in
+        // them. While nothing is read and the server answers, it gets a frame now and then.
+        this.serverTried = performance.now();
+        codes = await this.readOnServer().catch(() => {
+          this.serverAway = performance.now();
+          return [];
+        });
+      }
       this.frames += 1;
       this.box.dataset.frames = String(this.frames);
       await this.seen(codes);
@@ -109,6 +125,12 @@ export class LiveCamera {
       }
     }
     this.schedule(next);
+  }
+
+  serverMayHelp() {
+    const now = performance.now();
+    return navigator.onLine !== false && now - this.serverTried >= SERVER_HELP_MS
+      && now - this.serverAway >= SERVER_AWAY_MS;
   }
 
   async readOnServer() {
@@ -161,7 +183,8 @@ export class LiveCamera {
       // One frame is not enough: a blurred code a pixel a module wide can be misread.
       this.candidate = fresh.text;
       this.candidateAt = now;
-      this.overlay.draw(this.video, fresh.points, Outline.CHECKING, '');
+      const known = this.kinds.get(fresh.text); // seen a moment ago: same colour
+      this.overlay.draw(this.video, fresh.points, known ? known.kind : Outline.CHECKING, known ? known.label : '');
       return;
     }
     this.candidate = null;
@@ -199,6 +222,7 @@ export class LiveCamera {
   mark(code, kind, label) {
     this.lastKind = kind;
     this.lastLabel = label;
+    if (kind !== Outline.CHECKING) this.kinds.set(code.text, { kind, label });
     this.overlay.draw(this.video, code.points, kind, label);
   }
 }

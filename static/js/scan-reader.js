@@ -16,10 +16,13 @@ const WASM_FORMATS = [
   'Code128', 'Code39', 'Code93', 'EAN13', 'EAN8', 'UPCA', 'UPCE', 'ITF', 'Codabar',
   'QRCode', 'DataMatrix',
 ];
+// Frames sent to the server are small; the phone reads its own at the video's resolution
+// (a label a third of the frame wide then has about two pixels a module, not one).
 const FRAME_MAX_SIDE = 640;
+const PHONE_MAX_SIDE = 1280;
 // zxing-cpp reads a 1D code turned by up to about 15 degrees, and tries 90 degrees by itself:
-// frames turned by these angles in turn cover every angle within three frames.
-const TURNS = [0, 30, -30];
+// frames turned by these angles in turn cover every angle, the first three already.
+const TURNS = [0, 30, -30, 15, -15, 45];
 
 /** The browser's own BarcodeDetector, or null when it has none (or none for our formats). */
 async function nativeReader() {
@@ -42,12 +45,12 @@ async function nativeReader() {
   }
 }
 
-/** A frame of the video on a canvas, at most FRAME_MAX_SIDE, turned by `turn` degrees. */
-export function drawFrame(video, canvas, turn = 0) {
+/** A frame of the video on a canvas, at most `maxSide` pixels, turned by `turn` degrees. */
+export function drawFrame(video, canvas, turn = 0, maxSide = FRAME_MAX_SIDE) {
   const w = video.videoWidth;
   const h = video.videoHeight;
   if (!w || !h) return null;
-  const scale = Math.min(1, FRAME_MAX_SIDE / Math.max(w, h));
+  const scale = Math.min(1, maxSide / Math.max(w, h));
   const cw = Math.round(w * scale);
   const ch = Math.round(h * scale);
   canvas.width = cw;
@@ -93,7 +96,7 @@ async function wasmReader(urls) {
     async read(video) {
       const turn = TURNS[tick % TURNS.length];
       tick += 1;
-      const frame = drawFrame(video, canvas, turn);
+      const frame = drawFrame(video, canvas, turn, PHONE_MAX_SIDE);
       if (!frame) return [];
       const image = frame.ctx.getImageData(0, 0, frame.width, frame.height);
       const found = await zxing.readBarcodes(image, {
