@@ -120,3 +120,10 @@ def test_the_vendored_reader_carries_its_licences_and_loads_nothing_from_a_cdn()
     reader_js = (STATIC / "js" / "scan-reader.js").read_text()
     assert "locateFile" in reader_js and "urls.wasm" in reader_js
     assert "http" not in reader_js
+
+
+def test_the_camera_modules_are_served_and_write_text_only(operator: FlaskClient) -> None:
+    for name in ("scan-camera.js", "scan-reader.js", "scan-overlay.js", "scan-lookup.js"):
+        resp = operator.get(f"/static/js/{name}")
+        assert resp.status_code == 200, name
+        assert "innerHTML" not in resp.get_data(as_text=True), name  # textContent only
