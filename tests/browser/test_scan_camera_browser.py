@@ -98,6 +98,7 @@ def test_a_code_that_is_not_a_bin_is_outlined_in_red_and_never_scanned(
     make_bin: Callable[..., str],
     make_user: Callable[..., str],
     tmp_path: Path,
+    artifacts_dir: Path,
     errors: list[str],
 ) -> None:
     make_bin("K-8", on_hand=10)
@@ -113,6 +114,7 @@ def test_a_code_that_is_not_a_bin_is_outlined_in_red_and_never_scanned(
         page.click("#camera-start")
         page.wait_for_selector("#camera[data-not-bin='NOBIN-42']", timeout=TIMEOUT)
         page.wait_for_selector("#camera[data-last-outline='not-bin']", timeout=TIMEOUT)
+        page.locator("#camera").screenshot(path=str(artifacts_dir / "camera-not-a-bin.png"))
         assert "Not a bin label: NOBIN-42" in page.inner_text("#camera-status")
         # The outline is drawn on the overlay, in the video's own pixels.
         size = page.evaluate(
