@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
+from ..domain.numbers import whole_number
 from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
 from ..extensions import db
 from ..models import DeviceToken, LoginFailure, User, utcnow
@@ -185,9 +186,10 @@ def list_tokens() -> list[DeviceToken]:
 def live_display_token(token_id: str | int) -> DeviceToken | None:
     """The unrevoked display token with this id, or None (a wall screen's session)."""
     if isinstance(token_id, str):
-        if not token_id.isdigit() or len(token_id) > 18:
+        number = whole_number(token_id)
+        if number is None:
             return None
-        token_id = int(token_id)
+        token_id = number
     token = db.session.get(DeviceToken, token_id)
     if token is None or token.revoked_at is not None or token.role != Role.DISPLAY:
         return None

@@ -35,6 +35,9 @@ _CONN = "kanban_conn"
 _WRITING = "kanban_writing"
 #: Key of the PostgreSQL advisory lock that orders event ids by commit.
 EVENT_LOCK_KEY = 0x6B616E62
+#: Key of the PostgreSQL advisory lock that serialises changes to suppliers, zones and items
+#: by name (two imports creating the same supplier at once).
+MASTERDATA_LOCK_KEY = 0x6B616E63
 
 
 class WriteMutex:
@@ -221,3 +224,12 @@ def lock_event_order() -> None:
     """On PostgreSQL, make event ids commit in order (held until commit)."""
     if not is_sqlite():
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_LOCK_KEY)))
+
+
+def lock_masterdata() -> None:
+    """On PostgreSQL, one writer at a time of suppliers, zones, items and bins by name
+    (held until commit). Call it right after :func:`begin_write`, before reading what
+    exists: two imports that both create supplier "Acme" would otherwise both insert it
+    and one would fail on the unique name. SQLite's write lock does this already."""
+    if not is_sqlite():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(MASTERDATA_LOCK_KEY)))

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .numbers import whole_number
 from .statuses import CommandAction, Mode
 
 #: The longest text a scan may carry. Real labels are far shorter; anything
@@ -114,8 +115,8 @@ def parse_command(text: str) -> Command | None:
         return Command(CommandAction.UNDO)
     if body.startswith("MODE:") and body[5:].lower() in set(MODES):
         return Command(CommandAction.MODE, Mode(body[5:].lower()))
-    if body.startswith("QTY:") and body[4:].isdigit():
-        qty = int(body[4:])
+    if body.startswith("QTY:"):
+        qty = whole_number(body[4:], max_digits=3)
         if qty in COMMAND_QUANTITIES:
             return Command(CommandAction.QUANTITY, qty)
     return None

@@ -9,7 +9,7 @@ from ..cards import flow, lines
 from ..catalog.views import card_view, get_bin
 from ..core.actor import Actor
 from ..core.errors import ServiceError
-from ..core.tx import begin_write
+from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
 from ..domain.codes import is_valid_bin_code, normalise_bin_code
@@ -65,6 +65,7 @@ def create_bin(
     if card_quantity < 0 or order_quantity < 1 or pull_quantity < 1 or pack_multiple < 1:
         raise ServiceError("invalid_quantity", "Card ≥ 0, order, pull and pack quantities ≥ 1.")
     begin_write()
+    lock_masterdata()
     if db.session.scalar(sa.select(Bin.id).where(Bin.code == code)):
         raise ServiceError("bin_exists", f"Bin {code} exists already.", 409)
     sup = supplier_named(supplier, email=supplier_email, lead_time_days=lead_time_days)

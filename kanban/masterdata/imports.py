@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from ..cards import flow
 from ..catalog.views import card_view
 from ..core.actor import Actor
-from ..core.tx import begin_write
+from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
@@ -195,6 +195,7 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
     if dry_run:
         return report
     begin_write()
+    lock_masterdata()
     suppliers = {s.name: s for s in db.session.scalars(sa.select(Supplier))}
     zones = {z.name: z for z in db.session.scalars(sa.select(Zone))}
     items = {i.sku: i for i in db.session.scalars(sa.select(Item))}

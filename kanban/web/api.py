@@ -13,6 +13,7 @@ from ..catalog import views as bins
 from ..core import feed as events
 from ..core.errors import ServiceError
 from ..domain.codes import ScanTextError, clean_scan_text
+from ..domain.numbers import whole_number
 from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
 from ..purchasing import requests, sending
@@ -89,7 +90,7 @@ def post_scan() -> Any:
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
         return error("invalid_quantity", "Quantity must be a whole number.")
     source = body.get("source", Source.API)
-    if source not in SCAN_SOURCES or source not in tuple(Source):
+    if not isinstance(source, str) or source not in SCAN_SOURCES:
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")
     station = _text_field(body, "station", 64)
     who = actor(station=station, source=source)
@@ -149,6 +150,8 @@ def send_request(request_id: int) -> Any:
     """Send a draft (by email where SMTP is configured, else mark it sent): its cards go
     to ordered. Optional body ``{"via": "email" | "manual"}``."""
     body = request.get_json(silent=True) if request.is_json else None
+    if request.is_json and request.content_length and not isinstance(body, dict):
+        return error("invalid_json", "The body must be a JSON object (or empty).")
     via = body.get("via") if isinstance(body, dict) else None
     if via not in (None, SentVia.EMAIL, SentVia.MANUAL):
         return error("invalid_via", "via must be email or manual.")
@@ -160,11 +163,11 @@ def send_request(request_id: int) -> Any:
 @requires(Role.DISPLAY)
 def list_events() -> Any:
     """The change feed after an id (clients catch up with the last id they saw)."""
-    raw = request.args.get("after", "0")
-    if not raw.isdigit() or len(raw) > 18:
+    after = whole_number(request.args.get("after", "0"))
+    if after is None:
         return error("invalid_after", "after must be a non-negative whole number.")
-    found = events.events_after(int(raw))
-    last = found[-1].id if found else int(raw)
+    found = events.events_after(after)
+    last = found[-1].id if found else after
     return jsonify(events=[events.event_dict(e) for e in found], last_id=last)
 
 

@@ -30,6 +30,7 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core import feed as events
+from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp
@@ -72,10 +73,7 @@ def _resume_point() -> int | None:
         raw = request.args.get("after")
     if raw is None or raw == "":
         return events.last_event_id()
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 18:
-        return None
-    return int(raw)
+    return whole_number(raw.strip())
 
 
 def _sse(event: str | None, data: Any, event_id: int | None = None) -> str:

@@ -13,6 +13,7 @@ from ..auth import users as auth_service
 from ..board import queries as board_service
 from ..catalog import views as bins
 from ..core.errors import ServiceError
+from ..domain.numbers import whole_number
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
 from ..domain.statuses import Role
 from ..extensions import db
@@ -92,10 +93,11 @@ def apply_sizes() -> Any:
     wanted: dict[str, int] = {}
     for value in request.form.getlist("apply")[:5000]:
         code, _, raw = value.rpartition(":")
-        if not code or not raw.isdigit() or len(raw) > 9 or int(raw) > MAX_QUANTITY:
+        quantity = whole_number(raw, max_digits=9)
+        if not code or quantity is None or quantity > MAX_QUANTITY:
             flash("A ticked bin came with an impossible quantity: nothing was changed.", "error")
             return back
-        wanted[code] = int(raw)
+        wanted[code] = quantity
     if not wanted:
         flash("Tick the bins whose card size to apply.", "error")
         return back

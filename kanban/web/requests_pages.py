@@ -26,6 +26,7 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
 from ..domain import leadtime
+from ..domain.numbers import whole_number
 from ..domain.statuses import RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import utcnow
@@ -202,7 +203,8 @@ def send(request_id: int) -> Any:
         return _back(request_id)
     line_ids: list[int] | None = None
     if via == SentVia.MANUAL:
-        line_ids = [int(v) for v in request.form.getlist("line_id") if v.isdigit()][:1000]
+        found = (whole_number(v) for v in request.form.getlist("line_id")[:1000])
+        line_ids = [n for n in found if n is not None]
     try:
         req = sending.send(
             request_id, settings.mail(), via=via, actor=_contact()[0], line_ids=line_ids or None

@@ -29,6 +29,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     vocab,
     wall,
 )
+from .wsgi import IdConverter, KanbanRequest
 
 log = logging.getLogger("kanban")
 
@@ -51,6 +52,8 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.update(cfg)
+    app.request_class = KanbanRequest
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)

@@ -17,6 +17,7 @@ from flask_login import login_user
 
 from ..auth import users as auth_service
 from ..board import queries as board_service
+from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
 from .security import TokenPrincipal, requires
@@ -30,10 +31,10 @@ STALE_AFTER = 15
 
 
 def _rotate() -> int:
-    raw = request.args.get("rotate", "")
-    if raw.isdigit() and len(raw) < 5:
-        return min(max(int(raw), ROTATE_MIN), ROTATE_MAX)
-    return ROTATE_DEFAULT
+    seconds = whole_number(request.args.get("rotate", ""), max_digits=4)
+    if seconds is None:
+        return ROTATE_DEFAULT
+    return min(max(seconds, ROTATE_MIN), ROTATE_MAX)
 
 
 @bp.get("/wall")
