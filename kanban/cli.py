@@ -23,6 +23,7 @@ from .core.actor import Actor
 from .core.errors import ServiceError
 from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
 from .extensions import db
+from .masterdata import bins as bins_service
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
@@ -36,12 +37,22 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def upgrade_database(app: Flask) -> None:
-    """Create or migrate the database to the newest schema (keeps all data)."""
+    """Create or migrate the database to the newest schema (keeps all data); refuse to go on
+    while bins have codes that today's rules refuse (they would be confused in URLs)."""
     from flask_migrate import upgrade
 
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     with app.app_context():
         upgrade()
+        bad = bins_service.invalid_codes()
+        db.session.rollback()
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:20]) + (" …" if len(bad) > 20 else "")
+        _fail(
+            f"{len(bad)} bin code(s) break the rules for codes (no empty, '.' or '..' "
+            f"part between '/'): {shown}. Run `kanban fix-codes --dry-run` to see the new "
+            "codes, then `kanban fix-codes` to rename them (and print their labels again)."
+        )
 
 
 @click.group(
@@ -63,6 +74,7 @@ def register(group: click.Group) -> None:
         export_cmd,
         check,
         backup,
+        fix_codes,
         labels,
     ):
         group.add_command(command)
@@ -209,6 +221,26 @@ def check(as_json: bool) -> None:
     if problems:
         _fail(f"{len(problems)} problem(s) found.", 2)
     click.echo("Ledger OK: every bin's stock and card agree with its movements and lines.")
+
+
+@click.command("fix-codes")
+@click.option("--dry-run", is_flag=True, help="Show the new codes; rename nothing.")
+@with_appcontext
+def fix_codes(dry_run: bool) -> None:
+    """Rename bins whose codes break the rules (e.g. Z/../A-01-01 becomes Z/A-01-01)."""
+    renames = bins_service.fix_invalid_codes(dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for old, new in renames.items():
+        click.echo(f"{old}\t→ {new}")
+    if not renames:
+        click.echo("Every bin code follows the rules.")
+    elif dry_run:
+        click.echo(f"Dry run: {len(renames)} bin(s) would be renamed. Nothing written.")
+    else:
+        click.echo(f"Renamed {len(renames)} bin(s): print their labels again.")
 
 
 @click.command("backup")

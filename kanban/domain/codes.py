@@ -19,7 +19,13 @@ MAX_SCAN_LENGTH = 128
 
 #: Bin codes: printed in large type and as Code 128, so short and human-typable.
 MAX_BIN_CODE_LENGTH = 16
-BIN_CODE_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9._/-]{0,15})$")
+#: A bin code appears in URLs (``/bins/<code>``), where "/" separates path segments. So its
+#: "/"-separated parts must be segments a browser or proxy leaves alone: never empty (no
+#: leading, trailing or double "/") and never "." or ".." (``Z/../A-01-01`` would open
+#: A-01-01's page and label).
+BIN_CODE_RE = re.compile(
+    r"^(?=.{1,16}$)(?!.*//)(?!.*/$)(?!.*/\.{1,2}(?:/|$))[A-Z0-9][A-Z0-9._/-]*$"
+)
 #: Every character class a bin code may hold (used by label round-trip tests).
 BIN_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-"
 
@@ -75,6 +81,22 @@ def normalise_bin_code(text: str) -> str:
 def is_valid_bin_code(code: str) -> bool:
     """True if ``code`` may be used as a bin code (and so printed on a label)."""
     return bool(BIN_CODE_RE.fullmatch(code))
+
+
+def suggest_bin_code(code: str, taken: set[str]) -> str:
+    """A valid code close to ``code`` (an old one that breaks today's rules) that is not in
+    ``taken``: empty, "." and ".." segments dropped, other characters kept where allowed."""
+    kept = [s for s in normalise_bin_code(code).split("/") if s not in ("", ".", "..")]
+    base = "/".join(kept)
+    base = re.sub(r"[^A-Z0-9._/-]", "-", base).lstrip("._/-")[:MAX_BIN_CODE_LENGTH] or "BIN"
+    candidate, n = base, 1
+    while not is_valid_bin_code(candidate) or candidate in taken:
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: MAX_BIN_CODE_LENGTH - len(suffix)].rstrip("/") + suffix
+        if n > 10_000:
+            raise ValueError(f"no free code near {code!r}")
+    return candidate
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..core.errors import ServiceError
 from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
-from ..domain.codes import is_valid_bin_code, normalise_bin_code
+from ..domain.codes import is_valid_bin_code, normalise_bin_code, suggest_bin_code
 from ..domain.statuses import ChangeCause, RequestStatus, Source
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
@@ -128,3 +128,29 @@ def set_bin_active(code: str, active: bool, actor: str) -> Bin:
         flow.apply(v, event, flow.Cause(ChangeCause.BROUGHT_BACK, actor))
     db.session.refresh(b)
     return b
+
+
+def invalid_codes() -> list[str]:
+    """Codes stored before today's rules that break them (``Z/../A-01-01``, ``A/``): the
+    server refuses to start while any is left (``kanban fix-codes`` renames them)."""
+    found = db.session.scalars(sa.select(Bin.code).order_by(Bin.code))
+    return [code for code in found if not is_valid_bin_code(code)]
+
+
+def fix_invalid_codes(*, dry_run: bool = False) -> dict[str, str]:
+    """Rename every bin whose code breaks the rules to the nearest free valid code; returns
+    old → new. The ledger, lines and history follow (they point at the bin, not the code);
+    the renamed bins' labels must be printed again."""
+    begin_write()
+    lock_masterdata()
+    taken = set(db.session.scalars(sa.select(Bin.code)))
+    renames: dict[str, str] = {}
+    for old in invalid_codes():
+        new = suggest_bin_code(old, taken)
+        taken.add(new)
+        renames[old] = new
+    if not dry_run:
+        for old, new in renames.items():
+            db.session.execute(sa.update(Bin).where(Bin.code == old).values(code=new))
+        db.session.flush()
+    return renames

@@ -124,7 +124,7 @@ def list_bins() -> Any:
     )
 
 
-@bp.get("/bins/<code>")
+@bp.get("/bins/<path:code>")
 @requires(Role.DISPLAY)
 def get_bin(code: str) -> Any:
     """One bin."""

@@ -55,10 +55,37 @@ def test_longest_scan_is_accepted() -> None:
         ("A 01", False),
         ("", False),
         ("*KB:UNDO", False),
+        ("A/B-1", True),
+        ("A/.../B", True),
+        ("A/.B", True),
+        ("Z/../A-01-01", False),
+        ("Z/./A-01-01", False),
+        ("A/..", False),
+        ("A/.", False),
+        ("A/", False),
+        ("A//B", False),
     ],
 )
 def test_bin_code_rules(code: str, ok: bool) -> None:
     assert codes.is_valid_bin_code(code) is ok
+
+
+@pytest.mark.parametrize(
+    ("old", "taken", "new"),
+    [
+        ("Z/../A-01-01", set(), "Z/A-01-01"),
+        ("A/", set(), "A"),
+        ("A//B", set(), "A/B"),
+        ("A/./B", {"A/B"}, "A/B-2"),
+        ("A/..", {"A", "A-2"}, "A-3"),
+        ("ABCDEFGHIJKLMNO/", {"ABCDEFGHIJKLMNO"}, "ABCDEFGHIJKLMN-2"),
+    ],
+)
+def test_a_code_that_breaks_the_rules_gets_a_free_valid_code_near_it(
+    old: str, taken: set[str], new: str
+) -> None:
+    suggested = codes.suggest_bin_code(old, taken)
+    assert suggested == new and codes.is_valid_bin_code(suggested)
 
 
 def test_every_command_round_trips_through_its_text() -> None:
