@@ -41,7 +41,7 @@ def upgrade_database(app: Flask) -> None:
     while bins have codes that today's rules refuse (they would be confused in URLs)."""
     from flask_migrate import upgrade
 
-    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    Path(app.config["INSTANCE_PATH"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     with app.app_context():
         upgrade()
         bad = bins_service.invalid_codes()

@@ -64,7 +64,7 @@ def _secret_key(instance: Path) -> str:
     key_file = instance / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: secrets live here
     key = secrets.token_hex(32)
     # O_EXCL: if two processes start at once, the loser reads the winner's key.
     try:

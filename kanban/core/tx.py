@@ -16,6 +16,7 @@ PostgreSQL uses row locks instead and needs none of this.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -100,8 +101,21 @@ def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
     return mutex
 
 
+def create_private_file(database: str | None) -> None:
+    """Create an SQLite database file readable by its owner only, before SQLite creates it
+    with the umask's mode (its -wal and -shm files then take the same mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def install_sqlite_hooks(engine: sa.Engine) -> None:
-    """Per-connection pragmas and explicit BEGIN for SQLite engines."""
+    """Per-connection pragmas and explicit BEGIN for SQLite engines; a new database file
+    is created readable by its owner only."""
+    create_private_file(engine.url.database)
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

@@ -16,7 +16,7 @@ from ..domain.codes import is_valid_bin_code, normalise_bin_code, suggest_bin_co
 from ..domain.statuses import ChangeCause, RequestStatus, Source
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
-from ..purchasing import requests
+from ..purchasing import mail, requests
 from ..stock.scanning import set_initial
 
 
@@ -64,6 +64,8 @@ def create_bin(
         raise ServiceError("invalid_bin_code", f"{code[:20]!r} is not a valid bin code.")
     if card_quantity < 0 or order_quantity < 1 or pull_quantity < 1 or pack_multiple < 1:
         raise ServiceError("invalid_quantity", "Card ≥ 0, order, pull and pack quantities ≥ 1.")
+    if supplier_email is not None and not mail.valid_address(supplier_email):
+        raise ServiceError("invalid_email", f"{supplier_email[:40]!r} is not an email address.")
     begin_write()
     lock_masterdata()
     if db.session.scalar(sa.select(Bin.id).where(Bin.code == code)):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +20,12 @@ from ..core.actor import Actor
 from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
+from ..domain.cells import plain_cell, safe_cell
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..domain.statuses import ChangeCause
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
+from ..purchasing import mail
 from ..stock.scanning import set_initial
 
 COLUMNS = [
@@ -43,7 +44,6 @@ COLUMNS = [
 REQUIRED = COLUMNS[:9]
 MAX_ROWS = 20_000
 MAX_BYTES = 5 * 1024 * 1024
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _int(value: str, name: str, low: int, errors: list[str], line: int) -> int |
 
 
 def _text(row: dict[str, str], name: str, limit: int, errors: list[str], line: int) -> str:
-    value = (row.get(name) or "").strip()
+    value = plain_cell((row.get(name) or "").strip())
     if not value:
         errors.append(f"line {line}: {name} is empty")
     elif len(value) > limit or not value.isprintable():
@@ -140,7 +140,7 @@ def parse(data: bytes | str) -> ImportReport:
                 report.errors.append(f"line {line}: more fields than columns")
                 continue
             errs: list[str] = []
-            code = normalise_bin_code(raw.get("code") or "")
+            code = normalise_bin_code(plain_cell((raw.get("code") or "").strip()))
             if not is_valid_bin_code(code):
                 errs.append(
                     f"line {line}: code {code[:20]!r} is not a valid bin code "
@@ -152,8 +152,8 @@ def parse(data: bytes | str) -> ImportReport:
             name = _text(raw, "item_name", 200, errs, line)
             zone = _text(raw, "zone", 80, errs, line)
             supplier = _text(raw, "supplier", 120, errs, line)
-            email = (raw.get("supplier_email") or "").strip() or None
-            if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+            email = plain_cell((raw.get("supplier_email") or "").strip()) or None
+            if email and not mail.valid_address(email):
                 errs.append(f"line {line}: supplier_email {email[:40]!r} is not an address")
             if sku and name and sku_names.setdefault(sku, name) != name:
                 errs.append(f"line {line}: SKU {sku} has another item_name above")
@@ -272,7 +272,8 @@ def _look(b: Bin) -> tuple[Any, ...]:
 
 
 def export_bins() -> str:
-    """Every bin as the spreadsheet, ready to re-import."""
+    """Every bin as the spreadsheet, ready to re-import. Text that a spreadsheet program
+    would run as a formula gets an apostrophe in front, which the import takes off again."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -281,12 +282,12 @@ def export_bins() -> str:
         sup = b.item.supplier
         writer.writerow(
             [
-                b.code,
-                b.item.sku,
-                b.item.name,
-                b.zone.name,
-                sup.name,
-                sup.email or "",
+                safe_cell(b.code),
+                safe_cell(b.item.sku),
+                safe_cell(b.item.name),
+                safe_cell(b.zone.name),
+                safe_cell(sup.name),
+                safe_cell(sup.email or ""),
                 b.on_hand,
                 b.card_quantity,
                 b.order_quantity,

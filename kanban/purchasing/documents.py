@@ -25,6 +25,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..domain.cells import safe_cell
+
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 CSV_COLUMNS = (
     "request",
@@ -159,15 +161,6 @@ def subject(doc: RequestDoc) -> str:
 # -------------------------------------------------------------------------- CSV
 
 
-def _csv_cell(value: str) -> str:
-    # A cell a spreadsheet would run as a formula is kept as text.
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (
-        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + value
-    return value
-
-
 def render_csv(doc: RequestDoc) -> bytes:
     """One row per line, UTF-8 with a byte-order mark (spreadsheets read it right)."""
     buf = io.StringIO()
@@ -178,12 +171,12 @@ def render_csv(doc: RequestDoc) -> bytes:
             [
                 doc.number,
                 line.position,
-                _csv_cell(line.sku),
-                _csv_cell(line.supplier_part_number or ""),
-                _csv_cell(line.item),
-                _csv_cell(line.bin),
+                safe_cell(line.sku),
+                safe_cell(line.supplier_part_number or ""),
+                safe_cell(line.item),
+                safe_cell(line.bin),
                 line.quantity,
-                _csv_cell(line.unit),
+                safe_cell(line.unit),
                 unit_cost_text(line.unit_cost),
                 money(line.value),
                 doc.expected_date.isoformat() if doc.expected_date else "",

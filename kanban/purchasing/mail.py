@@ -11,9 +11,11 @@ URL forms::
 
 Query options: ``timeout`` (seconds per network operation, default 20),
 ``cafile`` (a PEM file of CA certificates to trust, e.g. an internal relay's
-self-signed certificate) and ``verify=0`` (do not check the server's
-certificate at all; only for a trusted network). User and password may be
-percent-encoded (``%40`` for ``@``).
+self-signed certificate), ``verify=0`` (do not check the server's
+certificate at all; only for a trusted network) and ``insecure_login=1`` (allow
+a user and password on plain ``smtp://``, where they cross the network
+unencrypted; refused without it). User and password may be percent-encoded
+(``%40`` for ``@``).
 """
 
 from __future__ import annotations
@@ -62,13 +64,13 @@ class SmtpSettings:
         return f"{self.security} {who}{self.host}:{self.port}"
 
 
-def _flag(value: str) -> bool:
+def _flag(value: str, key: str) -> bool:
     low = value.strip().lower()
     if low in ("1", "true", "yes", "on"):
         return True
     if low in ("0", "false", "no", "off"):
         return False
-    raise MailConfigError(f"verify must be 0 or 1, not {value[:20]!r}.")
+    raise MailConfigError(f"{key} must be 0 or 1, not {value[:20]!r}.")
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
@@ -92,7 +94,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         raise MailConfigError("KANBAN_SMTP_URL has no host name.")
     if parts.path not in ("", "/"):
         raise MailConfigError("KANBAN_SMTP_URL must not have a path.")
-    timeout, cafile, verify = DEFAULT_TIMEOUT, None, True
+    timeout, cafile, verify, insecure_login = DEFAULT_TIMEOUT, None, True, False
     for key, values in parse_qs(parts.query, keep_blank_values=True, strict_parsing=False).items():
         value = values[-1]
         if key == "timeout":
@@ -105,13 +107,21 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         elif key == "cafile":
             cafile = value or None
         elif key == "verify":
-            verify = _flag(value)
+            verify = _flag(value, key)
+        elif key == "insecure_login":
+            insecure_login = _flag(value, key)
         else:
             raise MailConfigError(f"Unknown KANBAN_SMTP_URL option {key[:30]!r}.")
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     if password is not None and username is None:
         raise MailConfigError("KANBAN_SMTP_URL has a password but no user name.")
+    if security == "plain" and username is not None and not insecure_login:
+        raise MailConfigError(
+            "KANBAN_SMTP_URL would send the mail password unencrypted over plain smtp://: "
+            "use smtp+starttls:// or smtps://, or add ?insecure_login=1 if the relay is on a "
+            "network you trust."
+        )
     return SmtpSettings(
         host=host,
         port=port_given or default_port,
