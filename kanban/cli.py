@@ -276,6 +276,8 @@ def _run_server(
                 "timeout": 120,
                 "graceful_timeout": 5,
                 "accesslog": app.config.get("ACCESS_LOG"),
+                # X-Forwarded-Proto is read by the app, from trusted proxies only (web/proxies.py).
+                "secure_scheme_headers": {},
                 "certfile": certfile,
                 "keyfile": keyfile,
             }

@@ -34,8 +34,17 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "1 to mark session cookies Secure (set it when the site is served over HTTPS).",
     ),
     "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
-    "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
+    "KANBAN_LOGIN_ATTEMPTS": (
+        "10",
+        "Failed logins allowed per username and address per 15 min (×3 per address, ×5 per "
+        "username from unknown devices).",
+    ),
     "KANBAN_ACCESS_LOG": ("", "gunicorn access log file (- for standard output)."),
+    "KANBAN_TRUSTED_PROXIES": (
+        "",
+        "Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed: addresses or "
+        "networks, comma-separated (e.g. 127.0.0.1 or 10.0.0.0/24). Empty: none.",
+    ),
     "KANBAN_DEMAND_DAYS": ("28", "Days of pulls the card-size recommendation averages (7-365)."),
     "KANBAN_SAFETY_FACTOR": (
         "0.25",
@@ -105,8 +114,9 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
-        "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
+        "LOGIN_ATTEMPTS": _number("KANBAN_LOGIN_ATTEMPTS", int, 1, 10_000),
         "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
+        "TRUSTED_PROXIES": _env("KANBAN_TRUSTED_PROXIES") or "",
         "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),
         "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.

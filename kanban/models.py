@@ -142,6 +142,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Sessions carry the generation they were made in; raising it ends them all
+    #: (logout, a new password, switching off, "log out everywhere").
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     __table_args__ = (sa.CheckConstraint(_in("role", USER_ROLES), name="role"),)
 
     @property
@@ -170,6 +173,8 @@ class DeviceToken(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: After this the token no longer works (None: until revoked).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (sa.CheckConstraint(_in("role", TOKEN_ROLES), name="role"),)
 
 
@@ -285,10 +290,15 @@ class Event(db.Model):  # type: ignore[name-defined]
 
 
 class LoginFailure(db.Model):  # type: ignore[name-defined]
-    """Failed logins, for rate limiting (kept in the database so all processes agree)."""
+    """Login attempts, for rate limiting (kept in the database so all processes agree).
+
+    A row is written before the password is checked and deleted when it was right, so
+    what stays is the failures (see ``auth.logins``)."""
 
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), index=True)
-    address: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: The known device the attempt came from (its cookie's id), None for any other.
+    device: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -32,6 +32,7 @@ def test_installed_wheel_serves_pages_outside_the_checkout(tmp_path: Path) -> No
     assert "kanban/_templates/base.html" in names
     assert "kanban/_static/css/app.css" in names
     assert any(n.startswith("kanban/migrations/versions/") for n in names)
+    assert "kanban/domain/common_passwords.txt" in names  # the password rules need it
 
     # A clean venv; its dependencies are borrowed read-only from ours through a
     # .pth line (no network needed), but kanban itself only comes from the wheel.

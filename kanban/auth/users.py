@@ -1,4 +1,4 @@
-"""Users, device tokens and login rate limiting (docs/spec.md §7)."""
+"""Users and device tokens (docs/spec.md §7); logging in is in ``logins``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
 from ..domain.numbers import whole_number
+from ..domain.passwords import password_problem
 from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
 from ..extensions import db
-from ..models import DeviceToken, LoginFailure, User, utcnow
+from ..models import DeviceToken, User, utcnow
 
 #: Role rank: a higher role may do everything a lower one may.
 RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
 TOKEN_PREFIX = "kbt_"  # noqa: S105 (a public marker in front of the token, not a secret)
-LOGIN_WINDOW = dt.timedelta(minutes=15)
 
 
 def has_role(role: str, needed: str) -> bool:
@@ -37,8 +37,7 @@ def create_user(username: str, password: str, role: str) -> User:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(USER_ROLES)}.")
     if not username or len(username) > 64 or not username.isprintable():
         raise ServiceError("invalid_username", "Username must be 1–64 printable characters.")
-    if len(password) < 8:
-        raise ServiceError("weak_password", "Password must have at least 8 characters.")
+    _check_password(password, role, username)
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError("user_exists", f"User {username!r} exists already.", 409)
     user = User(username=username, role=role)
@@ -48,14 +47,19 @@ def create_user(username: str, password: str, role: str) -> User:
     return user
 
 
+def _check_password(password: str, role: str, username: str) -> None:
+    problem = password_problem(password, role, username)
+    if problem is not None:
+        raise ServiceError("weak_password", problem)
+
+
 def set_password(username: str, password: str) -> User:
-    """Change a user's password."""
-    if len(password) < 8:
-        raise ServiceError("weak_password", "Password must have at least 8 characters.")
+    """Change a user's password (it must suit their role)."""
     begin_write()
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         raise NotFound("unknown_user", f"No user {username!r}.")
+    _check_password(password, user.role, user.username)
     user.set_password(password)
     db.session.flush()
     return user
@@ -206,30 +210,3 @@ def user_is_active(user_id: int) -> bool:
     """True while the user exists and may log in."""
     user = db.session.get(User, user_id)
     return user is not None and user.active
-
-
-def login_blocked(username: str, address: str, limit: int) -> bool:
-    """True when this username or address failed too often recently."""
-    since = utcnow() - LOGIN_WINDOW
-    count = db.session.scalar(
-        sa.select(sa.func.count(LoginFailure.id)).where(
-            LoginFailure.created_at > since,
-            sa.or_(LoginFailure.username == username[:64], LoginFailure.address == address),
-        )
-    )
-    return (count or 0) >= limit
-
-
-def record_login_failure(username: str, address: str) -> None:
-    """Remember a failed login for rate limiting."""
-    begin_write()
-    db.session.add(LoginFailure(username=username[:64], address=address[:64]))
-    db.session.flush()
-
-
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
-    user = db.session.scalar(sa.select(User).where(User.username == username[:64]))
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user

@@ -39,6 +39,9 @@ EVENT_LOCK_KEY = 0x6B616E62
 #: Key of the PostgreSQL advisory lock that serialises changes to suppliers, zones and items
 #: by name (two imports creating the same supplier at once).
 MASTERDATA_LOCK_KEY = 0x6B616E63
+#: Key of the PostgreSQL advisory lock that makes a login attempt's limit check and its
+#: record one step (60 parallel attempts must not all pass a limit of 10).
+LOGIN_LOCK_KEY = 0x6B616E64
 
 
 class WriteMutex:
@@ -247,3 +250,11 @@ def lock_masterdata() -> None:
     and one would fail on the unique name. SQLite's write lock does this already."""
     if not is_sqlite():
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(MASTERDATA_LOCK_KEY)))
+
+
+def lock_logins() -> None:
+    """On PostgreSQL, one login attempt at a time between its limit check and its record
+    (held until commit; the password is checked after the commit, outside the lock). Call it
+    right after :func:`begin_write`; SQLite's write lock does this already."""
+    if not is_sqlite():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOGIN_LOCK_KEY)))

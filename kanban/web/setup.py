@@ -29,6 +29,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     vocab,
     wall,
 )
+from .proxies import TrustedProxies, parse_networks
 from .wsgi import IdConverter, KanbanRequest
 
 log = logging.getLogger("kanban")
@@ -54,6 +55,11 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(cfg)
     app.request_class = KanbanRequest
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    # X-Forwarded-* only from the configured reverse proxies (the login limit counts the
+    # client's address, which a client must not be able to choose).
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, parse_networks(cfg["TRUSTED_PROXIES"])
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)
