@@ -6,6 +6,7 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -127,11 +128,18 @@ def token() -> None:
     type=click.Choice([r.value for r in TOKEN_ROLES]),
     required=True,
 )
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Stop working after this many days (default: only when revoked).",
+)
 @with_appcontext
-def token_create(name: str, role: str) -> None:
+def token_create(name: str, role: str, expires_days: int | None) -> None:
     """Create a token and print it once (only its hash is kept)."""
+    expires_in = dt.timedelta(days=expires_days) if expires_days else None
     try:
-        tok, plain = auth_service.create_token(name, role)
+        tok, plain = auth_service.create_token(name, role, expires_in)
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -143,8 +151,11 @@ def token_create(name: str, role: str) -> None:
 @with_appcontext
 def token_list() -> None:
     """List tokens (never the secrets)."""
+    now = dt.datetime.now(dt.UTC)
     for tok in auth_service.list_tokens():
         state = "revoked" if tok.revoked_at else "active"
+        if not tok.revoked_at and tok.expires_at is not None:
+            state = "expired" if tok.expires_at <= now else f"active until {tok.expires_at:%F}"
         click.echo(f"{tok.id}\t{tok.name}\t{tok.role}\t{tok.prefix}…\t{state}")
 
 
@@ -276,6 +287,8 @@ def _run_server(
                 "timeout": 120,
                 "graceful_timeout": 5,
                 "accesslog": app.config.get("ACCESS_LOG"),
+                # Tokens, Authorization headers and cookies never reach the access log.
+                "logger_class": "kanban.ops.accesslog.RedactingLogger",
                 # X-Forwarded-Proto is read by the app, from trusted proxies only (web/proxies.py).
                 "secure_scheme_headers": {},
                 "certfile": certfile,

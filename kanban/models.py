@@ -152,6 +152,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         """Deactivated users cannot log in."""
         return self.active
 
+    def get_id(self) -> str:
+        """What a session stores: the user and the generation it was made in."""
+        return f"{self.id}.{self.session_generation}"
+
     def set_password(self, password: str) -> None:
         """Store a salted hash, never the password."""
         self.password_hash = generate_password_hash(password)

@@ -19,6 +19,8 @@ from ..models import DeviceToken, User, utcnow
 
 #: Role rank: a higher role may do everything a lower one may.
 RANK = {"display": 0, "operator": 1, "supervisor": 2, "admin": 3}
+#: The shortest and longest life a token can be given (it may also live until revoked).
+MIN_TOKEN_LIFE, MAX_TOKEN_LIFE = dt.timedelta(days=1), dt.timedelta(days=3650)
 TOKEN_PREFIX = "kbt_"  # noqa: S105 (a public marker in front of the token, not a secret)
 
 
@@ -61,6 +63,17 @@ def set_password(username: str, password: str) -> User:
         raise NotFound("unknown_user", f"No user {username!r}.")
     _check_password(password, user.role, user.username)
     user.set_password(password)
+    user.session_generation += 1  # whoever had the old password is logged out
+    db.session.flush()
+    return user
+
+
+def end_sessions(user_id: int) -> User:
+    """Log a user out everywhere: every session made so far stops working at its next
+    request (logout, "log out everywhere")."""
+    begin_write()
+    user = _user(user_id)
+    user.session_generation += 1
     db.session.flush()
     return user
 
@@ -114,6 +127,7 @@ def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
     if user.active != active:
         if not active:
             _keep_an_admin(user, by_user_id)
+            user.session_generation += 1  # switched on again, old sessions stay ended
         user.active = active
         db.session.flush()
     return user
@@ -123,16 +137,23 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
-    """A new device token; the plain token is returned once and never stored."""
+def create_token(
+    name: str, role: str, expires_in: dt.timedelta | None = None
+) -> tuple[DeviceToken, str]:
+    """A new device token, valid until revoked or, with ``expires_in``, until then; the
+    plain token is returned once and never stored."""
     begin_write()
     if role not in TOKEN_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(TOKEN_ROLES)}.")
     name = name.strip()
     if not name or len(name) > 64 or not name.isprintable():
         raise ServiceError("invalid_name", "Token name must be 1–64 printable characters.")
+    if expires_in is not None and not MIN_TOKEN_LIFE <= expires_in <= MAX_TOKEN_LIFE:
+        raise ServiceError("invalid_expiry", "A token expires after 1 to 3650 days, or never.")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = DeviceToken(name=name, role=role, token_hash=_hash(plain), prefix=plain[:10])
+    if expires_in is not None:
+        token.expires_at = utcnow() + expires_in
     db.session.add(token)
     db.session.flush()
     return token, plain
@@ -151,14 +172,25 @@ class LiveToken:
 # Every API call by a device runs this: one prebuilt Core query, no ORM.
 _TOKEN_LOOKUP = sa.select(
     DeviceToken.id, DeviceToken.name, DeviceToken.role, DeviceToken.last_used_at
-).where(DeviceToken.token_hash == sa.bindparam("token_hash"), DeviceToken.revoked_at.is_(None))
+).where(
+    DeviceToken.token_hash == sa.bindparam("token_hash"),
+    DeviceToken.revoked_at.is_(None),
+    sa.or_(DeviceToken.expires_at.is_(None), DeviceToken.expires_at > sa.bindparam("now")),
+)
+
+
+def _live(token: DeviceToken | None) -> bool:
+    if token is None or token.revoked_at is not None:
+        return False
+    return token.expires_at is None or token.expires_at > utcnow()
 
 
 def token_for(plain: str) -> LiveToken | None:
-    """The live token matching ``plain``, or None (unknown or revoked)."""
+    """The live token matching ``plain``, or None (unknown, revoked or expired)."""
     if not plain or len(plain) > 200:
         return None
-    row = conn().execute(_TOKEN_LOOKUP, {"token_hash": _hash(plain)}).one_or_none()
+    params = {"token_hash": _hash(plain), "now": utcnow()}
+    row = conn().execute(_TOKEN_LOOKUP, params).one_or_none()
     return LiveToken(*row) if row is not None else None
 
 
@@ -195,18 +227,18 @@ def live_display_token(token_id: str | int) -> DeviceToken | None:
             return None
         token_id = number
     token = db.session.get(DeviceToken, token_id)
-    if token is None or token.revoked_at is not None or token.role != Role.DISPLAY:
+    if token is None or not _live(token) or token.role != Role.DISPLAY:
         return None
     return token
 
 
 def token_is_live(token_id: int) -> bool:
-    """True while the token exists and is not revoked."""
-    token = db.session.get(DeviceToken, token_id)
-    return token is not None and token.revoked_at is None
+    """True while the token exists and is neither revoked nor expired (read afresh)."""
+    return _live(db.session.get(DeviceToken, token_id, populate_existing=True))
 
 
-def user_is_active(user_id: int) -> bool:
-    """True while the user exists and may log in."""
-    user = db.session.get(User, user_id)
-    return user is not None and user.active
+def session_is_live(user_id: int, generation: int) -> bool:
+    """True while the user may log in and has not been logged out since ``generation``
+    (read afresh)."""
+    user = db.session.get(User, user_id, populate_existing=True)
+    return user is not None and user.active and user.session_generation == generation

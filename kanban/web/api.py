@@ -33,12 +33,16 @@ def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
 
 
 @bp.before_request
-def _csrf_for_cookie_sessions() -> Any:
-    # Bearer tokens are not sent by browsers on their own, so only cookie
-    # sessions need the CSRF header on changes.
+def _credentials_then_csrf() -> Any:
+    # Who is asking comes first: a change without credentials is a 401, whatever its CSRF
+    # token. Bearer tokens are not sent by browsers on their own, so only cookie sessions
+    # need the CSRF header on changes; a request that carried a bearer header but named no
+    # live token is anonymous here (security.load_bearer), never its cookie's session.
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    if not current_user.is_authenticated:
+        return error("unauthorized", "Log in or send a token.", 401)
+    if g.get("auth_via_token"):
         return None
     try:
         csrf.protect()

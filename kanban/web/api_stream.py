@@ -8,6 +8,8 @@ a few times a second and returns its connection to the pool between polls.
   else ``?after=N``, else from the newest event. Each event carries ``id:``.
 * A ``heartbeat`` event (after a keep-alive comment) every ``HEARTBEAT`` seconds
   lets a screen tell "quiet" from "disconnected".
+* Every ``AUTH_CHECK_SECONDS`` the stream checks that its token is still live (not revoked
+  or expired) or its person's session still valid; if not it sends ``denied`` and ends.
 * A stream ends after ``EVENT_STREAM_SECONDS`` (5 min) so server threads are
   recycled; EventSource reconnects by itself with ``Last-Event-ID``.
 * Each stream holds a server thread, so a process serves at most
@@ -37,6 +39,9 @@ from .api import bp
 from .security import TokenPrincipal, requires
 
 POLL_SECONDS = 0.25
+#: How often a stream checks that its principal may still read the feed: a revoked token's
+#: or a logged-out session's stream ends within this and one poll (well under a second).
+AUTH_CHECK_SECONDS = POLL_SECONDS
 HEARTBEAT_SECONDS = 10.0
 STREAM_SECONDS = 300.0
 STREAM_SLOTS = 8
@@ -107,8 +112,8 @@ def _principal_check() -> Any:
     if isinstance(who, TokenPrincipal):
         token_id = who.token_id
         return lambda: auth_service.token_is_live(token_id)
-    user_id = who.id
-    return lambda: auth_service.user_is_active(user_id)
+    user_id, generation = who.id, who.session_generation
+    return lambda: auth_service.session_is_live(user_id, generation)
 
 
 def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
@@ -126,10 +131,14 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
             return
         yield _sse("heartbeat", {"last_id": newest, "time": time.time()})
         next_beat = time.monotonic() + beat
+        next_check = time.monotonic() + AUTH_CHECK_SECONDS
         while time.monotonic() < ends:
             found = events.events_after(last)
             rows = [(e.id, events.event_dict(e)) for e in found]
-            allowed = still_allowed() if time.monotonic() >= next_beat else True
+            allowed = True
+            if time.monotonic() >= next_check:  # revoked, expired, logged out: end soon
+                allowed = still_allowed()
+                next_check = time.monotonic() + AUTH_CHECK_SECONDS
             # Between polls the stream holds no transaction and no connection.
             db.session.remove()
             if not allowed:

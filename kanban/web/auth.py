@@ -20,15 +20,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..auth import logins
+from ..auth import logins, users
 from ..domain.passwords import password_problem
 from ..extensions import db
+from ..models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -123,6 +124,11 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """Log out (POST with CSRF, so a link on another site cannot log you out)."""
+    """Log out (POST with CSRF, so a link on another site cannot log you out). A person's
+    sessions all end on the server, so a copy of the old cookie opens nothing any more."""
+    who = current_user._get_current_object()
+    if isinstance(who, User):
+        users.end_sessions(who.id)
+        db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import config, paths
@@ -30,9 +30,14 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     wall,
 )
 from .proxies import TrustedProxies, parse_networks
+from .security import load_bearer
 from .wsgi import IdConverter, KanbanRequest
 
 log = logging.getLogger("kanban")
+
+#: How long browsers keep to HTTPS for this host once they saw it over a trusted connection
+#: (180 days; no includeSubDomains: other hosts of the site's domain are not ours).
+HSTS_SECONDS = 180 * 24 * 3600
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -67,6 +72,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+    app.before_request(load_bearer)  # an Authorization header decides who is asking
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -95,6 +101,13 @@ def _install_handlers(app: Flask) -> None:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
+        who = g.get("_login_user")  # only set when the view asked who is logged in
+        if who is not None and who.is_authenticated:
+            # What a logged-in person saw must not stay in a shared browser's cache.
+            resp.headers.setdefault("Cache-Control", "no-store")
+            resp.vary.add("Cookie")
+        if request.is_secure:
+            resp.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
         return resp
 
     @app.errorhandler(ServiceError)

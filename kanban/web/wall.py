@@ -3,7 +3,8 @@
 ``/wall?token=T`` checks that T is a live token of role ``display``, keeps that
 display principal in the session (security.py loads it back and drops it the
 moment the token is revoked) and redirects to ``/wall`` without the token, so
-the secret does not stay in the address bar. A display principal satisfies only
+the secret does not stay in the address bar. A browser where a person is logged in
+keeps that person's session: the link never replaces it. A display principal satisfies only
 ``requires("display")``: it can read the board and the event feed, and every
 changing route refuses it.
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import login_user
+from flask_login import current_user, login_user
 
 from ..auth import users as auth_service
 from ..board import queries as board_service
 from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
+from ..models import User
 from .security import TokenPrincipal, requires
 
 bp = Blueprint("wall", __name__)
@@ -52,7 +54,10 @@ def _open_display_link(plain: str) -> Any:
         return render_template("wall/invalid_link.html"), 403
     auth_service.touch_token(token.id)
     db.session.commit()
-    login_user(TokenPrincipal(token.id, token.name, token.role))
+    # A person already logged in in this browser stays logged in: the link must not turn
+    # their session into a display's (they see the wall as themselves).
+    if not isinstance(current_user._get_current_object(), User):
+        login_user(TokenPrincipal(token.id, token.name, token.role))
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "token"}
     resp = redirect(url_for("wall.wall", **args))
     resp.headers["Cache-Control"] = "no-store"

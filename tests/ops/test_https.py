@@ -124,6 +124,8 @@ def test_serve_https_makes_a_certificate_and_serves_https_with_it(tmp_path: Path
         assert page.status_code == 200 and "Log in" in page.text
         # The login page sets the session cookie: over HTTPS it is Secure.
         assert "secure" in page.headers.get("Set-Cookie", "").lower()
+        # Browsers keep to HTTPS for this host from now on (issue 15, point 2).
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=")
         # The hostname is certified too, not only the address.
         ctx = ssl.create_default_context(cafile=str(ca))
         with (
