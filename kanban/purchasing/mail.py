@@ -20,13 +20,14 @@ unencrypted; refused without it). User and password may be percent-encoded
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 SCHEMES = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
 DEFAULT_TIMEOUT = 20.0
@@ -205,13 +206,41 @@ def _reply_text(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"[:300]
 
 
-# long: one SMTP conversation, each failure mapped to a reason a person can act on
+def scrub(text: str, settings: SmtpSettings) -> str:
+    """``text`` without the relay's password in any form a server might echo it in: plain,
+    percent-encoded, and base64 as AUTH PLAIN and AUTH LOGIN send it."""
+    if not settings.password:
+        return text
+    user, password = settings.username or "", settings.password
+    forms = {
+        password,
+        quote(password, safe=""),
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(f"\0{user}\0{password}".encode()).decode(),
+        base64.b64encode(f"{user}\0{user}\0{password}".encode()).decode(),
+    }
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= 3:
+            text = text.replace(form, "[password]")
+    return text
+
+
 def send(settings: SmtpSettings, message: EmailMessage) -> None:
-    """Hand the message to the server, or raise MailError with a reason for people.
+    """Hand the message to the server, or raise MailError with a reason for people (never
+    with the relay's password in it, whatever the server answered).
 
     Every network operation is bounded by ``settings.timeout``. Call it with no
     database transaction open: it may take that long.
     """
+    try:
+        _converse(settings, message)
+    except MailError as exc:
+        raise MailError(scrub(exc.reason, settings)) from None
+
+
+# long: one SMTP conversation, each failure mapped to a reason a person can act on
+def _converse(settings: SmtpSettings, message: EmailMessage) -> None:
+    """The SMTP conversation of :func:`send`."""
     where = f"{settings.host}:{settings.port}"
     try:
         ctx = _tls_context(settings) if settings.security != "plain" else None

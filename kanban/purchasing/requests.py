@@ -201,8 +201,16 @@ def request_doc(
     )
 
 
-def request_dict(req: SupplierRequest, today: dt.date | None = None) -> dict[str, Any]:
-    """The JSON form of a request with its lines."""
+#: What people who may not send see instead of why a send failed: a mail server's answer
+#: can quote the relay's user or password.
+HIDDEN_SEND_ERROR = feed.HIDDEN_SEND_ERROR
+
+
+def request_dict(
+    req: SupplierRequest, today: dt.date | None = None, *, send_error: bool = True
+) -> dict[str, Any]:
+    """The JSON form of a request with its lines; ``send_error=False`` replaces the
+    reason of a failed send with :data:`HIDDEN_SEND_ERROR` (for operators)."""
     today = today or utcnow().date()
     draft = req.status == RequestStatus.DRAFT
     tot = totals(req)
@@ -215,7 +223,7 @@ def request_dict(req: SupplierRequest, today: dt.date | None = None) -> dict[str
         "sent_at": req.sent_at.isoformat() if req.sent_at and not draft else None,
         "sent_via": req.sent_via if not draft else None,
         "sending": is_sending(req),
-        "send_error": req.send_error,
+        "send_error": req.send_error if send_error or not req.send_error else HIDDEN_SEND_ERROR,
         "received_at": req.received_at.isoformat() if req.received_at else None,
         "expected_date": req.expected_date.isoformat() if req.expected_date else None,
         "overdue": leadtime.is_overdue(req.status, req.expected_date, today),

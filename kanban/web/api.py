@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ..auth.users import has_role
 from ..catalog import views as bins
 from ..core import feed as events
 from ..core.errors import ServiceError
@@ -145,7 +146,9 @@ def list_requests() -> Any:
     status = request.args.get("status")
     if status is not None and status not in tuple(RequestStatus):
         return error("invalid_status", f"status must be one of: {', '.join(tuple(RequestStatus))}.")
-    return jsonify(requests=[requests.request_dict(r) for r in requests.list_requests(status)])
+    why = has_role(str(current_user.role), Role.SUPERVISOR)  # operators: not the mail server's
+    found = requests.list_requests(status)
+    return jsonify(requests=[requests.request_dict(r, send_error=why) for r in found])
 
 
 @bp.post("/requests/<int:request_id>/send")
@@ -172,7 +175,9 @@ def list_events() -> Any:
         return error("invalid_after", "after must be a non-negative whole number.")
     found = events.events_after(after)
     last = found[-1].id if found else after
-    return jsonify(events=[events.event_dict(e) for e in found], last_id=last)
+    role = str(current_user.role)
+    shown = [d for d in (events.event_dict(e, role) for e in found) if d is not None]
+    return jsonify(events=shown, last_id=last)
 
 
 @bp.get("/whoami")

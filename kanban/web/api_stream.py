@@ -116,7 +116,7 @@ def _principal_check() -> Any:
     return lambda: auth_service.session_is_live(user_id, generation)
 
 
-def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
+def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[str]:
     cfg = current_app.config
     poll = float(cfg.get("EVENT_STREAM_POLL_SECONDS", POLL_SECONDS))
     beat = float(cfg.get("EVENT_STREAM_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
@@ -134,7 +134,7 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
         next_check = time.monotonic() + AUTH_CHECK_SECONDS
         while time.monotonic() < ends:
             found = events.events_after(last)
-            rows = [(e.id, events.event_dict(e)) for e in found]
+            rows = [(e.id, events.event_dict(e, role)) for e in found]
             allowed = True
             if time.monotonic() >= next_check:  # revoked, expired, logged out: end soon
                 allowed = still_allowed()
@@ -146,7 +146,8 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
                 return
             for event_id, data in rows:
                 last = event_id
-                yield _sse(None, data, event_id)
+                if data is not None:  # not for this principal's eyes: skipped, not resent
+                    yield _sse(None, data, event_id)
             if len(rows) >= events.PAGE:
                 continue  # catching up: fetch the next page at once
             if time.monotonic() >= next_beat:
@@ -194,7 +195,8 @@ def event_stream() -> Any:
         sock = request.environ.get("gunicorn.socket")
         db.session.remove()  # the login lookup's transaction ends here
         resp = Response(
-            stream_with_context(_stream(after, check, sock)), mimetype="text/event-stream"
+            stream_with_context(_stream(after, str(current_user.role), check, sock)),
+            mimetype="text/event-stream",
         )
     except BaseException:
         release()

@@ -147,6 +147,7 @@ def detail(request_id: int) -> Any:
         unfinished=requests.unfinished_send(req),
         max_quantity=MAX_QUANTITY,
         expected_if_sent=overview.expected_if_sent_now(req),
+        hidden_send_error=requests.HIDDEN_SEND_ERROR,
     )
 
 
