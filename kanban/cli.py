@@ -339,6 +339,12 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
     verb = "Created" if files.created else "Using"
     click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}", err=True)
     click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).", err=True)
+    if files.new_ca:
+        click.echo(
+            "This is a NEW local certificate authority: phones that trusted an older one must "
+            "install this one (and may remove the old one).",
+            err=True,
+        )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
     _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
