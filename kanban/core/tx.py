@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,13 +86,17 @@ _mutexes: dict[str, WriteMutex] = {}
 _mutexes_lock = threading.Lock()
 
 
-_mutex_of_engine: dict[int, WriteMutex | None] = {}
+# Keyed by the engine itself, weakly: an id() could be reused by a later engine (a
+# PostgreSQL one, say) once the first is gone, which then got the SQLite mutex.
+_mutex_of_engine: weakref.WeakKeyDictionary[sa.Engine, WriteMutex | None] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
     """The write mutex of an SQLite engine's file (None for other databases)."""
     try:
-        return _mutex_of_engine[id(engine)]  # the hot path: no path resolution
+        return _mutex_of_engine[engine]  # the hot path: no path resolution
     except KeyError:
         pass
     database = engine.url.database
@@ -100,7 +105,7 @@ def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
         path = str(Path(database).resolve()) + ".writelock"
         with _mutexes_lock:
             mutex = _mutexes.setdefault(path, WriteMutex(Path(path)))
-    _mutex_of_engine[id(engine)] = mutex
+    _mutex_of_engine[engine] = mutex
     return mutex
 
 
