@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -23,6 +22,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -73,7 +73,7 @@ def _known_device() -> logins.KnownDevice | None:
         return None
 
 
-def _remember_device(resp: Response, known: logins.KnownDevice | None, user_id: int) -> None:
+def _remember_device(resp: BaseResponse, known: logins.KnownDevice | None, user_id: int) -> None:
     device_id = known.device_id if known is not None else logins.new_device_id()
     others = [u for u in (known.user_ids if known is not None else ()) if u != user_id]
     value = _signer().dumps({"d": device_id, "u": [user_id, *others][:DEVICE_USERS]})
