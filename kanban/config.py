@@ -114,6 +114,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.
         "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Set by `kanban demo` only (not a setting): the login page shows the demo logins.
+        "DEMO": False,
         "JSON_SORT_KEYS": False,
     }
     cfg.update(overrides)

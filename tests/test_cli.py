@@ -322,6 +322,7 @@ def test_demo_seeds_serves_and_prints_a_login(tmp_path: Path) -> None:
                 break
             except http.ConnectionError:
                 time.sleep(0.1)
+        assert set(re.findall(r'data-demo-user="([^"]+)"', page.text)) >= {user, "ana", "admin"}
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         board = session.post(
             f"http://127.0.0.1:{port}/login",
