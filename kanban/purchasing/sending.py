@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,51 +44,12 @@ from ..extensions import db
 from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
 from . import documents, mail, requests
 from .requests import get_request, is_sending, request_number
+from .settings import MailSettings, smtp_settings
 
 log = logging.getLogger("kanban.sending")
 
 #: Who the ledger and events name for sends that nobody clicked.
 AUTO_ACTOR = "automatic"
-
-
-# --------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """Where requests are emailed from: the SMTP server URL and the sender address."""
-
-    smtp_url: str = ""
-    sender: str = "kanban@localhost"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
-        """The settings in an app's config (``KANBAN_SMTP_URL``, ``KANBAN_MAIL_FROM``)."""
-        return cls(
-            smtp_url=str(config.get("SMTP_URL") or ""),
-            sender=str(config.get("MAIL_FROM") or "kanban@localhost"),
-        )
-
-    @property
-    def email_configured(self) -> bool:
-        """True when an SMTP server is set."""
-        return bool(self.smtp_url.strip())
-
-
-def smtp_settings(settings: MailSettings) -> mail.SmtpSettings:
-    """The configured SMTP server, or a ServiceError saying what is wrong."""
-    url = settings.smtp_url
-    if not url.strip():
-        raise ServiceError(
-            "smtp_not_configured",
-            "No SMTP server is configured (KANBAN_SMTP_URL): download the request, send it "
-            "yourself and mark it sent.",
-            409,
-        )
-    try:
-        return mail.parse_smtp_url(url)
-    except mail.MailConfigError as exc:
-        raise ServiceError("smtp_misconfigured", f"{exc} Fix KANBAN_SMTP_URL.", 503) from None
 
 
 # ------------------------------------------------------------------ marking sent
@@ -239,7 +199,7 @@ def _require_sendable_draft(req: SupplierRequest) -> None:
         )
 
 
-def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
+def _claim(request_id: int, *, actor: str, settings: MailSettings) -> Claim:
     begin_write()
     req = get_request(request_id, lock=True)
     _require_sendable_draft(req)
@@ -262,7 +222,8 @@ def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
         issued=now.date(),
         expected=expected,
         contact_name="" if actor == AUTO_ACTOR else actor,
-        contact_email=sender,
+        contact_email=settings.sender,
+        site=settings.site,
     )
     req.sent_via = SentVia.SENDING
     req.sent_at = now
@@ -281,11 +242,13 @@ def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
 
 
 def build_email(claim: Claim, sender: str) -> EmailMessage:
-    """The supplier's email: text body, the request as PDF and as CSV."""
+    """The supplier's email: text body, the request as PDF and as CSV; replies go to the
+    site's buyer where one is set."""
     doc = claim.doc
     return mail.build_message(
         sender=sender,
         to=claim.to,
+        reply_to=doc.site.buyer_email or None,
         subject=documents.subject(doc),
         text=documents.render_text(doc),
         attachments=[
@@ -320,7 +283,7 @@ def send_by_email(request_id: int, settings: MailSettings, *, actor: str = "") -
     server = smtp_settings(settings)
     sender = settings.sender
     try:
-        claim = _claim(request_id, actor=actor, sender=sender)
+        claim = _claim(request_id, actor=actor, settings=settings)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -125,9 +125,8 @@ def install(app: Flask) -> None:
             return _json_error(code, exc.description or exc.name, status)
         if status < 400:  # a redirect raised as an exception (RequestRedirect)
             return exc
-        html, status = error_page(
-            status, exc.description if _is_ours(exc) else "", TITLES.get(status, exc.name)
-        )
+        said = (exc.description or "") if _is_ours(exc) else ""
+        html, status = error_page(status, said, TITLES.get(status, exc.name))
         allowed = getattr(exc, "valid_methods", None)  # a 405 says what the address takes
         return html, status, {"Allow": ", ".join(allowed)} if allowed else {}
 

@@ -90,7 +90,7 @@ def role() -> str | None:
 
 
 #: Who may open a page that needs a role, as the 403 page says it.
-WHO = {
+WHO: dict[str, str] = {
     Role.OPERATOR: "operators, supervisors and admins",
     Role.SUPERVISOR: "supervisors and admins",
     Role.ADMIN: "admins",
