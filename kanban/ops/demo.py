@@ -68,7 +68,7 @@ DEMO_LOGINS = [
     ("super", Role.SUPERVISOR, "kanban-super"),
     ("ana", Role.OPERATOR, "kanban-ana"),
     ("ben", Role.OPERATOR, "kanban-ben"),
-    ("admin", Role.ADMIN, "kanban-admin"),
+    (str(Role.ADMIN), Role.ADMIN, "kanban-admin"),  # the user is called "admin"
 ]
 
 
