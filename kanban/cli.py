@@ -169,15 +169,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if dry_run:
         db.session.rollback()
         click.echo(
-            f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
-            f"and update {report.updated} bins. Nothing written."
+            f"Dry run: {len(report.rows)} valid rows; the import would report "
+            f"{report.summary}. Nothing written."
         )
         return
     db.session.commit()
-    click.echo(
-        f"Imported {len(report.rows)} rows: {report.created} bins created, "
-        f"{report.updated} updated."
-    )
+    click.echo(f"Imported {len(report.rows)} rows: {report.summary}.")
 
 
 @click.command("export")
