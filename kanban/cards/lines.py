@@ -20,6 +20,9 @@ from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
 
 #: The longest reason a line keeps.
 REASON_MAX = 300
+#: How the ledger notes a receipt that took its line past what was ordered: the scan
+#: confirmed it (docs/spec.md §2.3), and ``kanban check`` looks for this note.
+OVER_RECEIPT = "over-receipt confirmed"
 
 
 def lock_draft(supplier_id: int) -> SupplierRequest:
@@ -161,6 +164,12 @@ def allocate_receipt(bin_id: int, quantity: int) -> tuple[list[RequestLine], boo
         req.received_at = utcnow()
     db.session.flush()
     return [line], line.status == LineStatus.RECEIVED
+
+
+def over_receipt_note(booked: list[RequestLine]) -> str | None:
+    """The ledger note of a receipt that took its line past what was ordered, or None."""
+    over = sum(max(0, line.received_quantity - line.quantity) for line in booked)
+    return f"{OVER_RECEIPT}: {over} more than ordered" if over else None
 
 
 def open_sent_remaining(bin_id: int) -> int | None:

@@ -23,7 +23,7 @@ from ..core.tx import begin_write, conn
 from ..domain import cards
 from ..domain.statuses import KIND_FOR_MODE, ChangeCause, Mode, MovementKind
 from ..extensions import db
-from ..models import Bin, Movement, SupplierRequest, utcnow
+from ..models import Bin, Movement, RequestLine, SupplierRequest, utcnow
 
 MAX_QUANTITY = 1_000_000
 SCAN_ID_MAX = 64
@@ -199,11 +199,11 @@ def _move(
         delta = set_to - current
     assert delta is not None
     on_hand = _lock_bin_delta(v, delta)
-    booked: list[int] = []
+    booked_lines: list[RequestLine] = []
     completed = False
     if kind is MovementKind.RECEIPT and delta > 0:
         booked_lines, completed = lines.allocate_receipt(v.id, delta)
-        booked = [line.id for line in booked_lines]
+    booked = [line.id for line in booked_lines]
     if completed:
         event = cards.receipt_event(on_hand, v.card_quantity)
     else:
@@ -222,7 +222,7 @@ def _move(
         "scan_id": scan_id,  # a duplicate scan id fails on the unique key
         "undo_of_id": undo_of_id,
         "line_id": booked[0] if booked else None,
-        "note": None,
+        "note": lines.over_receipt_note(booked_lines),  # the confirmed over-receipt
         "created_at": utcnow(),
     }
     cause = flow.Cause(ChangeCause(kind.value), actor.name, actor.station, delta)
