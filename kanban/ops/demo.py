@@ -196,7 +196,7 @@ class _History:
     ) -> None:
         self.b, self.start, self.days, self.send_until, self.rng = b, start, days, send_until, rng
         self.on_hand = b.card_quantity * 2 + rng.randint(0, 10)
-        self.state = CardState.STOCKED
+        self.card_state = CardState.STOCKED
         self.cycles: list[_Cycle] = []
         self.open: _Cycle | None = None
         self.movements = [self._move(MovementKind.INITIAL, self.on_hand, start, actor="demo")]
@@ -224,7 +224,7 @@ class _History:
             kind=kind,
             quantity=quantity,
             on_hand_after=self.on_hand,
-            state_after=self.state,
+            state_after=self.card_state,
             flipped=flipped,
             source=Source.DEMO,
             created_at=when,
@@ -238,10 +238,10 @@ class _History:
         self.on_hand -= 1
         cycle = self.open
         if cycle is not None and cycle.was_sent and cycle.sent <= when:
-            self.state = CardState.ORDERED  # the request went out before this pull
+            self.card_state = CardState.ORDERED  # the request went out before this pull
         flips = cycle is None and self.on_hand < self.b.card_quantity
         if flips:
-            self.state = CardState.REPLENISH
+            self.card_state = CardState.REPLENISH
         actor, station = (
             self.rng.choice(["ana", "ben"]),
             self.rng.choice(["Station 1", "Station 2"]),
@@ -267,7 +267,7 @@ class _History:
             return
         self.on_hand += self.delivered
         low = self.on_hand < self.b.card_quantity
-        self.state = CardState.REPLENISH if low else CardState.STOCKED
+        self.card_state = CardState.REPLENISH if low else CardState.STOCKED
         when = self.start + dt.timedelta(days=day, hours=5)  # goods in, before the first pull
         receipt = self._move(
             MovementKind.RECEIPT,
@@ -281,7 +281,7 @@ class _History:
         cycle.receipt = receipt
         self.cycles.append(cycle)
         self.open = None
-        if self.state is CardState.REPLENISH:  # still below the card: a new cycle at once
+        if self.card_state is CardState.REPLENISH:  # still below the card: a new cycle at once
             self._signal(receipt, when)
 
 

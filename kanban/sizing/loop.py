@@ -19,7 +19,7 @@ from ..catalog.views import card_view, get_bin
 from ..core.errors import ServiceError
 from ..core.tx import begin_write
 from ..domain import cards, leadtime, sizing
-from ..domain.statuses import ChangeCause, MovementKind
+from ..domain.statuses import ChangeCause, LineStatus, MovementKind
 from ..extensions import db
 from ..models import Bin, Item, Movement, Supplier, Zone
 from ..purchasing import suppliers
@@ -289,7 +289,10 @@ class PlannedChange:
     @property
     def line_change(self) -> str:
         """What happens to the bin's request line, in a word ("" for nothing)."""
-        words = {cards.CardAction.ADD_LINE: "opened", cards.CardAction.WITHDRAW_LINE: "withdrawn"}
+        words = {
+            cards.CardAction.ADD_LINE: "opened",
+            cards.CardAction.WITHDRAW_LINE: LineStatus.WITHDRAWN.value,
+        }
         return words.get(self.action, "")
 
 
