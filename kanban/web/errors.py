@@ -75,10 +75,13 @@ def _way_back() -> str | None:
 
 
 def _start_page() -> tuple[str, str]:
-    """The page to go to from an error: Scan for operators, the board for everyone else."""
+    """The page to go to from an error: Scan for operators, the wall screen for a display
+    link, the board for everyone else."""
     role = getattr(current_user, "role", None)
     if role == Role.OPERATOR:
         return url_for("scan.scan_page"), "Go to Scan"
+    if role == Role.DISPLAY:
+        return url_for("wall.wall"), "Go to the wall screen"
     return url_for("board.board"), "Go to the board"
 
 

@@ -103,8 +103,8 @@ def refusal(needed: str) -> str:
     name = getattr(current_user, "username", None) or getattr(current_user, "name", "")
     if current_user.role == Role.DISPLAY:
         return (
-            f"This page is for {WHO.get(needed, needed)}. {name} is a display link: it shows "
-            "the board and the wall screen only."
+            f"This page is for {WHO.get(needed, needed)}. {name} is a display link: it "
+            "shows the wall screen only."
         )
     return (
         f"This page is for {WHO.get(needed, needed)}; you are logged in as {name} "

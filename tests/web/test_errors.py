@@ -126,3 +126,13 @@ def test_an_error_page_runs_no_inline_script(
     p = error_page(client.get("/no/such/page"), 404)
     for el in p.find("script"):
         assert el.attrs.get("src") or el.attrs.get("type") == "application/json"
+
+
+def test_a_display_link_is_sent_back_to_the_wall(
+    client: FlaskClient, make_token: Callable[[str], str]
+) -> None:
+    display = {"Authorization": f"Bearer {make_token('display')}", **BROWSER}
+    p = error_page(client.get("/requests", headers=display), 403)
+    assert message(p).startswith("This page is for operators, supervisors and admins.")
+    assert "is a display link: it shows the wall screen only." in message(p)
+    assert ways(p) == {"Go to the wall screen": "/wall"}
