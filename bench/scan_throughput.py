@@ -124,6 +124,7 @@ def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results file")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each")
     parser.add_argument("--workers", type=int, default=2)
@@ -260,8 +261,8 @@ def main() -> None:
     )
     text = "\n".join(["## Scan throughput", "", meta, "", *table, ""])
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
 
 
 if __name__ == "__main__":
