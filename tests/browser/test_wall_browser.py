@@ -280,6 +280,7 @@ def test_wall_clock_and_cards_are_on_the_site_clock_not_the_tvs(
     make_bin: Callable[..., str],
     open_wall: Callable[..., Any],
     api_scan: Callable[..., Any],
+    logged_in: Callable[..., Any],
     live_server: LiveServer,
 ) -> None:
     make_bin("A-01", on_hand=6, card=5, zone="Assembly line 1")
@@ -305,3 +306,11 @@ def test_wall_clock_and_cards_are_on_the_site_clock_not_the_tvs(
         flip["state_since"],
     )
     assert text == local
+    # The scan page (recent scans, "scanned at … while offline") names the same moment alike.
+    scan_page = logged_in("operator", timezone_id="Asia/Tokyo")
+    scan_page.goto(f"{live_server.url}/scan")
+    clock_text = scan_page.evaluate(
+        "(iso) => import('/static/js/scan-station.js').then((m) => m.clock(iso))",
+        flip["state_since"],
+    )
+    assert clock_text == f"{since:%H:%M:%S} {since.tzname()}"
