@@ -6,10 +6,13 @@ This is the only module that reads the environment. Every setting is listed in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from .domain import clock
 
 #: name -> (default, help). Defaults of None are computed at start-up.
 SETTINGS: dict[str, tuple[Any, str]] = {
@@ -40,6 +43,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "KANBAN_SAFETY_FACTOR": (
         "0.25",
         "Margin of the card-size recommendation over demand × lead time (0.25 = 25 %, 0-5).",
+    ),
+    "KANBAN_TIMEZONE": (
+        None,
+        "The site's time zone, an IANA name such as Europe/Berlin: every page, the wall, "
+        "the request PDF, email and CSV show local time in it. Default: the server's zone.",
     ),
 }
 
@@ -88,6 +96,39 @@ def _number(name: str, kind: type[int] | type[float], low: float, high: float) -
     return value
 
 
+def server_zone_name() -> str:
+    """The server's own time zone as an IANA name: ``TZ``, else the zone ``/etc/localtime``
+    points to, else ``/etc/timezone``; ``UTC`` when none of them names one."""
+    candidates = [(os.environ.get("TZ") or "").lstrip(":")]
+    try:
+        target = os.readlink("/etc/localtime")
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                clock.zone(name)
+            except clock.UnknownZone:
+                continue
+            return name
+    return "UTC"
+
+
+def _timezone() -> str:
+    """``KANBAN_TIMEZONE`` (checked against the zone database) or the server's zone."""
+    name = _env("KANBAN_TIMEZONE")
+    if name is None:
+        return server_zone_name()
+    try:
+        clock.zone(name.strip())
+    except clock.UnknownZone as exc:
+        raise ValueError(f"KANBAN_TIMEZONE: {exc}") from None
+    return name.strip()
+
+
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from defaults, environment and overrides."""
     overrides = dict(overrides or {})
@@ -109,6 +150,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
         "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),
         "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
+        "TIMEZONE": _timezone(),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.

@@ -23,6 +23,7 @@ from flask import Flask
 from ..core import signals
 from ..core.errors import ServiceError
 from ..core.tx import after_commit, begin_write
+from ..domain import clock
 from ..domain.statuses import RequestStatus
 from ..extensions import db
 from ..models import Item, RequestLine, Supplier, SupplierRequest, utcnow
@@ -38,11 +39,11 @@ _threads_guard = threading.Lock()
 _NEEDS_A_PERSON = ("smtp_not_configured", "smtp_misconfigured", "no_supplier_email")
 
 
-def _record_error(request_id: int, reason: str) -> None:
+def _record_error(request_id: int, reason: str, zone: dt.tzinfo) -> None:
     begin_write()
     req = requests.get_request(request_id, lock=True)
     if req.status == RequestStatus.DRAFT:
-        req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
+        req.send_error = f"{clock.local_text(utcnow(), zone)} · {reason}"[:2000]
         db.session.flush()
         requests.announce(req, send_error=req.send_error)
 
@@ -77,7 +78,7 @@ def auto_send_draft(supplier_id: int, settings: MailSettings) -> SupplierRequest
     except ServiceError as exc:
         db.session.rollback()
         if exc.code in _NEEDS_A_PERSON:
-            _record_error(draft_id, exc.message)
+            _record_error(draft_id, exc.message, settings.zone)
             db.session.commit()
         # send_failed is recorded already; the other refusals mean someone else
         # sent, is sending or emptied the draft.

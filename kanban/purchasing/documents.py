@@ -25,6 +25,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..domain import clock
+
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 CSV_COLUMNS = (
     "request",
@@ -38,6 +40,7 @@ CSV_COLUMNS = (
     "unit_cost",
     "line_value",
     "expected_date",
+    "issued",
 )
 
 
@@ -69,11 +72,17 @@ class RequestDoc:
     supplier: str
     supplier_email: str | None
     supplier_phone: str | None
-    issued: dt.date
+    issued: dt.datetime  # UTC-aware; shown on the site's clock (``zone``)
     expected_date: dt.date | None
     lines: tuple[DocLine, ...]
     contact_name: str
     contact_email: str
+    zone: dt.tzinfo = dt.UTC
+
+    @property
+    def issued_text(self) -> str:
+        """When the request was issued, on the site's clock with the zone named."""
+        return clock.local_text(self.issued, self.zone)
 
     @property
     def total_quantity(self) -> int:
@@ -124,7 +133,7 @@ def render_text(doc: RequestDoc) -> str:
         f"please supply the items below for our purchase request {doc.number}.",
         "",
         f"Request:       {doc.number}",
-        f"Date:          {doc.issued.isoformat()}",
+        f"Date:          {doc.issued_text}",
         f"Expected by:   {expected}",
         f"Lines:         {len(doc.lines)}",
         "",
@@ -187,6 +196,7 @@ def render_csv(doc: RequestDoc) -> bytes:
                 unit_cost_text(line.unit_cost),
                 money(line.value),
                 doc.expected_date.isoformat() if doc.expected_date else "",
+                doc.issued_text,
             ]
         )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -245,7 +255,7 @@ def render_pdf(doc: RequestDoc) -> bytes:
         ["Supplier", doc.supplier],
         ["Email", doc.supplier_email or ""],
         ["Phone", doc.supplier_phone or ""],
-        ["Date", doc.issued.isoformat()],
+        ["Date", doc.issued_text],
         ["Expected by", expected],
         [
             "Contact",

@@ -169,8 +169,9 @@ def request_doc(
     contact_name: str,
     contact_email: str,
     lines: Iterable[RequestLine] | None = None,
-    issued: dt.date | None = None,
+    issued: dt.datetime | None = None,
     expected: dt.date | None = None,
+    zone: dt.tzinfo = dt.UTC,
 ) -> RequestDoc:
     """The request as a document: by default its open lines while a draft (what would
     be sent), the lines that were sent once it is sent."""
@@ -178,9 +179,7 @@ def request_doc(
         wanted = (LineStatus.OPEN,) if req.status == RequestStatus.DRAFT else ACTIVE_LINES
         lines = [line for line in req.lines if line.status in wanted]
     if issued is None:
-        issued = (
-            req.sent_at if req.status != RequestStatus.DRAFT and req.sent_at else utcnow()
-        ).date()
+        issued = req.sent_at if req.status != RequestStatus.DRAFT and req.sent_at else utcnow()
     if expected is None:
         expected = (
             req.expected_date
@@ -198,6 +197,7 @@ def request_doc(
         lines=doc_lines(lines),
         contact_name=contact_name,
         contact_email=contact_email,
+        zone=zone,
     )
 
 

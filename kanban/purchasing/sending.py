@@ -39,7 +39,7 @@ from ..catalog.views import card_view
 from ..core import signals
 from ..core.errors import ServiceError
 from ..core.tx import begin_write
-from ..domain import cards, leadtime
+from ..domain import cards, clock, leadtime
 from ..domain.statuses import ChangeCause, LineStatus, RequestStatus, SentVia
 from ..extensions import db
 from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
@@ -61,6 +61,7 @@ class MailSettings:
 
     smtp_url: str = ""
     sender: str = "kanban@localhost"
+    timezone: str = "UTC"  # the site's clock for the documents (KANBAN_TIMEZONE)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
@@ -68,7 +69,13 @@ class MailSettings:
         return cls(
             smtp_url=str(config.get("SMTP_URL") or ""),
             sender=str(config.get("MAIL_FROM") or "kanban@localhost"),
+            timezone=str(config.get("TIMEZONE") or "UTC"),
         )
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The site's time zone (checked at start-up by kanban/config.py)."""
+        return clock.zone(self.timezone)
 
     @property
     def email_configured(self) -> bool:
@@ -239,7 +246,7 @@ def _require_sendable_draft(req: SupplierRequest) -> None:
         )
 
 
-def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
+def _claim(request_id: int, *, actor: str, settings: MailSettings) -> Claim:
     begin_write()
     req = get_request(request_id, lock=True)
     _require_sendable_draft(req)
@@ -259,10 +266,11 @@ def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
     doc = requests.request_doc(
         req,
         lines=open_lines,
-        issued=now.date(),
+        issued=now,
         expected=expected,
         contact_name="" if actor == AUTO_ACTOR else actor,
-        contact_email=sender,
+        contact_email=settings.sender,
+        zone=settings.zone,
     )
     req.sent_via = SentVia.SENDING
     req.sent_at = now
@@ -297,7 +305,7 @@ def build_email(claim: Claim, sender: str) -> EmailMessage:
     )
 
 
-def _release(claim: Claim, reason: str | None) -> SupplierRequest:
+def _release(claim: Claim, reason: str | None, zone: dt.tzinfo) -> SupplierRequest:
     """Drop our claim; with a reason, record why the send failed."""
     begin_write()
     req = get_request(claim.request_id, lock=True)
@@ -305,7 +313,7 @@ def _release(claim: Claim, reason: str | None) -> SupplierRequest:
         req.sent_via = None
         req.sent_at = None
     if reason is not None and req.status == RequestStatus.DRAFT:
-        req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
+        req.send_error = f"{clock.local_text(utcnow(), zone)} · {reason}"[:2000]
     db.session.flush()
     requests.announce(req, send_error=req.send_error)
     return req
@@ -318,23 +326,22 @@ def send_by_email(request_id: int, settings: MailSettings, *, actor: str = "") -
     reason on the draft, which stays a draft with its cards unchanged.
     """
     server = smtp_settings(settings)
-    sender = settings.sender
     try:
-        claim = _claim(request_id, actor=actor, sender=sender)
+        claim = _claim(request_id, actor=actor, settings=settings)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     try:
-        mail.send(server, build_email(claim, sender))
+        mail.send(server, build_email(claim, settings.sender))
     except mail.MailError as exc:
-        _release(claim, exc.reason)
+        _release(claim, exc.reason, settings.zone)
         db.session.commit()
         log.warning("request %s not sent: %s", claim.request_id, exc.reason)
         raise ServiceError("send_failed", f"Not sent: {exc.reason}", 502) from None
     except Exception:
         db.session.rollback()
-        _release(claim, "The email could not be built or sent (see the server log).")
+        _release(claim, "The email could not be built or sent (see the server log).", settings.zone)
         db.session.commit()
         raise
     try:
@@ -348,7 +355,7 @@ def send_by_email(request_id: int, settings: MailSettings, *, actor: str = "") -
         )
     except (_ClaimLost, ServiceError):
         db.session.rollback()
-        req = _release(claim, None)
+        req = _release(claim, None, settings.zone)
         db.session.commit()
         number = request_number(claim.request_id)
         log.warning("request %s was emailed but changed meanwhile (%s)", number, req.status)

@@ -33,7 +33,7 @@ from ..purchasing import documents as request_docs
 from ..purchasing import overview, requests, review, sending
 from ..purchasing import suppliers as supplier_service
 from ..stock.scanning import MAX_QUANTITY
-from . import settings
+from . import clock, settings
 from .forms import form_int
 from .security import actor, requires
 
@@ -269,7 +269,7 @@ def _download(
 ) -> Response:
     req = requests.load_request(request_id)
     name, email = _contact()
-    doc = requests.request_doc(req, contact_name=name, contact_email=email)
+    doc = requests.request_doc(req, contact_name=name, contact_email=email, zone=clock.zone())
     inline = request.args.get("inline") == "1" and ext == "pdf"
     disposition = "inline" if inline else "attachment"
     return Response(

@@ -22,6 +22,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     api_stream,
     auth,
     board,
+    clock,
     labels,
     requests_pages,
     scan,
@@ -66,6 +67,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
         app.register_blueprint(module.bp)
     vocab.init_app(app)  # the enums for templates and the page's vocabulary block
+    clock.init_app(app)  # the site's time zone for templates and the page's clock block
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 

@@ -5,6 +5,7 @@
 //
 // Everything shown that came from a scan or the server is set with textContent.
 
+import { timeOfDay, zoneName } from './clock.js';
 import { MODES, Mode } from './vocab.js';
 
 export const app = document.getElementById('scan-app');
@@ -42,10 +43,10 @@ export function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** "14:08:05 CET": a time of day on the site's clock, the zone named (clock.js). */
 export function clock(value) {
-  const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const time = timeOfDay(value, { seconds: true });
+  return time && `${time} ${zoneName(value)}`;
 }
 
 export function station() {

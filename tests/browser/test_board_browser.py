@@ -289,8 +289,9 @@ def test_a_wall_pages_through_the_zones_when_the_cards_do_not_fit(
     make_token: Callable[..., str],
 ) -> None:
     codes = set()
+    # Enough bins that even dense cards need three pages at 1280×720 (about 64 a page).
     for z, zone in enumerate(["Assembly line 1", "Packing", "Goods-in"]):
-        for i in range(14):
+        for i in range(50):
             codes.add(make_bin(f"{'APG'[z]}-{i:02d}", on_hand=3 + i % 5, card=5, zone=zone))
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:

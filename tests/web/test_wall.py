@@ -254,3 +254,22 @@ def test_display_principal_cannot_open_operator_or_supervisor_pages(
     assert checked >= 15
     for path in ("/api/bins", "/api/bins/A-1", "/api/events?after=0", "/api/whoami"):
         assert client.get(path, headers=headers).status_code == 200, path
+
+
+def test_sort_action_puts_the_cards_that_need_action_first(
+    client: FlaskClient, make_token: Callable[..., str], world: dict[str, Any]
+) -> None:
+    resp = open_link(client, make_token("display"), "&sort=action")
+    assert resp.headers["Location"] == "/wall?sort=action"
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    cards = Cards(html).cards
+    # A-1 (replenish) sits in the "Needs action" group (data-zone-section=""), first.
+    assert [(c.code, c.group) for c in cards] == [("A-1", ""), ("B-1", "Packing")]
+    assert "data-action-section" in html and "Needs action" in html
+    # Without the option the cards stay in their zones, and there is no such group.
+    plain = client.get("/wall").get_data(as_text=True)
+    assert [(c.code, c.group) for c in Cards(plain).cards] == [
+        ("A-1", "Assembly"),
+        ("B-1", "Packing"),
+    ]
+    assert "data-action-section" not in plain
