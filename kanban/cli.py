@@ -26,6 +26,7 @@ from .extensions import db
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
+from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
 from .stock import check as ledger
 
@@ -168,15 +169,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if dry_run:
         db.session.rollback()
         click.echo(
-            f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
-            f"and update {report.updated} bins. Nothing written."
+            f"Dry run: {len(report.rows)} valid rows; the import would report "
+            f"{report.summary}. Nothing written."
         )
         return
     db.session.commit()
-    click.echo(
-        f"Imported {len(report.rows)} rows: {report.created} bins created, "
-        f"{report.updated} updated."
-    )
+    click.echo(f"Imported {len(report.rows)} rows: {report.summary}.")
 
 
 @click.command("export")
@@ -302,7 +300,7 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 def demo(host: str, port: int) -> None:
     """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"DEMO": True}  # the login page shows the demo logins
     if not config.database_url_from_env():
         demo_db = config.default_instance_path() / "demo.db"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{demo_db}"
@@ -313,10 +311,11 @@ def demo(host: str, port: int) -> None:
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    logins = ", ".join(f"{name} / {password} ({role})" for name, role, password in DEMO_LOGINS)
     click.echo(
         f"\n  Kanban demo: http://{host}:{port}/\n"
-        "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
-        "  or admin / kanban-admin. Press Ctrl+C to stop.\n"
+        f"  Log in as {logins}.\n"
+        "  The login page lists them too. Press Ctrl+C to stop.\n"
     )
     _run_server(app, host, port, workers=2, threads=16)
 

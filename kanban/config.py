@@ -31,6 +31,18 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "SMTP server for sending supplier requests, e.g. smtp+starttls://user:pass@host:587.",
     ),
     "KANBAN_MAIL_FROM": ("kanban@localhost", "Sender address of supplier request emails."),
+    "KANBAN_COMPANY_NAME": ("", "Company name on supplier requests (PDF and email)."),
+    "KANBAN_DELIVERY_ADDRESS": (
+        "",
+        "Delivery address on supplier requests; lines separated by ; or new lines.",
+    ),
+    "KANBAN_BUYER_NAME": ("", "The buyer suppliers contact (default: who sends the request)."),
+    "KANBAN_BUYER_EMAIL": (
+        "",
+        "The buyer's email: on the request and the email's Reply-To (default: KANBAN_MAIL_FROM).",
+    ),
+    "KANBAN_BUYER_PHONE": ("", "The buyer's phone number on supplier requests."),
+    "KANBAN_TERMS": ("", "Terms printed on every supplier request (payment, delivery times…)."),
     "KANBAN_LABELS_DIR": ("labels", "Folder where `kanban labels` writes label files."),
     "KANBAN_SECURE_COOKIES": (
         "0",
@@ -50,6 +62,17 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "the request PDF, email and CSV show local time in it. Default: the server's zone.",
     ),
 }
+
+
+#: The site's details on supplier requests: config keys, each read from ``KANBAN_<key>``.
+SITE_DETAILS = (
+    "COMPANY_NAME",
+    "DELIVERY_ADDRESS",
+    "BUYER_NAME",
+    "BUYER_EMAIL",
+    "BUYER_PHONE",
+    "TERMS",
+)
 
 
 def _env(name: str) -> str | None:
@@ -140,6 +163,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SMTP_URL": _env("KANBAN_SMTP_URL") or SETTINGS["KANBAN_SMTP_URL"][0],
         "MAIL_FROM": _env("KANBAN_MAIL_FROM") or SETTINGS["KANBAN_MAIL_FROM"][0],
+        # What a supplier expects on a request: purchasing.settings.SiteDetails.
+        **{key: _env(f"KANBAN_{key}") or "" for key in SITE_DETAILS},
         "LABELS_DIR": _env("KANBAN_LABELS_DIR") or SETTINGS["KANBAN_LABELS_DIR"][0],
         "SESSION_COOKIE_SECURE": (_env("KANBAN_SECURE_COOKIES") or "0") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -156,6 +181,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.
         "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Set by `kanban demo` only (not a setting): the login page shows the demo logins.
+        "DEMO": False,
         "JSON_SORT_KEYS": False,
     }
     cfg.update(overrides)

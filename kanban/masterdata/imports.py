@@ -26,6 +26,7 @@ from ..domain.statuses import ChangeCause
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
 from ..stock.scanning import set_initial
+from . import csvtext
 
 COLUMNS = [
     "code",
@@ -70,20 +71,27 @@ class ImportReport:
 
     rows: list[Row] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
+    created: int = 0  # new bins
+    updated: int = 0  # bins the import changes
+    unchanged: int = 0  # bins already as the file says
     dry_run: bool = False
+    changes: list[RowChange] = field(default_factory=list)  # each row against its bin
 
     @property
     def ok(self) -> bool:
         """True when every row is valid."""
         return not self.errors
 
+    @property
+    def summary(self) -> str:
+        """The counts, the same words for the preview, the import and the CLI."""
+        bins = "bin" if self.created == 1 else "bins"
+        return f"{self.created} {bins} created, {self.updated} updated, {self.unchanged} unchanged"
+
 
 def _int(value: str, name: str, low: int, errors: list[str], line: int) -> int | None:
-    try:
-        n = int(value.strip())
-    except ValueError:
+    n = csvtext.whole_number(value)  # 12, or 12,0 as a spreadsheet may save it
+    if n is None:
         errors.append(f"line {line}: {name} must be a whole number, got {value[:20]!r}")
         return None
     if n < low or n > 1_000_000:
@@ -117,7 +125,9 @@ def parse(data: bytes | str) -> ImportReport:
     if "\x00" in data:
         report.errors.append("file is not a CSV text file")
         return report
-    reader = csv.DictReader(io.StringIO(data, newline=""))
+    # Comma, or semicolon as European spreadsheets save it (or tab): the header tells.
+    sep = csvtext.separator(data, REQUIRED)
+    reader = csv.DictReader(io.StringIO(data, newline=""), delimiter=sep)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -187,11 +197,12 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
     report.dry_run = dry_run
     if not report.ok:
         return report
-    existing = set(
-        db.session.scalars(sa.select(Bin.code).where(Bin.code.in_([r.code for r in report.rows])))
+    # Counted from the preview's comparison, so an import reports what its preview showed.
+    report.changes = preview(report)
+    kinds = [c.kind for c in report.changes]
+    report.created, report.updated, report.unchanged = (
+        kinds.count(kind) for kind in ("new", "changed", "same")
     )
-    report.updated = len(existing)
-    report.created = len(report.rows) - report.updated
     if dry_run:
         return report
     begin_write()
@@ -304,6 +315,7 @@ def report_dict(report: ImportReport) -> dict[str, Any]:
         "rows": len(report.rows),
         "created": report.created,
         "updated": report.updated,
+        "unchanged": report.unchanged,
         "errors": report.errors,
     }
 
@@ -352,6 +364,11 @@ def preview(report: ImportReport) -> list[RowChange]:
             ("order quantity", b.order_quantity, row.order_quantity),
             ("pull quantity", b.pull_quantity, row.pull_quantity),
         ]
+        sup = b.item.supplier  # an import sets its email and lead time when the row has them
+        if row.supplier_email is not None:
+            pairs.append(("supplier email", sup.email or "", row.supplier_email))
+        if row.lead_time_days is not None:
+            pairs.append(("lead time", sup.lead_time_days, row.lead_time_days))
         changes = [(what, str(now), str(after)) for what, now, after in pairs if now != after]
         moved = (b.on_hand, b.card_quantity) != (row.on_hand, row.card_quantity)
         state = cards.transition(b.state, level).state.value if moved else b.state

@@ -70,8 +70,8 @@ def auto_send_draft(supplier_id: int, settings: MailSettings) -> SupplierRequest
         if not settings.email_configured:
             raise ServiceError(
                 "smtp_not_configured",
-                "Sending automatically needs an SMTP server (KANBAN_SMTP_URL): send it from "
-                "this page or mark it sent.",
+                "Sending automatically needs email, which is not set up: ask your admin. "
+                "Meanwhile send it from this page or mark it sent.",
                 409,
             )
         return send_by_email(draft_id, settings, actor=AUTO_ACTOR)

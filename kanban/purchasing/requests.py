@@ -23,6 +23,7 @@ from ..domain.statuses import ACTIVE_LINES, EventKind, LineStatus, RequestStatus
 from ..extensions import db
 from ..models import RequestLine, SupplierRequest, utcnow
 from .documents import DocLine, RequestDoc, money
+from .settings import SiteDetails
 
 #: A send that claimed a draft and did not finish within this time is taken for
 #: dead (its process stopped): the draft can be sent again. While a claim is
@@ -168,13 +169,15 @@ def request_doc(
     *,
     contact_name: str,
     contact_email: str,
+    site: SiteDetails | None = None,
     lines: Iterable[RequestLine] | None = None,
     issued: dt.datetime | None = None,
     expected: dt.date | None = None,
     zone: dt.tzinfo = dt.UTC,
 ) -> RequestDoc:
     """The request as a document: by default its open lines while a draft (what would
-    be sent), the lines that were sent once it is sent."""
+    be sent), the lines that were sent once it is sent; with the site's details (company,
+    delivery address, buyer, terms) where they are set."""
     if lines is None:
         wanted = (LineStatus.OPEN,) if req.status == RequestStatus.DRAFT else ACTIVE_LINES
         lines = [line for line in req.lines if line.status in wanted]
@@ -198,6 +201,7 @@ def request_doc(
         contact_name=contact_name,
         contact_email=contact_email,
         zone=zone,
+        site=site or SiteDetails(),
     )
 
 

@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -45,58 +44,12 @@ from ..extensions import db
 from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
 from . import documents, mail, requests
 from .requests import get_request, is_sending, request_number
+from .settings import MailSettings, smtp_settings
 
 log = logging.getLogger("kanban.sending")
 
 #: Who the ledger and events name for sends that nobody clicked.
 AUTO_ACTOR = "automatic"
-
-
-# --------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """Where requests are emailed from: the SMTP server URL and the sender address."""
-
-    smtp_url: str = ""
-    sender: str = "kanban@localhost"
-    timezone: str = "UTC"  # the site's clock for the documents (KANBAN_TIMEZONE)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
-        """The settings in an app's config (``KANBAN_SMTP_URL``, ``KANBAN_MAIL_FROM``)."""
-        return cls(
-            smtp_url=str(config.get("SMTP_URL") or ""),
-            sender=str(config.get("MAIL_FROM") or "kanban@localhost"),
-            timezone=str(config.get("TIMEZONE") or "UTC"),
-        )
-
-    @property
-    def zone(self) -> dt.tzinfo:
-        """The site's time zone (checked at start-up by kanban/config.py)."""
-        return clock.zone(self.timezone)
-
-    @property
-    def email_configured(self) -> bool:
-        """True when an SMTP server is set."""
-        return bool(self.smtp_url.strip())
-
-
-def smtp_settings(settings: MailSettings) -> mail.SmtpSettings:
-    """The configured SMTP server, or a ServiceError saying what is wrong."""
-    url = settings.smtp_url
-    if not url.strip():
-        raise ServiceError(
-            "smtp_not_configured",
-            "No SMTP server is configured (KANBAN_SMTP_URL): download the request, send it "
-            "yourself and mark it sent.",
-            409,
-        )
-    try:
-        return mail.parse_smtp_url(url)
-    except mail.MailConfigError as exc:
-        raise ServiceError("smtp_misconfigured", f"{exc} Fix KANBAN_SMTP_URL.", 503) from None
 
 
 # ------------------------------------------------------------------ marking sent
@@ -271,6 +224,7 @@ def _claim(request_id: int, *, actor: str, settings: MailSettings) -> Claim:
         contact_name="" if actor == AUTO_ACTOR else actor,
         contact_email=settings.sender,
         zone=settings.zone,
+        site=settings.site,
     )
     req.sent_via = SentVia.SENDING
     req.sent_at = now
@@ -289,11 +243,13 @@ def _claim(request_id: int, *, actor: str, settings: MailSettings) -> Claim:
 
 
 def build_email(claim: Claim, sender: str) -> EmailMessage:
-    """The supplier's email: text body, the request as PDF and as CSV."""
+    """The supplier's email: text body, the request as PDF and as CSV; replies go to the
+    site's buyer where one is set."""
     doc = claim.doc
     return mail.build_message(
         sender=sender,
         to=claim.to,
+        reply_to=doc.site.buyer_email or None,
         subject=documents.subject(doc),
         text=documents.render_text(doc),
         attachments=[

@@ -19,7 +19,7 @@ from ..catalog.views import card_view, get_bin
 from ..core.errors import ServiceError
 from ..core.tx import begin_write
 from ..domain import cards, leadtime, sizing
-from ..domain.statuses import ChangeCause, MovementKind
+from ..domain.statuses import ChangeCause, LineStatus, MovementKind
 from ..extensions import db
 from ..models import Bin, Item, Movement, Supplier, Zone
 from ..purchasing import suppliers
@@ -272,6 +272,87 @@ def shortlist(
         and (show_all or r.to_change)
     ]
     return sorted(shown, key=lambda r: (-abs(r.change) / max(r.current, 1), r.code))
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One bin of a planned apply: its card quantity and what its card would do."""
+
+    code: str
+    old: int
+    new: int
+    on_hand: int
+    state_before: cards.CardState
+    state_after: cards.CardState
+    action: cards.CardAction  # what happens to the bin's request line
+
+    @property
+    def line_change(self) -> str:
+        """What happens to the bin's request line, in a word ("" for nothing)."""
+        words = {
+            cards.CardAction.ADD_LINE: "opened",
+            cards.CardAction.WITHDRAW_LINE: LineStatus.WITHDRAWN.value,
+        }
+        return words.get(self.action, "")
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """What applying several card quantities would change, before anything is written."""
+
+    changes: tuple[PlannedChange, ...]  # the bins whose card quantity changes, by code
+
+    def _count(self, action: cards.CardAction) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def cards(self) -> int:
+        """Cards whose card quantity changes."""
+        return len(self.changes)
+
+    @property
+    def flips(self) -> int:
+        """Cards whose state changes."""
+        return sum(1 for c in self.changes if c.state_after is not c.state_before)
+
+    @property
+    def lines_opened(self) -> int:
+        """Request lines opened on suppliers' drafts (cards flipping to replenish)."""
+        return self._count(cards.CardAction.ADD_LINE)
+
+    @property
+    def lines_withdrawn(self) -> int:
+        """Draft lines withdrawn (cards back to stocked)."""
+        return self._count(cards.CardAction.WITHDRAW_LINE)
+
+    @property
+    def lines(self) -> int:
+        """Request lines the apply would change in all."""
+        return self.lines_opened + self.lines_withdrawn
+
+
+def plan_apply(quantities: dict[str, int]) -> ApplyPlan:
+    """What :func:`apply_many` would do with these card quantities as the bins are now:
+    the same transition table decides (docs/spec.md §2.2). Writes nothing; an unknown bin
+    or an impossible quantity is refused as :func:`apply_many` would refuse it."""
+    planned = []
+    for code, quantity in quantities.items():
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise ServiceError(
+                "invalid_quantity",
+                f"The card quantity must be a whole number from 0 to {MAX_QUANTITY}.",
+            )
+        b = get_bin(code)
+        if b.card_quantity == quantity:
+            continue
+        before = cards.CardState(b.state)
+        step = cards.transition(before, cards.level_event(b.on_hand, quantity))
+        planned.append(
+            PlannedChange(
+                b.code, b.card_quantity, quantity, b.on_hand, before, step.state, step.action
+            )
+        )
+    return ApplyPlan(tuple(sorted(planned, key=lambda c: c.code)))
 
 
 def apply_many(quantities: dict[str, int], actor: str) -> list[tuple[str, int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..auth import users as auth_service
 from ..extensions import db
+from ..ops.demo import DEMO_LOGINS
 
 bp = Blueprint("auth", __name__)
 
@@ -62,3 +63,9 @@ def logout() -> Any:
     """Log out (POST with CSRF, so a link on another site cannot log you out)."""
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.context_processor
+def _demo_logins() -> dict[str, Any]:
+    # Only the site `kanban demo` serves shows its logins; a real site never does.
+    return {"demo_logins": DEMO_LOGINS if current_app.config.get("DEMO") else []}

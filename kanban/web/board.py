@@ -87,7 +87,8 @@ def sizing_overview() -> Any:
 @bp.post("/bins/sizing")
 @requires(Role.SUPERVISOR)
 def apply_sizes() -> Any:
-    """Apply the ticked recommendations, all in one go (or none, if any is bad)."""
+    """The ticked recommendations: first what applying them would change (cards, request
+    lines), to confirm; with ``confirm=1`` apply them all in one go (or none, if any is bad)."""
     back = redirect(url_for("board.sizing_overview") + _sizing_query())
     wanted: dict[str, int] = {}
     for value in request.form.getlist("apply")[:5000]:
@@ -100,6 +101,12 @@ def apply_sizes() -> Any:
         flash("Tick the bins whose card size to apply.", "error")
         return back
     try:
+        if request.form.get("confirm") != "1":
+            plan = sizing.plan_apply(wanted)
+            db.session.rollback()
+            return render_template(
+                "bins/sizing_confirm.html", plan=plan, back_query=_sizing_query()
+            )
         changed = sizing.apply_many(wanted, current_user.username)
         db.session.commit()
     except ServiceError as exc:

@@ -90,7 +90,9 @@ def _back(request_id: int) -> Any:
 
 def _refused(exc: ServiceError) -> None:
     db.session.rollback()
-    flash(exc.message, "error")
+    hint = exc.details.get("admin_hint")  # the setting to fix: an admin's business only
+    is_admin = getattr(current_user, "role", None) == Role.ADMIN
+    flash(f"{exc.message} {hint}" if hint and is_admin else exc.message, "error")
 
 
 def _contact() -> tuple[str, str]:
@@ -269,7 +271,9 @@ def _download(
 ) -> Response:
     req = requests.load_request(request_id)
     name, email = _contact()
-    doc = requests.request_doc(req, contact_name=name, contact_email=email, zone=clock.zone())
+    doc = requests.request_doc(
+        req, contact_name=name, contact_email=email, zone=clock.zone(), site=settings.site()
+    )
     inline = request.args.get("inline") == "1" and ext == "pdf"
     disposition = "inline" if inline else "attachment"
     return Response(

@@ -6,12 +6,10 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response
 
 from .. import config, paths
 from ..core import feed
-from ..core.errors import ServiceError
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
@@ -23,9 +21,11 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     auth,
     board,
     clock,
+    errors,
     labels,
     requests_pages,
     scan,
+    security,
     spreadsheet,
     vocab,
     wall,
@@ -52,6 +52,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.update(cfg)
+    app.session_interface = security.TokenlessSessions()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)
@@ -79,7 +80,8 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _install_handlers(app: Flask) -> None:
-    """Security headers on every answer; errors as JSON on the API; one session a request."""
+    """Security headers on every answer; error pages (JSON on the API); one session a
+    request."""
 
     @app.after_request
     def _headers(resp: Response) -> Response:
@@ -90,19 +92,7 @@ def _install_handlers(app: Flask) -> None:
         resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
         return resp
 
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError) -> tuple[Response, int]:
-        db.session.rollback()
-        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        db.session.rollback()
-        if request.path.startswith("/api/"):
-            code = (exc.name or "error").lower().replace(" ", "_")
-            resp = jsonify(error={"code": code, "message": exc.description or exc.name})
-            return resp, exc.code or 400
-        return exc
+    errors.install(app)
 
     @app.teardown_appcontext
     def _teardown(_exc: BaseException | None) -> None:

@@ -126,3 +126,19 @@ def test_templates_have_no_inline_script() -> None:
         text = path.read_text()
         assert not re.search(INLINE_SCRIPT, text), path
         assert not re.search(r"\son(click|load|submit|change|input)=", text), path
+
+
+def test_only_the_demo_site_shows_the_demo_logins_on_the_login_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    shown = r'<tr data-demo-user="([^"]+)"><td><code>[^<]+</code></td><td><code>([^<]+)</code>'
+    assert re.findall(shown, client.get("/login").get_data(as_text=True)) == []
+    app.config["DEMO"] = True  # what `kanban demo` sets
+    html = client.get("/login").get_data(as_text=True)
+    assert re.findall(shown, html) == [
+        ("super", "kanban-super"),
+        ("ana", "kanban-ana"),
+        ("ben", "kanban-ben"),
+        ("admin", "kanban-admin"),
+    ]
+    assert re.search(INLINE_SCRIPT, html) is None
