@@ -16,3 +16,8 @@ class Actor:
     token_id: int | None = None
     station: str | None = None
     source: str = Source.API
+
+
+def as_actor(who: Actor | str) -> Actor:
+    """``who`` as an :class:`Actor` (callers that only know a name pass the name)."""
+    return who if isinstance(who, Actor) else Actor(name=who)

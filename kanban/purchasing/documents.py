@@ -25,6 +25,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..core import csvsafe
+
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 CSV_COLUMNS = (
     "request",
@@ -161,11 +163,7 @@ def subject(doc: RequestDoc) -> str:
 
 def _csv_cell(value: str) -> str:
     # A cell a spreadsheet would run as a formula is kept as text.
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (
-        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + value
-    return value
+    return csvsafe.cell(value)
 
 
 def render_csv(doc: RequestDoc) -> bytes:
