@@ -18,6 +18,10 @@ class Actor:
     source: str = Source.API
 
 
+#: Changes made on the server itself (the command line, set-up) when no one is named.
+SYSTEM = Actor(name="system", source=Source.CLI)
+
+
 def as_actor(who: Actor | str) -> Actor:
     """``who`` as an :class:`Actor` (callers that only know a name pass the name)."""
     return who if isinstance(who, Actor) else Actor(name=who)

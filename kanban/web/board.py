@@ -14,13 +14,13 @@ from ..board import queries as board_service
 from ..catalog import views as bins
 from ..core.errors import ServiceError
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
-from ..domain.statuses import Role
+from ..domain.statuses import Role, Source
 from ..extensions import db
 from ..masterdata import bins as catalog
 from ..sizing import loop as sizing
 from ..stock.scanning import MAX_QUANTITY
 from .forms import form_int
-from .security import requires
+from .security import actor, requires
 
 bp = Blueprint("board", __name__)
 
@@ -100,7 +100,7 @@ def apply_sizes() -> Any:
         flash("Tick the bins whose card size to apply.", "error")
         return back
     try:
-        changed = sizing.apply_many(wanted, current_user.username)
+        changed = sizing.apply_many(wanted, actor(source=Source.FORM))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -147,7 +147,7 @@ def set_bin_active(code: str) -> Any:
     b = bins.get_bin(code[:64])
     active = request.form.get("active") == "1"
     try:
-        b = catalog.set_bin_active(b.code, active, current_user.username)
+        b = catalog.set_bin_active(b.code, active, actor(source=Source.FORM))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -171,7 +171,7 @@ def set_card_quantity(code: str) -> Any:
         flash(f"The card quantity must be a whole number from 0 to {MAX_QUANTITY}.", "error")
         return back
     try:
-        old, b = sizing.set_card_quantity(b.code, quantity, current_user.username)
+        old, b = sizing.set_card_quantity(b.code, quantity, actor(source=Source.FORM))
         state = b.state
         db.session.commit()
     except ServiceError as exc:

@@ -342,7 +342,7 @@ def auto_send(supplier_id: int) -> Any:
     """Switch "send automatically" on or off."""
     on = request.form.get("auto_send") == "1"
     try:
-        sup = supplier_service.set_auto_send(supplier_id, on, actor=_contact()[0])
+        sup = supplier_service.set_auto_send(supplier_id, on, actor=actor(source=Source.FORM))
         name = sup.name
         db.session.commit()
     except ServiceError as exc:

@@ -82,7 +82,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> tuple[Response, int]:
         db.session.rollback()
-        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+        return jsonify(error=error_body(exc)), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
@@ -98,6 +98,13 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         db.session.remove()
 
     return app
+
+
+def error_body(exc: ServiceError) -> dict[str, Any]:
+    """The ``error`` of a refusal as the API answers it: code and message, the field of a
+    field error, the record's current version in a conflict."""
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    return body | {k: exc.details[k] for k in ("field", "version") if k in exc.details}
 
 
 def ping_database(app: Flask) -> None:
