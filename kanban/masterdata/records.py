@@ -7,10 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+import sqlalchemy as sa
+
+from ..cards import flow
+from ..catalog.views import card_view
 from ..core import audit
 from ..core.actor import Actor
-from ..core.errors import Conflict
-from ..domain.statuses import AuditAction, AuditObject
+from ..core.errors import Conflict, FieldErrors
+from ..domain.statuses import AuditAction, AuditObject, ChangeCause
+from ..extensions import db
+from ..models import Bin, Item
 
 
 class Versioned(Protocol):
@@ -83,3 +89,48 @@ def created(
     audit.record(
         kind, AuditAction.CREATED, actor=actor, object_id=record.id, label=label, after=fields
     )
+
+
+def lock_bins(condition: sa.ColumnElement[bool]) -> list[int]:
+    """Lock the active bins matching ``condition`` (on bins joined with their items), in id
+    order, and return their ids. Called *before* locking a supplier, item or zone: a scan
+    locks its bin and then its supplier, so this order never waits in a cycle."""
+    stmt = (
+        sa.select(Bin.id)
+        .join(Item, Item.id == Bin.item_id)
+        .where(condition, Bin.active.is_(True))
+        .order_by(Bin.id)
+        .with_for_update(of=Bin)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def announce(bin_ids: Iterable[int], actor: Actor, edited: Mapping[str, list[Any]]) -> None:
+    """Tell open boards what the cards of these (locked) bins show now: a new name, SKU,
+    supplier or zone changes no card's state, so the event is None (docs/spec.md §2.2).
+    ``edited``: what changed, as ``{field: [before, after]}``."""
+    detail = {"edited": {k: [audit.plain(v) for v in pair] for k, pair in edited.items()}}
+    db.session.flush()
+    for bin_id in bin_ids:
+        cause = flow.Cause(ChangeCause.EDITED, actor.name, detail=detail)
+        flow.apply(card_view(bin_id), None, cause)
+
+
+def unique(
+    model: Any, column: Any, value: Any, own_id: int | None, field: str, message: str
+) -> None:
+    """Refuse ``value`` for ``field`` when another record has it already."""
+    stmt = sa.select(model.id).where(column == value)
+    if own_id is not None:
+        stmt = stmt.where(model.id != own_id)
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise FieldErrors({field: message})
+
+
+def flush_unique(field: str, message: str) -> None:
+    """Flush; a unique key broken meanwhile by another writer (PostgreSQL) is the same
+    field error as the check before (the caller's transaction is rolled back)."""
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        raise FieldErrors({field: message}) from None
