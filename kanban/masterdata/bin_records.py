@@ -179,3 +179,8 @@ def _announce(b: Bin, before: dict[str, Any], after: dict[str, Any], actor: Acto
         detail["reason"] = f"card quantity {old} → {new} by {actor.name}"
         event = cards.level_event(v.on_hand, v.card_quantity)
     flow.apply(v, event, flow.Cause(ChangeCause.EDITED, actor.name, detail=detail))
+
+
+def bin_values(b: Bin) -> dict[str, Any]:
+    """A bin's fields as its edit form shows them."""
+    return {name: getattr(b, name) for name in EDIT_FIELDS if name != "active"}

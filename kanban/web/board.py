@@ -12,9 +12,10 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..board import queries as board_service
 from ..catalog import views as bins
+from ..core import audit
 from ..core.errors import ServiceError
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
-from ..domain.statuses import Role, Source
+from ..domain.statuses import AuditObject, Role, Source
 from ..extensions import db
 from ..masterdata import bins as catalog
 from ..sizing import loop as sizing
@@ -55,7 +56,8 @@ def board() -> Any:
     """All bins as cards, by zone or in state columns, with filters and search."""
     filt, view = board_args()
     data = board_service.load_board(filt)
-    return render_template("board/board.html", board=data, view=view)
+    can_edit = auth_service.has_role(current_user.role, Role.SUPERVISOR)
+    return render_template("board/board.html", board=data, view=view, can_edit=can_edit)
 
 
 @bp.get("/bins/sizing")
@@ -128,15 +130,19 @@ def bin_page(code: str) -> Any:
         window_days=current_app.config["DEMAND_DAYS"],
         safety_factor=current_app.config["SAFETY_FACTOR"],
     )
+    can_apply = auth_service.has_role(current_user.role, Role.SUPERVISOR)
     return render_template(
         "board/bin.html",
         card=card,
         advice=advice,
         chart=board_service.demand_chart(advice.demand),
-        can_apply=auth_service.has_role(current_user.role, Role.SUPERVISOR),
+        can_apply=can_apply,
         min_deliveries=MIN_MEASURED_DELIVERIES,
         max_quantity=MAX_QUANTITY,
         movements=bins.recent_movements(b.id),
+        history=audit.history(AuditObject.BIN, b.id) if can_apply else [],
+        label_offer=request.args.get("label") if can_apply else None,
+        renamed_from=request.args.get("from", "")[:16],
     )
 
 

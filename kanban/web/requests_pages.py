@@ -24,9 +24,10 @@ from flask import (
 from flask_login import current_user
 
 from ..auth import users as auth_service
+from ..core import audit
 from ..core.errors import ServiceError
 from ..domain import leadtime
-from ..domain.statuses import RequestStatus, Role, SentVia, Source
+from ..domain.statuses import AuditObject, RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import utcnow
 from ..purchasing import documents as request_docs
@@ -308,6 +309,7 @@ def suppliers() -> Any:
         suppliers=supplier_service.list_suppliers(),
         stats=supplier_service.supplier_lead_times(),
         open_reqs=overview.open_counts(utcnow().date()),
+        can_change=_can_change(),
     )
 
 
@@ -333,6 +335,7 @@ def supplier(supplier_id: int) -> Any:
         items=supplier_service.supplier_items(sup.id),
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
+        history=audit.history(AuditObject.SUPPLIER, sup.id) if _can_change() else [],
     )
 
 

@@ -15,14 +15,17 @@ from ..core.errors import ServiceError
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
-from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+from . import (  # noqa: F401 (api_* modules add routes to api.bp, masterdata_bins to masterdata.bp)
     admin,
     api,
     api_decode,
     api_stream,
+    audit,
     auth,
     board,
     labels,
+    masterdata,
+    masterdata_bins,
     requests_pages,
     scan,
     spreadsheet,
@@ -62,7 +65,8 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
+    blueprints = (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin)
+    for module in (*blueprints, masterdata, audit):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
