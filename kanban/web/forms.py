@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import request
 
-from ..masterdata.fields import Field, Kind
+from ..masterdata.fields import Field
 
 
 def form_int(name: str, low: int, high: int) -> int | None:
@@ -32,19 +32,6 @@ def form_version() -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 9 else -1
 
 
-#: How each kind of field is typed in a browser.
-INPUTS = {
-    Kind.TEXT: {"type": "text"},
-    Kind.EMAIL: {"type": "email", "autocomplete": "email"},
-    Kind.NUMBER: {"type": "number", "inputmode": "numeric", "step": "1"},
-    Kind.MONEY: {"type": "text", "inputmode": "decimal"},
-    Kind.SWITCH: {"type": "checkbox"},
-    Kind.RECORD: {"type": "select"},
-    Kind.BIN_CODE: {"type": "text", "autocapitalize": "characters", "spellcheck": "false"},
-    Kind.BARCODE: {"type": "text", "inputmode": "numeric"},
-}
-
-
 @dataclass(frozen=True)
 class FormField:
     """One field as a form shows it: what the service says about it, its value and error,
@@ -57,9 +44,9 @@ class FormField:
     options: list[tuple[int, str]]
 
     @property
-    def input(self) -> dict[str, str]:
-        """The input's type and attributes."""
-        return INPUTS[self.field.kind]
+    def kind(self) -> str:
+        """The kind of input (``masterdata/_field.html`` types it for a browser)."""
+        return self.field.kind.name.lower()
 
 
 def form_fields(

@@ -33,6 +33,19 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp, masterdata_bi
 )
 
 log = logging.getLogger("kanban")
+BLUEPRINTS = (
+    auth,
+    api,
+    board,
+    scan,
+    wall,
+    labels,
+    requests_pages,
+    spreadsheet,
+    admin,
+    masterdata,
+    audit,
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -65,8 +78,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    blueprints = (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin)
-    for module in (*blueprints, masterdata, audit):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
