@@ -19,6 +19,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp, masterdata_bi
     admin,
     api,
     api_decode,
+    api_masterdata,
     api_stream,
     audit,
     auth,
