@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -230,17 +230,19 @@ def entry_dict(e: AuditEntry) -> dict[str, Any]:
     }
 
 
-def csv_rows(filt: AuditFilter) -> Iterator[list[Any]]:
-    """Every entry the filter selects, oldest first, as CSV rows (:data:`CSV_COLUMNS`);
-    read in batches, so a long trail streams."""
+def csv_page(filt: AuditFilter, after: int, size: int = 500) -> tuple[list[list[Any]], int | None]:
+    """The entries the filter selects with an id above ``after``, oldest first, as CSV
+    rows (:data:`CSV_COLUMNS`), and the id to continue after (None at the end): a long
+    trail is read page by page while it is sent."""
     stmt = (
         sa.select(AuditEntry)
-        .where(*filt.where())
+        .where(*filt.where(), AuditEntry.id > after)
         .order_by(AuditEntry.id)
-        .execution_options(yield_per=500)
+        .limit(size)
     )
-    for e in db.session.scalars(stmt):
-        yield [
+    found = list(db.session.scalars(stmt))
+    rows = [
+        [
             e.id,
             e.created_at.isoformat(),
             e.actor,
@@ -254,3 +256,6 @@ def csv_rows(filt: AuditFilter) -> Iterator[list[Any]]:
             "" if e.before is None else json.dumps(e.before, ensure_ascii=False, sort_keys=True),
             "" if e.after is None else json.dumps(e.after, ensure_ascii=False, sort_keys=True),
         ]
+        for e in found
+    ]
+    return rows, (found[-1].id if len(found) == size else None)

@@ -29,15 +29,16 @@ def cell(value: Any) -> str:
     return text
 
 
+def line(values: Iterable[Any]) -> str:
+    """One CSV line (CRLF), every cell formula-safe."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow([cell(v) for v in values])
+    return buf.getvalue()
+
+
 def rows_as_csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     """The CSV text of ``header`` and ``rows``, a chunk per row (for a streamed download),
     starting with a UTF-8 byte-order mark so that spreadsheets read the accents right."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(header))
-    yield "\ufeff" + buf.getvalue()
+    yield "\ufeff" + line(header)
     for row in rows:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerow([cell(v) for v in row])
-        yield buf.getvalue()
+        yield line(row)

@@ -8,15 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, render_template, request
 from flask.blueprints import BlueprintSetupState
 
 from ..core import audit
-from ..core.csvsafe import rows_as_csv
 from ..core.errors import ServiceError
 from ..domain.statuses import AuditAction, AuditObject, Role
 from ..masterdata import bin_records, items, suppliers, zones
 from ..models import AuditEntry
+from .downloads import csv_download
 from .security import requires
 
 bp = Blueprint("audit", __name__)
@@ -126,9 +126,4 @@ def export() -> Any:
     """The entries the filters select, oldest first, as CSV (formula-safe)."""
     filt = audit.AuditFilter.from_args(request.args)
     name = f"kanban-audit-{dt.datetime.now(dt.UTC).date().isoformat()}.csv"
-    body = rows_as_csv(audit.CSV_COLUMNS, audit.csv_rows(filt))
-    return Response(
-        stream_with_context(body),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(name, audit.CSV_COLUMNS, lambda after: audit.csv_page(filt, after))
