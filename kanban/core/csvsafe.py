@@ -29,6 +29,14 @@ def cell(value: Any) -> str:
     return text
 
 
+def uncell(text: str) -> str:
+    """A cell as :func:`cell` wrote it, read back: the apostrophe in front of a formula
+    start is dropped, so an exported file imports again unchanged."""
+    if text[:1] == "'" and text[1:2] in (*FORMULA_STARTS, "-"):
+        return text[1:]
+    return text
+
+
 def line(values: Iterable[Any]) -> str:
     """One CSV line (CRLF), every cell formula-safe."""
     buf = io.StringIO()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from ..cards import flow
 from ..catalog.views import card_view
-from ..core import audit
+from ..core import audit, csvsafe
 from ..core.actor import Actor
 from ..core.tx import begin_write
 from ..domain import cards
@@ -269,7 +269,8 @@ def _look(b: Bin) -> tuple[Any, ...]:
 
 
 def export_bins() -> str:
-    """Every bin as the spreadsheet, ready to re-import."""
+    """Every bin as the spreadsheet, ready to re-import; a name a spreadsheet would run as
+    a formula is written as text ('=…), and the import reads it back as it was."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -279,11 +280,11 @@ def export_bins() -> str:
         writer.writerow(
             [
                 b.code,
-                b.item.sku,
-                b.item.name,
-                b.zone.name,
-                sup.name,
-                sup.email or "",
+                csvsafe.cell(b.item.sku),
+                csvsafe.cell(b.item.name),
+                csvsafe.cell(b.zone.name),
+                csvsafe.cell(sup.name),
+                csvsafe.cell(sup.email or ""),
                 b.on_hand,
                 b.card_quantity,
                 b.order_quantity,

@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from ..core import csvsafe
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 
 COLUMNS = [
@@ -76,7 +77,8 @@ def _int(value: str, name: str, low: int, errors: list[str], line: int) -> int |
 
 
 def _text(row: dict[str, str], name: str, limit: int, errors: list[str], line: int) -> str:
-    value = (row.get(name) or "").strip()
+    # A cell the export kept from running as a formula ('=…) reads back as it was.
+    value = csvsafe.uncell((row.get(name) or "").strip())
     if not value:
         errors.append(f"line {line}: {name} is empty")
     elif len(value) > limit or not value.isprintable():
@@ -135,7 +137,7 @@ def parse(data: bytes | str) -> ImportReport:
             name = _text(raw, "item_name", 200, errs, line)
             zone = _text(raw, "zone", 80, errs, line)
             supplier = _text(raw, "supplier", 120, errs, line)
-            email = (raw.get("supplier_email") or "").strip() or None
+            email = csvsafe.uncell((raw.get("supplier_email") or "").strip()) or None
             if email and (len(email) > 254 or not EMAIL_RE.match(email)):
                 errs.append(f"line {line}: supplier_email {email[:40]!r} is not an address")
             if sku and name and sku_names.setdefault(sku, name) != name:

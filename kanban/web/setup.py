@@ -24,6 +24,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp, masterdata_bi
     audit,
     auth,
     board,
+    exports,
     labels,
     masterdata,
     masterdata_bins,
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     admin,
     masterdata,
     audit,
+    exports,
 )
 
 CSP = (
