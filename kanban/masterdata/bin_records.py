@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..cards import flow, lines
 from ..catalog.views import bin_dict, card_view, get_bin, overdue_bin_ids
 from ..core.actor import Actor
@@ -18,6 +20,7 @@ from ..core.errors import FieldErrors
 from ..core.tx import begin_write
 from ..domain import cards
 from ..domain.cards import CardState
+from ..domain.codes import is_valid_bin_code, normalise_bin_code
 from ..domain.statuses import AuditObject, ChangeCause
 from ..extensions import db
 from ..models import Bin, Item, Zone
@@ -102,6 +105,15 @@ def new_bin(values: Mapping[str, Any], actor: Actor) -> Bin:
     db.session.refresh(b)
     records.created(AuditObject.BIN, b, b.code, actor, bin_fields(b) | {"on_hand": on_hand})
     return b
+
+
+def code_for_new_bin(text: str) -> str | None:
+    """The bin code a scanned text would be as a new bin's (valid and free), else None."""
+    code = normalise_bin_code(text)
+    if not is_valid_bin_code(code):
+        return None
+    taken = db.session.scalar(sa.select(Bin.id).where(Bin.code == code))
+    return None if taken is not None else code
 
 
 def _check_references(b: Bin, new: dict[str, Any]) -> None:

@@ -95,6 +95,7 @@ const parts = {
   state: result.querySelector('.result-state'),
   why: result.querySelector('.result-why'),
   detail: result.querySelector('.result-detail'),
+  create: result.querySelector('.result-create'),
 };
 
 // outcome: ok | error | queued | command | undo | busy
@@ -108,6 +109,7 @@ function show(outcome, fields) {
     parts[name].textContent = value || '';
     parts[name].hidden = !value;
   }
+  parts.create.hidden = true;
   parts.state.className = 'result-state';
   if (fields.stateClass) parts.state.classList.add(`state-${fields.stateClass}`);
   // Restart the flash animation even when two results in a row look alike.
@@ -279,6 +281,7 @@ function queueResult(item, outcome) {
     const err = (outcome.data && outcome.data.error) || {};
     if (!live) failedReplays.unshift({ item, message: err.message || `Error ${outcome.status}` });
     showError(err.code, err.message || `The server answered ${outcome.status}.`, item.code);
+    offerNewBin(err.create_url);
     if (live && item.quantity !== undefined && qtyInput.value === '') setQty(item.quantity);
     renderRecent();
   } else if (outcome.kind === 'offline' || outcome.kind === 'auth') {
@@ -298,6 +301,16 @@ function queueResult(item, outcome) {
       signal('queued');
     }
   }
+}
+
+// A supervisor who scans a code that is no bin yet may create it: the server sends the
+// new-bin form's address (with the code it would have) only to supervisors.
+function offerNewBin(url) {
+  if (typeof url !== 'string' || !url.startsWith('/bins/new?')) return;
+  const link = parts.create.querySelector('a');
+  link.href = url;
+  link.textContent = `✚ Create bin ${new URL(url, window.location.href).searchParams.get('code')}`;
+  parts.create.hidden = false;
 }
 
 function updateWaiting() {

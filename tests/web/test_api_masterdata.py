@@ -183,3 +183,19 @@ def test_the_audit_api_pages_and_filters_by_user_and_days(
     status, body = call(robot, "get", "/api/audit?from=soon")
     assert (status, body["error"]["code"]) == (400, "invalid_from")
     assert call(robot, "get", "/api/audit?limit=0")[0] == 400
+
+
+def test_an_unknown_code_offers_a_supervisor_to_create_the_bin(
+    api: Api, supervisor_api: Api, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1")
+    resp = supervisor_api.scan("new-7")
+    assert resp.status_code == 404
+    assert resp.get_json()["error"] == {
+        "code": "unknown_code",
+        "message": "Unknown code: no bin, product barcode or SKU matches it.",
+        "create_url": "/bins/new?code=NEW-7",
+    }
+    assert "create_url" not in api.scan("new-7").get_json()["error"]  # an operator
+    # Text that could never be a bin code is only unknown, for anyone.
+    assert "create_url" not in supervisor_api.scan("hello world").get_json()["error"]
