@@ -76,6 +76,8 @@ class RequestDoc:
     lines: tuple[DocLine, ...]
     contact_name: str
     contact_email: str
+    supplier_contact: str | None = None  # the person there who handles our requests
+    note: str | None = None  # the supplier's note on every request (customer number, gate)
 
     @property
     def total_quantity(self) -> int:
@@ -120,8 +122,9 @@ def unit_cost_text(value: Decimal | None) -> str:
 def render_text(doc: RequestDoc) -> str:
     """The email body: who, what, how many, by when, whom to ask."""
     expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
+    hello = f"{doc.supplier_contact} ({doc.supplier})" if doc.supplier_contact else doc.supplier
     out = [
-        f"Hello {doc.supplier},",
+        f"Hello {hello},",
         "",
         f"please supply the items below for our purchase request {doc.number}.",
         "",
@@ -129,6 +132,7 @@ def render_text(doc: RequestDoc) -> str:
         f"Date:          {doc.issued.isoformat()}",
         f"Expected by:   {expected}",
         f"Lines:         {len(doc.lines)}",
+        *([f"Note:          {doc.note}"] if doc.note else []),
         "",
     ]
     for line in doc.lines:
@@ -241,10 +245,12 @@ def render_pdf(doc: RequestDoc) -> bytes:
     expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
     facts = [
         ["Supplier", doc.supplier],
+        ["Attention", doc.supplier_contact or ""],
         ["Email", doc.supplier_email or ""],
         ["Phone", doc.supplier_phone or ""],
         ["Date", doc.issued.isoformat()],
         ["Expected by", expected],
+        ["Note", doc.note or ""],
         [
             "Contact",
             f"{doc.contact_name} <{doc.contact_email}>" if doc.contact_name else doc.contact_email,

@@ -198,6 +198,8 @@ def request_doc(
         lines=doc_lines(lines),
         contact_name=contact_name,
         contact_email=contact_email,
+        supplier_contact=sup.contact,
+        note=sup.request_note,
     )
 
 
