@@ -6,6 +6,7 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -34,6 +35,15 @@ from .stock import check as ledger
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _cli_actor(source: str = Source.CLI) -> Actor:
+    """Who runs a command, for the ledger and the audit trail: the system user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = "unknown"
+    return Actor(name=f"cli:{name}"[:64], source=source)
 
 
 def upgrade_database(app: Flask) -> None:
@@ -97,7 +107,7 @@ def seed_demo() -> None:
 def create_user(name: str, role: str, password: str) -> None:
     """Create a user who logs in with a password."""
     try:
-        auth_service.create_user(name, password, role)
+        auth_service.create_user(name, password, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -120,7 +130,7 @@ def token() -> None:
 def token_create(name: str, role: str) -> None:
     """Create a token and print it once (only its hash is kept)."""
     try:
-        tok, plain = auth_service.create_token(name, role)
+        tok, plain = auth_service.create_token(name, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -143,7 +153,7 @@ def token_list() -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id: it stops working at once."""
     try:
-        auth_service.revoke_token(token_id)
+        auth_service.revoke_token(token_id, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -159,7 +169,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
     report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source=Source.IMPORT)
+        file.read_bytes(), dry_run=dry_run, actor=_cli_actor(Source.IMPORT)
     )
     if not report.ok:
         db.session.rollback()

@@ -118,6 +118,7 @@ class CardView:
     why_kind: str | None
     why_actor: str | None
     why_station: str | None
+    record_version: int  # of the bin's master data (docs/decisions.md, "Editing master data")
 
     @classmethod
     def of(cls, b: Bin) -> CardView:
@@ -142,6 +143,7 @@ class CardView:
             m.kind if m else None,
             m.actor if m else None,
             m.station if m else None,
+            b.record_version,
         )
 
 
@@ -166,6 +168,7 @@ CARD_QUERY = (
         _why.kind.label("why_kind"),
         _why.actor.label("why_actor"),
         _why.station.label("why_station"),
+        Bin.record_version,
     )
     .select_from(Bin)
     .join(Item, Item.id == Bin.item_id)
@@ -256,6 +259,7 @@ def card_dict(v: CardView, *, overdue: bool = False) -> dict[str, Any]:
         "reason": reason_text(v),
         "flags": {"stockout": fl.stockout, "overdue": fl.overdue, "count_needed": fl.count_needed},
         "active": v.active,
+        "version": v.record_version,
     }
 
 

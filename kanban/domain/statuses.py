@@ -116,6 +116,31 @@ class ChangeCause(StrEnum):
     SENT = "sent"
     REMOVED = "removed"
     DEMO = "demo"
+    EDITED = "edited"  # a supervisor edited the bin, its item, zone or supplier
+
+
+class AuditObject(StrEnum):
+    """What kind of record an audit entry is about."""
+
+    SUPPLIER = "supplier"
+    ITEM = "item"
+    ZONE = "zone"
+    BIN = "bin"
+    USER = "user"
+    TOKEN = "token"  # noqa: S105 (the kind of record, not a secret)
+    IMPORT = "import"  # one bins spreadsheet import, with the rows it changed
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records was done to its record."""
+
+    CREATED = "created"
+    EDITED = "edited"  # fields changed: before and after name them
+    DEACTIVATED = "deactivated"  # a retired bin, a switched-off user or supplier
+    REACTIVATED = "reactivated"
+    PASSWORD_SET = "password_set"  # noqa: S105 (an action; never the password or its hash)
+    REVOKED = "revoked"
+    IMPORTED = "imported"
 
 
 class CommandAction(StrEnum):

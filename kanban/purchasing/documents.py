@@ -25,6 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..core import csvsafe
 from ..domain import clock
 from .settings import SiteDetails
 
@@ -80,6 +81,8 @@ class RequestDoc:
     contact_email: str
     zone: dt.tzinfo = dt.UTC
     site: SiteDetails = field(default_factory=SiteDetails)
+    supplier_contact: str | None = None  # the person there who handles our requests
+    note: str | None = None  # the supplier's note on every request (customer number, gate)
 
     @property
     def issued_text(self) -> str:
@@ -144,8 +147,9 @@ def render_text(doc: RequestDoc) -> str:
         if site.company
         else (f"purchase request {doc.number}")
     )
+    hello = f"{doc.supplier_contact} ({doc.supplier})" if doc.supplier_contact else doc.supplier
     out = [
-        f"Hello {doc.supplier},",
+        f"Hello {hello},",
         "",
         f"please supply the items below for our {ours}.",
         "",
@@ -153,6 +157,7 @@ def render_text(doc: RequestDoc) -> str:
         f"Date:          {doc.issued_text}",
         f"Expected by:   {expected}",
         f"Lines:         {len(doc.lines)}",
+        *([f"Note:          {doc.note}"] if doc.note else []),
     ]
     address = [site.company, *site.delivery_address] if site.delivery_address else []
     for i, address_line in enumerate(address):
@@ -192,11 +197,7 @@ def subject(doc: RequestDoc) -> str:
 
 def _csv_cell(value: str) -> str:
     # A cell a spreadsheet would run as a formula is kept as text.
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (
-        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + value
-    return value
+    return csvsafe.cell(value)
 
 
 def render_csv(doc: RequestDoc) -> bytes:
@@ -280,10 +281,12 @@ def render_pdf(doc: RequestDoc) -> bytes:
         ("Buyer", site.company),
         ("Deliver to", (site.company, *site.delivery_address) if site.delivery_address else ""),
         ("Supplier", doc.supplier),
+        ("Attention", doc.supplier_contact or ""),
         ("Email", doc.supplier_email or ""),
         ("Phone", doc.supplier_phone or ""),
         ("Date", doc.issued_text),
         ("Expected by", expected),
+        ("Note", doc.note or ""),
         ("Contact", doc.buyer),
     ]
     info = Table(

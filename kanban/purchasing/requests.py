@@ -202,6 +202,8 @@ def request_doc(
         contact_email=contact_email,
         zone=zone,
         site=site or SiteDetails(),
+        supplier_contact=sup.contact,
+        note=sup.request_note,
     )
 
 

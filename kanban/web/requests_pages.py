@@ -24,9 +24,10 @@ from flask import (
 from flask_login import current_user
 
 from ..auth import users as auth_service
+from ..core import audit
 from ..core.errors import ServiceError
 from ..domain import leadtime
-from ..domain.statuses import RequestStatus, Role, SentVia, Source
+from ..domain.statuses import AuditObject, RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import utcnow
 from ..purchasing import documents as request_docs
@@ -312,6 +313,7 @@ def suppliers() -> Any:
         suppliers=supplier_service.list_suppliers(),
         stats=supplier_service.supplier_lead_times(),
         open_reqs=overview.open_counts(utcnow().date()),
+        can_change=_can_change(),
     )
 
 
@@ -337,6 +339,7 @@ def supplier(supplier_id: int) -> Any:
         items=supplier_service.supplier_items(sup.id),
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
+        history=audit.history(AuditObject.SUPPLIER, sup.id) if _can_change() else [],
     )
 
 
@@ -346,7 +349,7 @@ def auto_send(supplier_id: int) -> Any:
     """Switch "send automatically" on or off."""
     on = request.form.get("auto_send") == "1"
     try:
-        sup = supplier_service.set_auto_send(supplier_id, on, actor=_contact()[0])
+        sup = supplier_service.set_auto_send(supplier_id, on, actor=actor(source=Source.FORM))
         name = sup.name
         db.session.commit()
     except ServiceError as exc:

@@ -13,16 +13,21 @@ from ..core import feed
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
-from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+from . import (  # noqa: F401 (api_* modules add routes to api.bp, masterdata_bins to masterdata.bp)
     admin,
     api,
     api_decode,
+    api_masterdata,
     api_stream,
+    audit,
     auth,
     board,
     clock,
     errors,
+    exports,
     labels,
+    masterdata,
+    masterdata_bins,
     requests_pages,
     scan,
     security,
@@ -32,6 +37,20 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
 )
 
 log = logging.getLogger("kanban")
+BLUEPRINTS = (
+    auth,
+    api,
+    board,
+    scan,
+    wall,
+    labels,
+    requests_pages,
+    spreadsheet,
+    admin,
+    masterdata,
+    audit,
+    exports,
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -65,7 +84,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     vocab.init_app(app)  # the enums for templates and the page's vocabulary block
     clock.init_app(app)  # the site's time zone for templates and the page's clock block

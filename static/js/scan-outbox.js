@@ -9,7 +9,7 @@
 import { sendScan } from './scan-api.js';
 import { signal } from './scan-feedback.js';
 import { ScanQueue } from './scan-queue.js';
-import { show, showApplied, showError } from './scan-result.js';
+import { offerNewBin, show, showApplied, showError } from './scan-result.js';
 import { $, cfg, plural, qtyInput, setQty } from './scan-station.js';
 
 // How long after being queued a scan still counts as "just scanned" (full feedback).
@@ -51,6 +51,7 @@ function queueResult(item, outcome) {
     const err = (outcome.data && outcome.data.error) || {};
     if (!live) failedReplays.unshift({ item, message: err.message || `Error ${outcome.status}` });
     showError(err.code, err.message || `The server answered ${outcome.status}.`, item.code);
+    offerNewBin(err.create_url);
     if (live && item.quantity !== undefined && qtyInput.value === '') setQty(item.quantity);
     announce('change');
   } else if (outcome.kind === 'offline' || outcome.kind === 'auth') {

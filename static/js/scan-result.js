@@ -18,6 +18,7 @@ const parts = {
   state: result.querySelector('.result-state'),
   why: result.querySelector('.result-why'),
   detail: result.querySelector('.result-detail'),
+  create: result.querySelector('.result-create'),
 };
 
 // outcome: ok | error | queued | command | undo | busy
@@ -31,6 +32,7 @@ export function show(outcome, fields) {
     parts[name].textContent = value || '';
     parts[name].hidden = !value;
   }
+  parts.create.hidden = true;
   parts.state.className = 'result-state';
   if (fields.stateClass) parts.state.classList.add(`state-${fields.stateClass}`);
   // Restart the flash animation even when two results in a row look alike.
@@ -104,4 +106,14 @@ export function showNotice(text) {
   noticeTimer = setTimeout(() => {
     notice.hidden = true;
   }, 4000);
+}
+
+// A supervisor who scans a code that is no bin yet may create it: the server sends the
+// new-bin form's address (with the code it would have) only to supervisors.
+export function offerNewBin(url) {
+  if (typeof url !== 'string' || !url.startsWith('/bins/new?')) return;
+  const link = parts.create.querySelector('a');
+  link.href = url;
+  link.textContent = `✚ Create bin ${new URL(url, window.location.href).searchParams.get('code')}`;
+  parts.create.hidden = false;
 }

@@ -296,6 +296,24 @@ def test_failed_send_can_be_retried(smtp: SmtpServer, two_lines: int) -> None:
     assert len(smtp.inbox.messages) == 1
 
 
+def test_the_email_and_pdf_name_the_suppliers_contact_and_carry_its_note(
+    app: Flask, smtp: SmtpServer, two_lines: int
+) -> None:
+    sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == "Acme Fasteners"))
+    assert sup is not None
+    sup.contact, sup.request_note = "Ann Smith", "Customer no. 4711 · deliver to gate 3"
+    db.session.commit()
+    sending.send_by_email(two_lines, _mail(), actor="sam")
+    [got] = smtp.inbox.messages
+    body = got.body()
+    assert body.startswith("Hello Ann Smith (Acme Fasteners),")
+    assert "Note:          Customer no. 4711 · deliver to gate 3" in body
+    pdf = PdfReader(io.BytesIO(got.attachment(".pdf")))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Attention Ann Smith" in pdf_text
+    assert "Note Customer no. 4711 · deliver to gate 3" in pdf_text
+
+
 def test_supplier_without_email_is_refused_before_any_mail(
     smtp: SmtpServer, two_lines: int
 ) -> None:
