@@ -228,7 +228,6 @@ def test_an_import_that_changes_bins_tells_open_boards(runner: Any, tmp_path: Pa
     assert by_bin["B-01-01"]["zone"] == "Dock"
 
 
-@pytest.mark.ledger_broken
 def test_reimporting_the_demo_export_reports_what_its_dry_run_said(
     runner: Any, tmp_path: Path
 ) -> None:
@@ -251,6 +250,7 @@ def test_reimporting_the_demo_export_reports_what_its_dry_run_said(
     assert f"Imported 65 rows: {edited}." in runner.invoke(args=["import", str(out)]).output
 
 
+@pytest.mark.ledger_broken
 def test_check_exits_nonzero_when_ledger_is_broken(
     runner: Any, make_bin: Callable[..., str]
 ) -> None:
