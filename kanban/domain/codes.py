@@ -6,6 +6,7 @@ what it is, or why it is refused. Nothing here touches the database.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ BIN_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-"
 #: Command barcodes start with this prefix, which no bin code can carry
 #: (bin codes start with a letter or digit).
 COMMAND_PREFIX = "*KB:"
+
+
+#: The longest ``scanned_at`` a scan may carry ("2024-05-01T09:30:00.123456+02:00" is 32).
+MAX_SCANNED_AT_LENGTH = 40
 
 
 class ScanTextError(ValueError):
@@ -119,3 +124,29 @@ def parse_command(text: str) -> Command | None:
         if qty in COMMAND_QUANTITIES:
             return Command(CommandAction.QUANTITY, qty)
     return None
+
+
+def parse_scanned_at(value: object, now: dt.datetime) -> dt.datetime:
+    """When the client says a scan was made: ISO 8601 text with a UTC offset ("Z" or
+    "+02:00"), at most 40 characters, in UTC. A device clock running ahead cannot place a
+    scan after the server received it: a later time is taken as ``now``."""
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_SCANNED_AT_LENGTH
+        or not value.isascii()
+        or not value.isprintable()
+    ):
+        raise ScanTextError("invalid_scanned_at", _SCANNED_AT_HELP)
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ScanTextError("invalid_scanned_at", _SCANNED_AT_HELP) from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ScanTextError("invalid_scanned_at", _SCANNED_AT_HELP)
+    return min(when.astimezone(dt.UTC), now)
+
+
+_SCANNED_AT_HELP = (
+    f"scanned_at must be an ISO 8601 time with its UTC offset, e.g. 2024-05-01T09:30:00Z "
+    f"(at most {MAX_SCANNED_AT_LENGTH} characters)."
+)

@@ -126,6 +126,16 @@ class CommandAction(StrEnum):
     UNDO = "undo"
 
 
+class QuantityLimit(StrEnum):
+    """A limit of a bin's normal range that an unusual scanned quantity passes
+    (:mod:`kanban.domain.quantities`; the 409's details list them)."""
+
+    ON_HAND = "on_hand"  # the pull takes the bin below zero
+    ORDER_QUANTITY = "order_quantity"  # more than one whole delivery
+    USUAL_PULL = "usual_pull"  # more than N × the bin's pull quantity
+    FULL_BIN = "full_bin"  # a count above N × the most the bin holds
+
+
 #: How the card's reason line says what a ledger kind did ("3 on hand … · pulled by ana").
 VERBS: dict[str, str] = {
     MovementKind.PULL: "pulled",

@@ -12,9 +12,10 @@ from flask_wtf.csrf import CSRFError
 from ..catalog import views as bins
 from ..core import feed as events
 from ..core.errors import ServiceError
-from ..domain.codes import ScanTextError, clean_scan_text
+from ..domain.codes import ScanTextError, clean_scan_text, parse_scanned_at
 from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
+from ..models import utcnow
 from ..purchasing import requests, sending
 from ..stock import scanning as stock
 from . import settings
@@ -22,7 +23,16 @@ from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
+SCAN_FIELDS = {
+    "code",
+    "mode",
+    "quantity",
+    "scan_id",
+    "station",
+    "source",
+    "confirm",
+    "scanned_at",
+}
 SCAN_SOURCES = {Source.USB, Source.CAMERA, Source.PHOTO, Source.API, Source.FORM}
 
 
@@ -96,8 +106,18 @@ def post_scan() -> Any:
     confirm = body.get("confirm", False)
     if not isinstance(confirm, bool):
         return error("invalid_confirm", "confirm must be true or false.")
-    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"), confirm=confirm)
-    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+    try:
+        made = body.get("scanned_at")
+        scanned_at = None if made is None else parse_scanned_at(made, utcnow())
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    factor = current_app.config["UNUSUAL_FACTOR"]
+    result = stock.record_scan(
+        code, mode, quantity, who, body.get("scan_id"), confirm=confirm, factor=factor
+    )
+    # When the scan was made, as the client said (kept by the client, not in the ledger).
+    answer = result.as_dict() | {"scanned_at": scanned_at.isoformat() if scanned_at else None}
+    return jsonify(answer), (200 if result.replayed else 201)
 
 
 @bp.post("/scans/<scan_id>/undo")

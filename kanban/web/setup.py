@@ -91,7 +91,10 @@ def _install_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> tuple[Response, int]:
         db.session.rollback()
-        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.details:  # the numbers behind a refusal, e.g. the limits of unusual_quantity
+            body["details"] = exc.details
+        return jsonify(error=body), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
