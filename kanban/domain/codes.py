@@ -83,7 +83,8 @@ def is_valid_bin_code(code: str) -> bool:
 
 @dataclass(frozen=True)
 class Command:
-    """A command barcode: switch mode, set quantity, or undo the last scan."""
+    """A command barcode: switch mode, set quantity, undo the last scan, or answer the scan
+    page's question (confirm or cancel an unusual quantity or an over-receipt)."""
 
     action: CommandAction
     value: str | int | None = None
@@ -91,8 +92,8 @@ class Command:
     @property
     def text(self) -> str:
         """The text printed in the command's barcode."""
-        if self.action is CommandAction.UNDO:
-            return f"{COMMAND_PREFIX}UNDO"
+        if self.value is None:  # undo, confirm, cancel
+            return f"{COMMAND_PREFIX}{self.action.upper()}"
         if self.action is CommandAction.MODE:
             return f"{COMMAND_PREFIX}MODE:{str(self.value).upper()}"
         return f"{COMMAND_PREFIX}QTY:{self.value}"
@@ -100,6 +101,8 @@ class Command:
 
 MODES: tuple[Mode, ...] = tuple(Mode)
 COMMAND_QUANTITIES = tuple(range(1, 11))
+#: The commands without a value: the undo and the two answers to a question.
+ANSWERS = (CommandAction.CONFIRM, CommandAction.CANCEL)
 
 
 def all_commands() -> list[Command]:
@@ -107,6 +110,7 @@ def all_commands() -> list[Command]:
     cmds = [Command(CommandAction.MODE, m) for m in MODES]
     cmds += [Command(CommandAction.QUANTITY, q) for q in COMMAND_QUANTITIES]
     cmds.append(Command(CommandAction.UNDO))
+    cmds += [Command(a) for a in ANSWERS]
     return cmds
 
 
@@ -115,8 +119,8 @@ def parse_command(text: str) -> Command | None:
     if not text.upper().startswith(COMMAND_PREFIX):
         return None
     body = text[len(COMMAND_PREFIX) :].upper()
-    if body == "UNDO":
-        return Command(CommandAction.UNDO)
+    if body in ("UNDO", *(a.upper() for a in ANSWERS)):
+        return Command(CommandAction(body.lower()))
     if body.startswith("MODE:") and body[5:].lower() in set(MODES):
         return Command(CommandAction.MODE, Mode(body[5:].lower()))
     if body.startswith("QTY:") and body[4:].isdigit():

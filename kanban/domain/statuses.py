@@ -124,6 +124,8 @@ class CommandAction(StrEnum):
     MODE = "mode"
     QUANTITY = "quantity"
     UNDO = "undo"
+    CONFIRM = "confirm"  # answer yes to the scan page's question (book it anyway)
+    CANCEL = "cancel"  # answer no: the scan is not booked
 
 
 class QuantityLimit(StrEnum):

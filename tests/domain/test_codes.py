@@ -66,7 +66,8 @@ def test_bin_code_rules(code: str, ok: bool) -> None:
 
 def test_every_command_round_trips_through_its_text() -> None:
     commands = codes.all_commands()
-    assert len(commands) == 3 + 10 + 1
+    assert len(commands) == 3 + 10 + 1 + 2
+    assert [c.text for c in commands[-3:]] == ["*KB:UNDO", "*KB:CONFIRM", "*KB:CANCEL"]
     for cmd in commands:
         assert codes.parse_command(cmd.text) == cmd
 

@@ -256,6 +256,17 @@ def test_command_sheet_prints_every_command_as_a_readable_barcode(
         assert [r.data.decode() for r in pyzbar.decode(img)] == [cmd.text]
 
 
+def test_command_sheet_has_the_answers_to_the_pages_question(
+    operator_client: FlaskClient,
+) -> None:
+    html = operator_client.get("/scan/commands").get_data(as_text=True)
+    page = Page(html)
+    assert len(page.find("h2")) == 4  # mode, quantity, undo, answers
+    assert [f["data-command"] for f in page.find("figure")][-2:] == ["*KB:CONFIRM", "*KB:CANCEL"]
+    assert "Confirm: book it anyway" in html and "Cancel: do not book it" in html
+    assert html.index("<h2>Answer a question") < html.index('data-command="*KB:CONFIRM"')
+
+
 @pytest.mark.parametrize("text", [c.text for c in all_commands()])
 def test_command_barcode_png_decodes_with_both_engines(text: str) -> None:
     img = Image.open(io.BytesIO(command_png(text, module_px=2)))
