@@ -300,15 +300,22 @@ def test_recent_scans_of_a_station_offer_undo_for_your_own_only(
     body = mine.get("/scan/recent?station=Station%201").get_json()
     assert body["station"] == "Station 1"
     scans = body["scans"]
-    assert [s["scan_id"] for s in scans] == ["t-1", "m-1"]  # newest first, this station only
-    t1, m1 = scans
+    # Newest first: this station's scans, and your own wherever they were made (a renamed
+    # station keeps your scans and their Undo).
+    assert [s["scan_id"] for s in scans] == ["m-2", "t-1", "m-1"]
+    assert [s["station"] for s in scans] == ["Station 2", "Station 1", "Station 1"]
+    assert scans[0]["undoable"] is True
+    assert [
+        s["scan_id"] for s in theirs.get("/scan/recent?station=Station%201").get_json()["scans"]
+    ] == ["t-1", "m-1"]  # someone else's scans at another station are not listed
+    _, t1, m1 = scans
     assert (m1["mine"], m1["undoable"], m1["undone"]) == (True, True, False)
     assert (t1["mine"], t1["undoable"]) == (False, False)
     assert m1["bin"] == "A-1" and m1["mode"] == "pull" and m1["quantity"] == 1
     assert m1["on_hand_after"] == 9 and m1["source"] == "usb"
 
     assert mine.post("/api/scans/m-1/undo").status_code == 201
-    m1 = mine.get("/scan/recent?station=Station%201").get_json()["scans"][1]
+    m1 = mine.get("/scan/recent?station=Station%201").get_json()["scans"][2]
     assert (m1["undone"], m1["undoable"]) == (True, False)
 
     # Without a station name: your own scans, wherever they were made.
