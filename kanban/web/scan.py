@@ -27,6 +27,7 @@ from ..domain.codes import (
 from ..domain.statuses import CommandAction, Role
 from ..ops.https import ca_certificate
 from ..stock import recent as recent_scans
+from ..stock.guards import CONFIRMABLE
 from ..stock.scanning import MAX_QUANTITY, SCAN_ID_MAX
 from .board import STATE_LOOK
 from .security import actor, requires
@@ -110,6 +111,8 @@ def page_config() -> dict[str, Any]:
         "burst_min": BURST_MIN,
         "command_prefix": COMMAND_PREFIX,
         "commands": command_table(),
+        # Refusals the page asks about (confirm or cancel) rather than drops.
+        "confirmable": list(CONFIRMABLE),
         "modes": {m: MODE_LOOK[m] for m in (*MODES, CommandAction.UNDO)},
         "states": STATE_LOOK,
         "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],

@@ -113,7 +113,8 @@ def test_scan_page_has_a_focused_field_modes_quantity_and_the_command_table(
         "receive",
         "count",
     ]
-    assert page.by_id("scan-qty")["type"] == "number"
+    qty = page.by_id("scan-qty")  # text: no wheel changes it, and its text can be selected
+    assert (qty["type"], qty["inputmode"], qty["maxlength"]) == ("text", "numeric", "7")
     photo = page.by_id("scan-photo")
     assert photo["type"] == "file" and photo["accept"] == "image/*"
     assert photo["capture"] == "environment"
@@ -131,6 +132,8 @@ def test_scan_page_has_a_focused_field_modes_quantity_and_the_command_table(
         assert parsed is not None
         assert (cmd["action"], cmd["value"]) == (parsed.action, parsed.value)
     assert config["commands"]["*KB:MODE:RECEIVE"]["label"] == "Mode: Receive"
+    assert config["commands"]["*KB:CONFIRM"]["action"] == "confirm"
+    assert config["confirmable"] == ["unusual_quantity", "over_receipt"]
     assert set(config["modes"]) >= {"pull", "receive", "count"}
     assert config["states"]["replenish"]["word"] == "Replenish"
 
