@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain import clock
+from .domain.quantities import DEFAULT_FACTOR, FACTOR_MAX, FACTOR_MIN
 
 #: name -> (default, help). Defaults of None are computed at start-up.
 SETTINGS: dict[str, tuple[Any, str]] = {
@@ -49,6 +50,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "1 to mark session cookies Secure (set it when the site is served over HTTPS).",
     ),
     "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
+    "KANBAN_UNUSUAL_FACTOR": (
+        str(DEFAULT_FACTOR),
+        "A pull above this many times the bin's pull quantity (or a count above this many "
+        f"times what the bin holds) asks for a confirmation ({FACTOR_MIN}-{FACTOR_MAX}).",
+    ),
     "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
     "KANBAN_ACCESS_LOG": ("", "gunicorn access log file (- for standard output)."),
     "KANBAN_DEMAND_DAYS": ("28", "Days of pulls the card-size recommendation averages (7-365)."),
@@ -171,6 +177,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
+        "UNUSUAL_FACTOR": _number("KANBAN_UNUSUAL_FACTOR", int, FACTOR_MIN, FACTOR_MAX),
         "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
         "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
         "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),

@@ -363,7 +363,8 @@ def pull_history(code: str, per_day: int, days: int) -> None:
     )
     moved = {opening: days + 5}
     for n in range(days):
-        moved[record_scan(code, "pull", per_day, Actor(name="ana"), None).movement_id] = n
+        done = record_scan(code, "pull", per_day, Actor(name="ana"), None, confirm=True)
+        moved[done.movement_id] = n
     for movement_id, days_ago in moved.items():
         when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9), tzinfo=dt.UTC)
         db.session.execute(

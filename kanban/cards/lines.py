@@ -186,5 +186,7 @@ def check_over_receipt(bin_id: int, quantity: int) -> None:
             f"Only {remaining} {b.item.unit} of bin {b.code} are still open on the order; "
             f"receiving {quantity} is {quantity - remaining} more. Confirm to book it anyway.",
             409,
+            bin=b.code,
+            quantity=quantity,
             remaining=remaining,
         )

@@ -149,6 +149,18 @@ class CommandAction(StrEnum):
     MODE = "mode"
     QUANTITY = "quantity"
     UNDO = "undo"
+    CONFIRM = "confirm"  # answer yes to the scan page's question (book it anyway)
+    CANCEL = "cancel"  # answer no: the scan is not booked
+
+
+class QuantityLimit(StrEnum):
+    """A limit of a bin's normal range that an unusual scanned quantity passes
+    (:mod:`kanban.domain.quantities`; the 409's details list them)."""
+
+    ON_HAND = "on_hand"  # the pull takes the bin below zero
+    ORDER_QUANTITY = "order_quantity"  # more than one whole delivery
+    USUAL_PULL = "usual_pull"  # more than N × the bin's pull quantity
+    FULL_BIN = "full_bin"  # a count above N × the most the bin holds
 
 
 #: How the card's reason line says what a ledger kind did ("3 on hand … · pulled by ana").

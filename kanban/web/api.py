@@ -13,10 +13,11 @@ from ..auth import users as auth_service
 from ..catalog import views as bins
 from ..core import feed as events
 from ..core.errors import NotFound, ServiceError
-from ..domain.codes import ScanTextError, clean_scan_text
+from ..domain.codes import ScanTextError, clean_scan_text, parse_scanned_at
 from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
 from ..masterdata import bin_records
+from ..models import utcnow
 from ..purchasing import requests, sending
 from ..stock import scanning as stock
 from . import settings
@@ -24,7 +25,16 @@ from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
+SCAN_FIELDS = {
+    "code",
+    "mode",
+    "quantity",
+    "scan_id",
+    "station",
+    "source",
+    "confirm",
+    "scanned_at",
+}
 SCAN_SOURCES = {Source.USB, Source.CAMERA, Source.PHOTO, Source.API, Source.FORM}
 
 
@@ -99,10 +109,20 @@ def post_scan() -> Any:
     if not isinstance(confirm, bool):
         return error("invalid_confirm", "confirm must be true or false.")
     try:
-        result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"), confirm=confirm)
+        made = body.get("scanned_at")
+        scanned_at = None if made is None else parse_scanned_at(made, utcnow())
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    factor = current_app.config["UNUSUAL_FACTOR"]
+    try:
+        result = stock.record_scan(
+            code, mode, quantity, who, body.get("scan_id"), confirm=confirm, factor=factor
+        )
     except NotFound as exc:
         return _unknown_code(exc, code)
-    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+    # When the scan was made, as the client said (kept by the client, not in the ledger).
+    answer = result.as_dict() | {"scanned_at": scanned_at.isoformat() if scanned_at else None}
+    return jsonify(answer), (200 if result.replayed else 201)
 
 
 def _unknown_code(exc: NotFound, code: str) -> Any:

@@ -110,7 +110,11 @@ def error_body(exc: ServiceError) -> dict[str, Any]:
     """The ``error`` of a refusal as the API answers it: code and message, the field of a
     field error, the record's current version in a conflict."""
     body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    return body | {k: exc.details[k] for k in ("field", "version") if k in exc.details}
+    body |= {k: exc.details[k] for k in ("field", "version") if k in exc.details}
+    more = {k: v for k, v in exc.details.items() if k not in ("field", "version")}
+    if more:  # the numbers behind a refusal, e.g. the limits of unusual_quantity
+        body["details"] = more
+    return body
 
 
 def install(app: Flask) -> None:

@@ -21,7 +21,7 @@ const parts = {
   create: result.querySelector('.result-create'),
 };
 
-// outcome: ok | error | queued | command | undo | busy
+// outcome: ok | error | queued | command | undo | busy | ask
 export function show(outcome, fields) {
   result.dataset.outcome = outcome;
   result.className = `result result-${outcome}`;
@@ -60,7 +60,9 @@ export function showApplied(item, data, live) {
   const qty = data.mode === Mode.COUNT ? `: ${data.quantity}` : ` ${data.quantity}`;
   const details = [];
   if (data.replayed) details.push('Already recorded earlier: nothing was counted twice.');
-  if (!live) details.push(`Scanned at ${clock(new Date(item.queued_at))} while offline; sent now.`);
+  if (item.confirm) details.push('Confirmed by you.');
+  if (!live) details.push(`Scanned at ${clock(item.scanned_at || new Date(item.queued_at))} while offline; sent now.`);
+  if (live && item.quantity !== undefined) details.push(`Quantity ${item.quantity} was for this scan only: the next scan is automatic.`);
   if (data.request) details.push(`On supplier request #${data.request.id} (${data.request.status}).`);
   const fields = binFields(data.bin);
   const stateWord = stateLook(data.bin.state).word;
@@ -83,6 +85,7 @@ const ERROR_TITLES = {
   code_too_long: 'Code too long',
   invalid_code: 'Not a code',
   no_code: 'No barcode found',
+  nothing_to_answer: 'No question open',
   offline: 'Server not reachable',
   session: 'Log in again',
 };

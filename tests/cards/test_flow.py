@@ -30,6 +30,9 @@ WHO = Actor(name="ana", station="Station 2", source="usb")
 
 
 def scan(code: str, mode: str = "pull", qty: int | None = None, **kw: Any) -> MoveResult:
+    # Confirmed: these tests are about what follows a change, not about the question an
+    # unusual quantity asks first (tests/stock/test_unusual_quantity.py).
+    kw.setdefault("confirm", True)
     return record_scan(code, mode, qty, WHO, kw.pop("scan_id_override", None), **kw)
 
 
