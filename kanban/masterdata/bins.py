@@ -1,5 +1,6 @@
-"""Suppliers, items, zones and bins: creating and finding them, retiring a bin and
-bringing it back."""
+"""Bins set up by name (tests, set-up scripts): a bin with its item, zone and supplier
+found or created; retiring a bin and bringing it back (also for the pages and the API).
+Forms and the API create and edit bins through :mod:`.bin_records`."""
 
 from __future__ import annotations
 

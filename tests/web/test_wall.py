@@ -47,6 +47,9 @@ URL_ARGS = {
     "request_id": 1,
     "line_id": 1,
     "supplier_id": 1,
+    "item_id": 1,
+    "zone_id": 1,
+    "record_id": 1,  # a supplier, item or zone on its master-data form
     "token_id": 1,
     "user_id": 1,
     "filename": "css/app.css",
