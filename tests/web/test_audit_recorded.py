@@ -80,9 +80,13 @@ def test_card_sizes_applied_from_the_overview_are_one_entry_per_bin_or_none_at_a
     login(client, make_user, "supervisor")
     token = csrf(client, "/bins/sizing")
     # R-1 is applied, then NOPE fails: the whole transaction, audit entry included, is undone.
-    client.post("/bins/sizing", data={"apply": ["R-1:13", "NOPE:4"], "csrf_token": token})
+    client.post(
+        "/bins/sizing", data={"apply": ["R-1:13", "NOPE:4"], "confirm": "1", "csrf_token": token}
+    )
     assert trail(object="bin") == []
-    client.post("/bins/sizing", data={"apply": ["R-1:13", "R-2:7"], "csrf_token": token})
+    client.post(
+        "/bins/sizing", data={"apply": ["R-1:13", "R-2:7"], "confirm": "1", "csrf_token": token}
+    )
     assert [(e["object"]["label"], e["before"], e["after"]) for e in trail(object="bin")] == [
         ("R-1", {"card_quantity": 5}, {"card_quantity": 13}),
         ("R-2", {"card_quantity": 40}, {"card_quantity": 7}),
