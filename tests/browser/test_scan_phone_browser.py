@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -159,11 +160,10 @@ def test_the_recent_list_shows_when_each_scan_was_made_not_when_it_was_received(
     page.route("**/api/scans", lambda route: route.abort())
     hands.scan("T-1")
     wait_result(page, "queued", "T-1")
-    shown = page.evaluate(
-        "(t) => new Date(t).toLocaleTimeString([], "
-        "{hour: '2-digit', minute: '2-digit', second: '2-digit'})",
-        made.isoformat(),
-    )
+    # Shown on the site's clock with its zone named, whatever the device's own setting.
+    site = ZoneInfo(page.evaluate("() => import('/static/js/clock.js').then((m) => m.ZONE)"))
+    there = made.astimezone(site)
+    shown = f"{there:%H:%M:%S} {there.tzname()}"
     assert page.inner_text("#scan-recent .recent-waiting .r-time") == shown
     page.unroute("**/api/scans")
     page.wait_for_selector("#scan-recent .recent-done", timeout=TIMEOUT)
