@@ -119,3 +119,8 @@ def parse_command(text: str) -> Command | None:
         if qty in COMMAND_QUANTITIES:
             return Command(CommandAction.QUANTITY, qty)
     return None
+
+
+def request_number(request_id: int) -> str:
+    """The number people and suppliers quote for a supplier request: ``REQ-00042``."""
+    return f"REQ-{request_id:05d}"
