@@ -228,7 +228,7 @@ class Drainer:
 
     def _work(self, leading: threading.Event) -> None:
         while leading.is_set() and not self._stop.is_set():
-            seen = outbox.generation()
+            seen = outbox.wake.generation
             try:
                 with self.app.app_context():
                     handled = self.step()
@@ -237,7 +237,7 @@ class Drainer:
                 handled = False
                 self._stop.wait(self.poll)
             if not handled:
-                outbox.wait_for_work(seen, self.poll)
+                outbox.wake.wait(seen, self.poll)
 
     def _lead(self, lock: LeaderLock) -> None:
         with self.app.app_context():
@@ -267,23 +267,26 @@ class Drainer:
         """Stand by until this process may lead, then drain until :meth:`stop`."""
         with self.app.app_context():
             lock = leader_lock(db.engine)
+        failures = 0  # in a row: the wait grows, so a broken database is not hammered
         while not self._stop.is_set():
             try:
                 leader = lock.acquire()
             except Exception:
                 log.exception("cannot reach the database to elect the outbox worker")
-                leader = False
+                leader, failures = False, failures + 1
             if not leader:
-                self._stop.wait(self.standby)
+                self._stop.wait(min(60.0, self.standby * 2 ** min(failures, 5)))
                 continue
             log.info("this process drains the outbox (pid %s)", os.getpid())
             try:
                 self._lead(lock)
+                failures = 0
             except Exception:
                 log.exception("the outbox leader failed; standing by")
-                self._stop.wait(self.standby)
+                failures += 1
             finally:
                 lock.release()
+            self._stop.wait(min(60.0, self.standby * 2 ** min(failures, 5)) if failures else 0)
 
     def start(self) -> None:
         """Run :meth:`run` in a background thread."""

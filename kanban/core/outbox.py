@@ -12,7 +12,8 @@ A worker (:mod:`kanban.core.drainer`) takes one due row at a time:
 1. **claim** (:func:`claim_next`): in a short write transaction, the oldest due
    ``pending`` row becomes ``sending`` with ``claimed_at`` = now. PostgreSQL
    picks the row with ``FOR UPDATE SKIP LOCKED``, so two workers never claim
-   the same row; SQLite serialises the claim with the write lock.
+   the same row; SQLite serialises the claim with the write lock. A webhook
+   endpoint gets one delivery at a time.
 2. **deliver** (the kind's handler), with no transaction open;
 3. **finish** (:func:`finish`): in another short transaction, and only if the
    row still carries this claim, record the attempt and the outcome:
@@ -49,40 +50,29 @@ log = logging.getLogger("kanban.outbox")
 REASON_MAX = 2000
 
 
-class _Wake:
-    """Wakes the workers of this process when a transaction with deliveries commits."""
+class Wake:
+    """Wakes the workers of this process when a transaction with deliveries commits
+    (workers of other processes poll)."""
 
     def __init__(self) -> None:
-        self.generation = 0
+        self.generation = 0  # changes on every poke
         self.cond = threading.Condition()
 
     def poke(self) -> None:
+        """Wake the waiting workers now."""
         with self.cond:
             self.generation += 1
             self.cond.notify_all()
 
     def wait(self, seen: int, timeout: float) -> None:
+        """Sleep up to ``timeout`` s, less if poked since ``generation`` was ``seen``."""
         with self.cond:
             if self.generation == seen:
                 self.cond.wait(timeout)
 
 
-_wake = _Wake()
-
-
-def poke() -> None:
-    """Wake this process's workers now (other processes' workers poll)."""
-    _wake.poke()
-
-
-def generation() -> int:
-    """A number that changes whenever :func:`poke` is called."""
-    return _wake.generation
-
-
-def wait_for_work(seen: int, timeout: float) -> None:
-    """Sleep up to ``timeout`` seconds, less if :func:`poke` was called since ``seen``."""
-    _wake.wait(seen, timeout)
+wake = Wake()
+poke = wake.poke
 
 
 _INSERT = sa.insert(Delivery.__table__).returning(Delivery.__table__.c.id)
@@ -171,9 +161,18 @@ class Outcome:
 #: Runs inside :func:`finish`'s transaction with the recorded status, reason and time.
 FinishHook = Callable[[Job, Outcome, DeliveryStatus, str | None, dt.datetime], None]
 
+_busy = sa.orm.aliased(Delivery)
+#: The oldest due delivery whose webhook endpoint has none under way: one endpoint
+#: gets one delivery at a time, so a slow one holds one worker thread, not all.
 _DUE = (
     sa.select(Delivery.id)
-    .where(Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= sa.bindparam("now"))
+    .where(
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.due_at <= sa.bindparam("now"),
+        ~sa.exists().where(
+            _busy.webhook_id == Delivery.webhook_id, _busy.status == DeliveryStatus.SENDING
+        ),
+    )
     .order_by(Delivery.due_at, Delivery.id)
     .limit(1)
 )

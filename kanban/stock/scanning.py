@@ -291,14 +291,17 @@ def apply_scan(
             "inactive_bin", f"Bin {v.code} is retired: its label no longer scans.", 409
         )
     qty = quantity if quantity is not None else default_quantity(v, mode)
-    if mode is Mode.RECEIVE and quantity is not None and not confirm:
-        # More than is still open on the order needs a confirmation.
-        lines.check_over_receipt(v.id, quantity)
+    over = lines.over_receipt(v.id, quantity) if mode is Mode.RECEIVE and quantity else None
+    if over is not None and not confirm:
+        raise over.refusal()  # more than is still open on the order needs a confirmation
     begin_write()
     if mode is Mode.PULL:
         return _move(v, MovementKind.PULL, -qty, actor, scan_id=scan_id)
     if mode is Mode.RECEIVE:
-        return _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        moved = _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        if over is not None:  # confirmed: supervisors are told
+            lines.record_over_receipt(over, moved.movement_id, actor.name)
+        return moved
     return _move(v, MovementKind.COUNT, None, actor, scan_id=scan_id, set_to=qty)
 
 

@@ -15,6 +15,7 @@ from ..core.errors import ServiceError
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
+from ..webhooks import events as webhook_events
 from . import (  # noqa: F401 (api_* modules add routes to api.bp)
     admin,
     api,
@@ -36,6 +37,15 @@ CSP = (
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _follow_changes() -> None:
+    """Connect what follows a card change (docs/architecture.md, "Who follows a change")."""
+    feed.install()  # every card change writes its bin.changed event
+    # Deliveries are written to the outbox in the change's transaction and
+    # delivered by the outbox worker (kanban serve, kanban worker).
+    autosend.install()  # a line opened for an auto-send supplier: an email
+    webhook_events.install()  # a subscribed change: one delivery per webhook
 
 
 def build(overrides: dict[str, Any] | None = None) -> Flask:
@@ -67,8 +77,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
-    feed.install()  # every card change writes its bin.changed event
-    autosend.install(app)  # lines opened for auto-send suppliers go out by email
+    _follow_changes()
 
     @app.after_request
     def _headers(resp: Response) -> Response:
