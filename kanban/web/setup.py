@@ -16,14 +16,16 @@ from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
 from ..webhooks import events as webhook_events
-from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+from . import (  # noqa: F401 (api_* modules add routes to api.bp, admin_* to admin.bp)
     admin,
+    admin_webhooks,
     api,
     api_decode,
     api_stream,
     auth,
     board,
     labels,
+    notices,
     requests_pages,
     scan,
     spreadsheet,
@@ -72,7 +74,8 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
+    blueprints = (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin, notices)
+    for module in blueprints:
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
