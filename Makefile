@@ -31,6 +31,8 @@ test: system-deps $(STAMP) lint
 
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/scan_throughput.py
+	$(BIN)/python bench/scan_throughput.py --webhook slow
+	$(BIN)/python bench/scan_throughput.py --webhook down
 	$(BIN)/python bench/decode.py
 	$(BIN)/python bench/labels.py
 	$(BIN)/python bench/board.py

@@ -13,6 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = [
     ("scan_throughput.md", "Scan throughput and latency (`bench/scan_throughput.py`)"),
+    (
+        "scan_throughput_webhook_slow.md",
+        "… with a slow webhook receiver (`bench/scan_throughput.py --webhook slow`)",
+    ),
+    (
+        "scan_throughput_webhook_down.md",
+        "… with a webhook receiver that is down (`bench/scan_throughput.py --webhook down`)",
+    ),
     ("board.md", "Board render and scan → board latency (`bench/board.py`)"),
     ("decode.md", "Barcode decoding (`bench/decode.py`)"),
     ("labels.md", "Label rendering (`bench/labels.py`)"),
