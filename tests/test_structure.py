@@ -126,6 +126,9 @@ VALUES = {
         statuses.EventKind,
         statuses.Role,
         statuses.SentVia,
+        statuses.DeliveryKind,
+        statuses.WebhookEvent,
+        # DeliveryStatus is left out: "pending" is also an SSL socket's method name.
     )
     for member in enum
 }

@@ -104,7 +104,7 @@ def test_a_scan_never_waits_for_a_receiver_that_hangs(
             slowest = max(slowest, time.monotonic() - started)
             if n == 0:
                 assert receiver.arrived.wait(10)  # the worker is stuck on the receiver...
-        assert slowest < 1.0  # ...and no scan waited for it
+        assert slowest < 3.0  # ...and no scan waited for it (it would take 10 s)
         assert len(receiver.hits) == 1  # a failing endpoint holds its other deliveries back
     finally:
         receiver._release.set()

@@ -157,14 +157,14 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_attempt_logged(
     pull("A-1")
     started = time.monotonic()
     drain(app)
-    assert time.monotonic() - started < 5  # a hanging receiver is cut at the timeout
+    assert time.monotonic() - started < 8  # a hanging receiver is cut at the timeout
     [d] = deliveries(webhook_id=hook_id)
     assert (d.status, d.attempts) == ("pending", 1) and d.due_at > utcnow()
     [attempt] = d.attempt_log
     assert (attempt.ok, attempt.status_code) == (False, code)
     assert says in (attempt.error or "") and attempt.duration_ms is not None
     if mode == HANG:
-        assert 900 <= attempt.duration_ms < 3000
+        assert 900 <= attempt.duration_ms < 5000
     if mode == REDIRECT:
         assert len(receiver.hits) == 1  # the redirect's target was never asked
     receiver.mode = "ok"
