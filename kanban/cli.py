@@ -87,7 +87,7 @@ def seed_demo() -> None:
 
 @click.command("create-user")
 @click.argument("name")
-@click.option("--role", type=click.Choice(list(USER_ROLES)), required=True)
+@click.option("--role", type=click.Choice([str(r) for r in USER_ROLES]), required=True)
 @click.option(
     "--password",
     envvar="KANBAN_NEW_PASSWORD",
@@ -116,7 +116,7 @@ def token() -> None:
 @click.argument("name")
 @click.option(
     "--role",
-    type=click.Choice(list(TOKEN_ROLES)),
+    type=click.Choice([str(r) for r in TOKEN_ROLES]),
     required=True,
 )
 @with_appcontext
