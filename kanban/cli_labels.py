@@ -54,7 +54,9 @@ def _write(folder: Path, name: str, data: bytes, *, unique: bool) -> Path:
 @click.option("--zone", metavar="NAME", help="Only bins in this zone.")
 @click.option("--supplier", metavar="NAME", help="Only bins of this supplier's items.")
 @click.option(
-    "--state", type=click.Choice(CARD_STATES), help="Only bins whose card is in this state."
+    "--state",
+    type=click.Choice([str(s) for s in CARD_STATES]),
+    help="Only bins whose card is in this state.",
 )
 @click.option(
     "--bins",
