@@ -235,8 +235,10 @@ def _pending_email_twin(d: Delivery) -> Delivery | None:
 
 def _set_pending(d: Delivery, due: dt.datetime, reason: str | None, now: dt.datetime) -> None:
     twin = _pending_email_twin(d)
-    if twin is not None:  # one email waits per supplier: the other one carries on
-        twin.due_at = min(twin.due_at, due)
+    if twin is not None:  # one email waits per supplier: the other one carries on,
+        twin.due_at = min(twin.due_at, due)  # knowing the claim this one may have left
+        if "claim" in (d.payload or {}):
+            twin.payload = dict(twin.payload or {}) | {"claim": d.payload["claim"]}
         d.status, d.finished_at = DeliveryStatus.SKIPPED, now
         d.last_error = f"Merged into delivery {twin.id}" + (f" · {reason}" if reason else "")
         return

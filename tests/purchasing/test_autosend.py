@@ -323,3 +323,32 @@ def test_a_claim_taken_over_before_the_end_of_the_message_sends_nothing(
         sending.send_by_email(rid, sending.MailSettings.from_config(current_app.config))
     assert lost.value.code == "sending_in_progress"
     assert smtp.inbox.messages == []  # the message was never ended: the server dropped it
+
+
+def test_a_line_opened_during_an_interrupted_send_goes_with_it_once(
+    app: Flask, smtp: SmtpServer, auto: Callable[..., str]
+) -> None:
+    auto("A-1")
+    auto("A-2")
+    rid = request_id(pull("A-1"))
+    job = outbox.claim_next(utcnow())
+    assert job is not None
+    claims.claim(
+        rid,
+        actor="automatic",
+        sender="kanban@plant.example",
+        on_claim=lambda at: outbox.note(job.id, claim=at.isoformat()),
+    )
+    db.session.commit()
+    assert request_id(pull("A-2")) == rid  # a scan adds to the draft being sent...
+    assert [d.status for d in deliveries(kind="email")] == ["sending", "pending"]
+    assert outbox.recover(utcnow()) == 1  # ...and the sender dies
+    first, second = deliveries(kind="email")
+    assert first.status == "skipped" and f"Merged into delivery {second.id}" in (
+        first.last_error or ""
+    )
+    drain(app)
+    assert len(smtp.inbox.messages) == 1  # the dead claim was recognised: no 5 min wait
+    rows = smtp.inbox.messages[0].attachment(".csv").decode("utf-8-sig").splitlines()
+    assert {r.split(",")[5] for r in rows[1:]} == {"A-1", "A-2"}
+    assert req_of(rid).status == "sent"
