@@ -40,6 +40,7 @@ from ..extensions import db
 from ..models import utcnow
 from . import outbox
 from .outbox import Job, Outcome
+from .wake import wake
 
 log = logging.getLogger("kanban.outbox")
 
@@ -228,7 +229,7 @@ class Drainer:
 
     def _work(self, leading: threading.Event) -> None:
         while leading.is_set() and not self._stop.is_set():
-            seen = outbox.wake.generation
+            seen = wake.generation
             try:
                 with self.app.app_context():
                     handled = self.step()
@@ -237,7 +238,7 @@ class Drainer:
                 handled = False
                 self._stop.wait(self.poll)
             if not handled:
-                outbox.wake.wait(seen, self.poll)
+                wake.wait(seen, self.poll)
 
     def _lead(self, lock: LeaderLock) -> None:
         with self.app.app_context():
@@ -259,7 +260,7 @@ class Drainer:
                     break
         finally:
             leading.clear()
-            outbox.poke()
+            wake.poke()
             for t in workers:
                 t.join(30)
 
@@ -296,6 +297,6 @@ class Drainer:
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the deliveries under way and stop."""
         self._stop.set()
-        outbox.poke()
+        wake.poke()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,39 +39,15 @@ import sqlalchemy as sa
 from ..domain import delivery as rules
 from ..domain.statuses import DeliveryKind, DeliveryStatus
 from ..extensions import db
-from ..models import Delivery, DeliveryAttempt, utcnow
+from ..models import Delivery, DeliveryAttempt, Webhook, utcnow
 from .errors import NotFound
 from .tx import after_commit, begin_write, conn
+from .wake import poke
 
 log = logging.getLogger("kanban.outbox")
 
 #: The longest reason a delivery keeps.
 REASON_MAX = 2000
-
-
-class Wake:
-    """Wakes the workers of this process when a transaction with deliveries commits
-    (workers of other processes poll)."""
-
-    def __init__(self) -> None:
-        self.generation = 0  # changes on every poke
-        self.cond = threading.Condition()
-
-    def poke(self) -> None:
-        """Wake the waiting workers now."""
-        with self.cond:
-            self.generation += 1
-            self.cond.notify_all()
-
-    def wait(self, seen: int, timeout: float) -> None:
-        """Sleep up to ``timeout`` s, less if poked since ``generation`` was ``seen``."""
-        with self.cond:
-            if self.generation == seen:
-                self.cond.wait(timeout)
-
-
-wake = Wake()
-poke = wake.poke
 
 
 _INSERT = sa.insert(Delivery.__table__).returning(Delivery.__table__.c.id)
@@ -194,6 +169,20 @@ def _job(d: Delivery) -> Job:
     )
 
 
+def _endpoint_busy(webhook_id: int) -> bool:
+    """Under the endpoint's row lock: is one of its deliveries under way? (On PostgreSQL
+    two workers can pick two of its deliveries at once; the lock decides.)"""
+    db.session.execute(sa.select(Webhook.id).where(Webhook.id == webhook_id).with_for_update())
+    return (
+        db.session.scalar(
+            sa.select(Delivery.id)
+            .where(Delivery.webhook_id == webhook_id, Delivery.status == DeliveryStatus.SENDING)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def claim_next(now: dt.datetime) -> Job | None:
     """Claim the oldest due delivery and commit, or return None when none is due.
 
@@ -209,6 +198,9 @@ def claim_next(now: dt.datetime) -> Job | None:
         return None
     d = db.session.get(Delivery, found[0], populate_existing=True)
     assert d is not None
+    if d.webhook_id is not None and _endpoint_busy(d.webhook_id):
+        db.session.rollback()  # another worker just took one of this endpoint's
+        return None
     d.status = DeliveryStatus.SENDING
     d.claimed_at = utcnow()
     db.session.flush()

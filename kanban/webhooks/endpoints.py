@@ -92,7 +92,7 @@ def remove(webhook_id: int) -> Webhook:
     skipped. Its delivery log stays."""
     begin_write()
     hook = get(webhook_id)
-    hook.active = False
+    # Its deliveries first, then the endpoint: the order a worker's claim locks them in.
     db.session.execute(
         sa.update(Delivery)
         .where(Delivery.webhook_id == hook.id, Delivery.status == DeliveryStatus.PENDING)
@@ -102,6 +102,7 @@ def remove(webhook_id: int) -> Webhook:
             last_error="The webhook was removed.",
         )
     )
+    hook.active = False
     db.session.flush()
     return hook
 
