@@ -25,17 +25,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: (name, title, full arguments, quick arguments). Each script takes ``--out FILE``.
+#: (name, script, title, full arguments, quick arguments). Each script takes ``--out FILE``;
+#: its table goes to bench/results/<name>.md.
 BENCHMARKS = [
     (
+        "scan_throughput",
         "scan_throughput",
         "Scan throughput and latency",
         [],
         ["--seconds", "3", "--rounds", "1"],
     ),
-    ("board", "Board render and scan → board latency", [], ["--bins", "300", "--scans", "20"]),
-    ("decode", "Barcode decoding", [], ["--runs", "1"]),
-    ("labels", "Label rendering", [], ["--bins", "100", "--runs", "1"]),
+    (
+        "scan_throughput_webhook_slow",
+        "scan_throughput",
+        "Scan throughput with a slow webhook receiver",
+        ["--webhook", "slow"],
+        ["--webhook", "slow", "--seconds", "3", "--rounds", "1"],
+    ),
+    (
+        "scan_throughput_webhook_down",
+        "scan_throughput",
+        "Scan throughput with a webhook receiver that is down",
+        ["--webhook", "down"],
+        ["--webhook", "down", "--seconds", "3", "--rounds", "1"],
+    ),
+    (
+        "board",
+        "board",
+        "Board render and scan → board latency",
+        [],
+        ["--bins", "300", "--scans", "20"],
+    ),
+    ("decode", "decode", "Barcode decoding", [], ["--runs", "1"]),
+    ("labels", "labels", "Label rendering", [], ["--bins", "100", "--runs", "1"]),
 ]
 ROW = re.compile(r"^\|(?P<what>[^|]+)\|(?P<measured>[^|]*)\|(?P<target>[^|]*)\|(?P<result>[^|]*)\|")
 
@@ -58,11 +80,11 @@ def targets(text: str) -> list[tuple[str, str, str, str]]:
     return rows  # type: ignore[return-value]
 
 
-def run(name: str, args: list[str], out: Path) -> tuple[bool, float]:
+def run(script: str, args: list[str], out: Path) -> tuple[bool, float]:
     """Run one benchmark; True when it exited cleanly, and how long it took."""
     started = time.monotonic()
-    cmd = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *args, "--out", str(out)]
-    print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
+    cmd = [sys.executable, str(ROOT / "bench" / f"{script}.py"), *args, "--out", str(out)]
+    print(f"\n=== {out.stem}: {' '.join(cmd[1:])}", flush=True)
     done = subprocess.run(cmd, cwd=ROOT, check=False)
     return done.returncode == 0, time.monotonic() - started
 
@@ -112,11 +134,11 @@ def main() -> int:
     folder = ROOT / "bench" / ("results-quick" if args.quick else "results")
     folder.mkdir(parents=True, exist_ok=True)
     sections = []
-    for name, title, full, quick in BENCHMARKS:
+    for name, script, title, full, quick in BENCHMARKS:
         if only and name not in only:
             continue
         out = folder / f"{name}.md"
-        ok, seconds = run(name, quick if args.quick else full, out)
+        ok, seconds = run(script, quick if args.quick else full, out)
         sections.append((title, out, ok, seconds))
     text, table = report(sections, args.quick)
     target = folder / "RESULTS.md" if args.quick else ROOT / "bench" / "RESULTS.md"

@@ -20,6 +20,7 @@ from . import config, create_app
 from .auth import users as auth_service
 from .barcodes.decode import engines_status
 from .cli_labels import labels
+from .cli_outbox import webhook, worker
 from .core.actor import Actor
 from .core.errors import ServiceError
 from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
@@ -29,6 +30,7 @@ from .ops import backup as backup_service
 from .ops import demo as demo_service
 from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
+from .ops.worker import make_drainer
 from .stock import check as ledger
 
 
@@ -75,6 +77,8 @@ def register(group: click.Group) -> None:
         check,
         backup,
         labels,
+        worker,
+        webhook,
     ):
         group.add_command(command)
 
@@ -239,6 +243,8 @@ def _run_server(
     threads: int,
     certfile: str | None = None,
     keyfile: str | None = None,
+    *,
+    outbox_worker: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -266,11 +272,20 @@ def _run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
+        if outbox_worker:  # every worker stands by; one of them drains the outbox
+            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
+            drainer.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        drainer = app.extensions.get("kanban.drainer")
+        if drainer is not None:
+            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
 
     with app.app_context():
         db.engine.dispose()
     server = Server()
     server.cfg.set("post_fork", post_fork)
+    server.cfg.set("worker_exit", worker_exit)
     server.run()
 
 
@@ -286,15 +301,22 @@ def _run_server(
     help="Serve HTTPS with a certificate generated once in the instance folder "
     "(phones need HTTPS for live camera scanning).",
 )
-def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
-    """Run the production server (gunicorn); migrates the database first."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not deliver the outbox in this server (run `kanban worker` instead).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, use_https: bool, no_worker: bool
+) -> None:
+    """Run the production server (gunicorn) and the outbox worker; migrates the database first."""
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
     click.echo(engines_status(), err=True)
     if not use_https:
         click.echo(f"Serving on http://{host}:{port}/", err=True)
-        _run_server(app, host, port, workers, threads)
+        _run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
         return
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
@@ -302,7 +324,16 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
     click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).", err=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
+    _run_server(
+        app,
+        host,
+        port,
+        workers,
+        threads,
+        certfile=str(files.cert),
+        keyfile=str(files.key),
+        outbox_worker=not no_worker,
+    )
 
 
 @click.command("demo")

@@ -67,6 +67,19 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "The site's time zone, an IANA name such as Europe/Berlin: every page, the wall, "
         "the request PDF, email and CSV show local time in it. Default: the server's zone.",
     ),
+    "KANBAN_AUTO_SEND_WINDOW_MINUTES": (
+        "15",
+        "Automatic sending emails a supplier at most once per this many minutes (0-1440).",
+    ),
+    "KANBAN_AUTO_SEND_DAILY_CAP": (
+        "10",
+        "Automatic emails per supplier per UTC day; the next one switches it off (1-1000).",
+    ),
+    "KANBAN_DELIVERY_ATTEMPTS": (
+        "8",
+        "Attempts of an email or webhook delivery before it is marked failed (1-30).",
+    ),
+    "KANBAN_WEBHOOK_TIMEOUT": ("5", "Seconds a webhook receiver has to answer (1-30)."),
 }
 
 
@@ -183,6 +196,10 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),
         "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
         "TIMEZONE": _timezone(),
+        "AUTO_SEND_WINDOW_MINUTES": _number("KANBAN_AUTO_SEND_WINDOW_MINUTES", int, 0, 1440),
+        "AUTO_SEND_DAILY_CAP": _number("KANBAN_AUTO_SEND_DAILY_CAP", int, 1, 1000),
+        "DELIVERY_ATTEMPTS": _number("KANBAN_DELIVERY_ATTEMPTS", int, 1, 30),
+        "WEBHOOK_TIMEOUT": _number("KANBAN_WEBHOOK_TIMEOUT", float, 1, 30),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.

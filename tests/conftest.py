@@ -286,6 +286,7 @@ def start_server(
     threads: int = 16,
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> LiveServer:
     """Start the production server (on a free port unless given) and wait until it answers."""
     port = port or free_port()
@@ -308,6 +309,7 @@ def start_server(
             str(workers),
             "--threads",
             str(threads),
+            *extra_args,
         ],
         env=env,
         stdout=log.open("wb"),

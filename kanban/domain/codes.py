@@ -154,3 +154,8 @@ _SCANNED_AT_HELP = (
     f"scanned_at must be an ISO 8601 time with its UTC offset, e.g. 2024-05-01T09:30:00Z "
     f"(at most {MAX_SCANNED_AT_LENGTH} characters)."
 )
+
+
+def request_number(request_id: int) -> str:
+    """The number people and suppliers quote for a supplier request: ``REQ-00042``."""
+    return f"REQ-{request_id:05d}"

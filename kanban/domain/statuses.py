@@ -99,6 +99,13 @@ class SentVia(StrEnum):
     EMAIL = "email"
     MANUAL = "manual"
     SENDING = "sending"  # a claim: the email is being sent right now
+    #: The claim after the message's last line was handed to the mail server: it
+    #: may have been accepted even if no answer came back (docs/decisions/requests.md).
+    HANDED_OVER = "handed_over"
+
+
+#: ``sent_via`` of a draft that an email is on its way for (a claim).
+CLAIMS = (SentVia.SENDING, SentVia.HANDED_OVER)
 
 
 class ChangeCause(StrEnum):
@@ -141,6 +148,44 @@ class AuditAction(StrEnum):
     PASSWORD_SET = "password_set"  # noqa: S105 (an action; never the password or its hash)
     REVOKED = "revoked"
     IMPORTED = "imported"
+
+
+class DeliveryKind(StrEnum):
+    """What one row of the outbox delivers."""
+
+    EMAIL = "email"  # a supplier's draft, emailed automatically
+    WEBHOOK = "webhook"  # one event to one webhook endpoint
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery of the outbox is."""
+
+    PENDING = "pending"  # waiting until it is due (a first try, a retry or a batch window)
+    SENDING = "sending"  # a worker claimed it and is delivering it now
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up (after the last retry, or a cause only a person can fix)
+    SKIPPED = "skipped"  # nothing left to deliver (the draft was sent or emptied meanwhile)
+
+
+#: Deliveries a worker may still act on.
+OPEN_DELIVERIES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class WebhookEvent(StrEnum):
+    """What a webhook endpoint can subscribe to (README "Webhooks")."""
+
+    CARD_STATE_CHANGED = "card.state_changed"
+    REQUEST_SENT = "request.sent"
+    REQUEST_RECEIVED = "request.received"
+    BIN_CHANGED = "bin.changed"
+
+
+class NoticeKind(StrEnum):
+    """What supervisors are told about on the notices page."""
+
+    AUTO_SEND_STOPPED = "auto_send_stopped"  # the daily cap switched automatic sending off
+    AUTO_SEND_FAILED = "auto_send_failed"  # an automatic email was given up
+    OVER_RECEIPT = "over_receipt"  # an operator confirmed receiving more than was open
 
 
 class CommandAction(StrEnum):

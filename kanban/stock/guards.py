@@ -80,9 +80,17 @@ def check_usual(v: CardView, mode: Mode, quantity: int, factor: int) -> None:
         )
 
 
-def check_confirmed(v: CardView, mode: Mode, quantity: int, *, given: bool, factor: int) -> None:
+def check_confirmed(
+    v: CardView, mode: Mode, quantity: int, *, given: bool, factor: int, confirm: bool
+) -> lines.OverReceipt | None:
     """The questions a scan must have answered before it moves stock (unless confirmed):
-    an unusual pull or count, and a receipt of more than the order still owes."""
-    check_usual(v, mode, quantity, factor)
-    if mode is Mode.RECEIVE and given:
-        lines.check_over_receipt(v.id, quantity)
+    an unusual pull or count, and a receipt of more than the order still owes.
+
+    Returns the over-receipt a confirmed scan makes, so that supervisors are told of it.
+    """
+    over = lines.over_receipt(v.id, quantity) if mode is Mode.RECEIVE and given else None
+    if not confirm:
+        check_usual(v, mode, quantity, factor)
+        if over is not None:
+            raise over.refusal()
+    return over

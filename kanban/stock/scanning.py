@@ -265,13 +265,15 @@ def apply_scan(
             "inactive_bin", f"Bin {v.code} is retired: its label no longer scans.", 409
         )
     qty = quantity if quantity is not None else default_quantity(v, mode)
-    if not confirm:
-        check_confirmed(v, mode, qty, given=quantity is not None, factor=factor)
+    over = check_confirmed(v, mode, qty, given=quantity is not None, factor=factor, confirm=confirm)
     begin_write()
     if mode is Mode.PULL:
         return _move(v, MovementKind.PULL, -qty, actor, scan_id=scan_id)
     if mode is Mode.RECEIVE:
-        return _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        moved = _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        if over is not None:  # confirmed: supervisors are told
+            lines.record_over_receipt(over, moved.movement_id, actor.name)
+        return moved
     return _move(v, MovementKind.COUNT, None, actor, scan_id=scan_id, set_to=qty)
 
 

@@ -30,8 +30,8 @@ from ..domain import leadtime
 from ..domain.statuses import AuditObject, RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import utcnow
+from ..purchasing import autosend, overview, requests, review, sending
 from ..purchasing import documents as request_docs
-from ..purchasing import overview, requests, review, sending
 from ..purchasing import suppliers as supplier_service
 from ..stock.scanning import MAX_QUANTITY
 from . import clock, settings
@@ -147,6 +147,8 @@ def detail(request_id: int) -> Any:
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
         unfinished=requests.unfinished_send(req),
+        handed_over=req.sent_via == SentVia.HANDED_OVER,
+        deliveries=autosend.deliveries_for(req.id),
         max_quantity=MAX_QUANTITY,
         expected_if_sent=overview.expected_if_sent_now(req),
     )
@@ -218,6 +220,20 @@ def send(request_id: int) -> Any:
         flash(f"{number} was emailed to {email}.", "ok")
     else:
         flash(f"{number} is marked as sent.", "ok")
+    return _back(request_id)
+
+
+@bp.post("/requests/<int:request_id>/deliveries/<int:delivery_id>/retry")
+@requires(Role.SUPERVISOR)
+def retry_delivery(request_id: int, delivery_id: int) -> Any:
+    """Email the draft again after automatic sending gave up (through the outbox)."""
+    try:
+        autosend.retry(request_id, delivery_id, by=_contact()[0])
+        db.session.commit()
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(request_id)
+    flash("The request will be emailed again in a moment; reload to see how it went.", "ok")
     return _back(request_id)
 
 

@@ -16,12 +16,15 @@ from kanban.auth import users as auth_service
 from kanban.extensions import db
 from kanban.models import (
     Bin,
+    Delivery,
     DeviceToken,
     Event,
     Movement,
+    Notice,
     RequestLine,
     SupplierRequest,
     User,
+    Webhook,
 )
 
 from ..conftest import Api
@@ -53,6 +56,8 @@ URL_ARGS = {
     "token_id": 1,
     "user_id": 1,
     "filename": "css/app.css",
+    "webhook_id": 1,
+    "delivery_id": 1,
 }
 
 
@@ -98,6 +103,9 @@ def snapshot() -> dict[str, Any]:
         ),
         "tokens": count(DeviceToken),
         "revoked tokens": count(DeviceToken, DeviceToken.revoked_at.is_not(None)),
+        "webhooks": count(Webhook, Webhook.active.is_(True)),
+        "deliveries": count(Delivery),
+        "notices seen": count(Notice, Notice.seen_at.is_not(None)),
         "bins": sorted(
             tuple(r) for r in db.session.execute(sa.select(Bin.code, Bin.on_hand, Bin.state))
         ),

@@ -11,8 +11,8 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .domain.cards import CARD_STATES, CardState
-from .domain.statuses import (
+from ..domain.cards import CARD_STATES, CardState
+from ..domain.statuses import (
     TOKEN_ROLES,
     USER_ROLES,
     AuditAction,
@@ -22,7 +22,7 @@ from .domain.statuses import (
     RequestStatus,
     Source,
 )
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> dt.datetime:
@@ -354,3 +354,11 @@ class AuditLink(db.Model):  # type: ignore[name-defined]
     object_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     object_id: Mapped[int] = mapped_column(primary_key=True)
     __table_args__ = (sa.Index("ix_audit_links_object", "object_type", "object_id"),)
+
+
+# The outbox, webhooks and notices live in their own module (this one was full);
+# importing them here registers their tables with every import of the models.
+from .outbox import Delivery as Delivery  # noqa: E402
+from .outbox import DeliveryAttempt as DeliveryAttempt  # noqa: E402
+from .outbox import Notice as Notice  # noqa: E402
+from .outbox import Webhook as Webhook  # noqa: E402
