@@ -6,6 +6,7 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from . import config, create_app
 from .auth import users as auth_service
 from .barcodes.decode import engines_status
 from .cli_labels import labels
+from .cli_outbox import webhook, worker
 from .core.actor import Actor
 from .core.errors import ServiceError
 from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
@@ -28,12 +30,22 @@ from .ops import backup as backup_service
 from .ops import demo as demo_service
 from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
+from .ops.worker import make_drainer
 from .stock import check as ledger
 
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _cli_actor(source: str = Source.CLI) -> Actor:
+    """Who runs a command, for the ledger and the audit trail: the system user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = "unknown"
+    return Actor(name=f"cli:{name}"[:64], source=source)
 
 
 def upgrade_database(app: Flask) -> None:
@@ -65,6 +77,8 @@ def register(group: click.Group) -> None:
         check,
         backup,
         labels,
+        worker,
+        webhook,
     ):
         group.add_command(command)
 
@@ -97,7 +111,7 @@ def seed_demo() -> None:
 def create_user(name: str, role: str, password: str) -> None:
     """Create a user who logs in with a password."""
     try:
-        auth_service.create_user(name, password, role)
+        auth_service.create_user(name, password, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -120,7 +134,7 @@ def token() -> None:
 def token_create(name: str, role: str) -> None:
     """Create a token and print it once (only its hash is kept)."""
     try:
-        tok, plain = auth_service.create_token(name, role)
+        tok, plain = auth_service.create_token(name, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -143,7 +157,7 @@ def token_list() -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id: it stops working at once."""
     try:
-        auth_service.revoke_token(token_id)
+        auth_service.revoke_token(token_id, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -159,7 +173,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
     report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source=Source.IMPORT)
+        file.read_bytes(), dry_run=dry_run, actor=_cli_actor(Source.IMPORT)
     )
     if not report.ok:
         db.session.rollback()
@@ -229,6 +243,8 @@ def _run_server(
     threads: int,
     certfile: str | None = None,
     keyfile: str | None = None,
+    *,
+    outbox_worker: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -256,11 +272,20 @@ def _run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
+        if outbox_worker:  # every worker stands by; one of them drains the outbox
+            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
+            drainer.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        drainer = app.extensions.get("kanban.drainer")
+        if drainer is not None:
+            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
 
     with app.app_context():
         db.engine.dispose()
     server = Server()
     server.cfg.set("post_fork", post_fork)
+    server.cfg.set("worker_exit", worker_exit)
     server.run()
 
 
@@ -276,15 +301,22 @@ def _run_server(
     help="Serve HTTPS with a certificate generated once in the instance folder "
     "(phones need HTTPS for live camera scanning).",
 )
-def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
-    """Run the production server (gunicorn); migrates the database first."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not deliver the outbox in this server (run `kanban worker` instead).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, use_https: bool, no_worker: bool
+) -> None:
+    """Run the production server (gunicorn) and the outbox worker; migrates the database first."""
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
     click.echo(engines_status(), err=True)
     if not use_https:
         click.echo(f"Serving on http://{host}:{port}/", err=True)
-        _run_server(app, host, port, workers, threads)
+        _run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
         return
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
@@ -292,7 +324,16 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
     click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).", err=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
+    _run_server(
+        app,
+        host,
+        port,
+        workers,
+        threads,
+        certfile=str(files.cert),
+        keyfile=str(files.key),
+        outbox_worker=not no_worker,
+    )
 
 
 @click.command("demo")

@@ -6,10 +6,14 @@ This is the only module that reads the environment. Every setting is listed in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from .domain import clock
+from .domain.quantities import DEFAULT_FACTOR, FACTOR_MAX, FACTOR_MIN
 
 #: name -> (default, help). Defaults of None are computed at start-up.
 SETTINGS: dict[str, tuple[Any, str]] = {
@@ -46,6 +50,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "1 to mark session cookies Secure (set it when the site is served over HTTPS).",
     ),
     "KANBAN_SCAN_UNDO_MINUTES": ("30", "How long an operator may undo their own scan."),
+    "KANBAN_UNUSUAL_FACTOR": (
+        str(DEFAULT_FACTOR),
+        "A pull above this many times the bin's pull quantity (or a count above this many "
+        f"times what the bin holds) asks for a confirmation ({FACTOR_MIN}-{FACTOR_MAX}).",
+    ),
     "KANBAN_LOGIN_ATTEMPTS": ("10", "Failed logins allowed per username and address per 15 min."),
     "KANBAN_ACCESS_LOG": ("", "gunicorn access log file (- for standard output)."),
     "KANBAN_DEMAND_DAYS": ("28", "Days of pulls the card-size recommendation averages (7-365)."),
@@ -53,6 +62,24 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "0.25",
         "Margin of the card-size recommendation over demand × lead time (0.25 = 25 %, 0-5).",
     ),
+    "KANBAN_TIMEZONE": (
+        None,
+        "The site's time zone, an IANA name such as Europe/Berlin: every page, the wall, "
+        "the request PDF, email and CSV show local time in it. Default: the server's zone.",
+    ),
+    "KANBAN_AUTO_SEND_WINDOW_MINUTES": (
+        "15",
+        "Automatic sending emails a supplier at most once per this many minutes (0-1440).",
+    ),
+    "KANBAN_AUTO_SEND_DAILY_CAP": (
+        "10",
+        "Automatic emails per supplier per UTC day; the next one switches it off (1-1000).",
+    ),
+    "KANBAN_DELIVERY_ATTEMPTS": (
+        "8",
+        "Attempts of an email or webhook delivery before it is marked failed (1-30).",
+    ),
+    "KANBAN_WEBHOOK_TIMEOUT": ("5", "Seconds a webhook receiver has to answer (1-30)."),
 }
 
 
@@ -111,6 +138,39 @@ def _number(name: str, kind: type[int] | type[float], low: float, high: float) -
     return value
 
 
+def server_zone_name() -> str:
+    """The server's own time zone as an IANA name: ``TZ``, else the zone ``/etc/localtime``
+    points to, else ``/etc/timezone``; ``UTC`` when none of them names one."""
+    candidates = [(os.environ.get("TZ") or "").lstrip(":")]
+    try:
+        target = os.readlink("/etc/localtime")
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                clock.zone(name)
+            except clock.UnknownZone:
+                continue
+            return name
+    return "UTC"
+
+
+def _timezone() -> str:
+    """``KANBAN_TIMEZONE`` (checked against the zone database) or the server's zone."""
+    name = _env("KANBAN_TIMEZONE")
+    if name is None:
+        return server_zone_name()
+    try:
+        clock.zone(name.strip())
+    except clock.UnknownZone as exc:
+        raise ValueError(f"KANBAN_TIMEZONE: {exc}") from None
+    return name.strip()
+
+
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from defaults, environment and overrides."""
     overrides = dict(overrides or {})
@@ -130,10 +190,16 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "SCAN_UNDO_MINUTES": int(_env("KANBAN_SCAN_UNDO_MINUTES") or 30),
+        "UNUSUAL_FACTOR": _number("KANBAN_UNUSUAL_FACTOR", int, FACTOR_MIN, FACTOR_MAX),
         "LOGIN_ATTEMPTS": int(_env("KANBAN_LOGIN_ATTEMPTS") or 10),
         "ACCESS_LOG": _env("KANBAN_ACCESS_LOG"),
         "DEMAND_DAYS": _number("KANBAN_DEMAND_DAYS", int, 7, 365),
         "SAFETY_FACTOR": _number("KANBAN_SAFETY_FACTOR", float, 0, 5),
+        "TIMEZONE": _timezone(),
+        "AUTO_SEND_WINDOW_MINUTES": _number("KANBAN_AUTO_SEND_WINDOW_MINUTES", int, 0, 1440),
+        "AUTO_SEND_DAILY_CAP": _number("KANBAN_AUTO_SEND_DAILY_CAP", int, 1, 1000),
+        "DELIVERY_ATTEMPTS": _number("KANBAN_DELIVERY_ATTEMPTS", int, 1, 30),
+        "WEBHOOK_TIMEOUT": _number("KANBAN_WEBHOOK_TIMEOUT", float, 1, 30),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.

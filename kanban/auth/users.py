@@ -6,12 +6,15 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from ..core import audit
+from ..core.actor import SYSTEM, Actor
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, AuditAction, AuditObject, Role
 from ..extensions import db
 from ..models import DeviceToken, LoginFailure, User, utcnow
 
@@ -28,8 +31,23 @@ def has_role(role: str, needed: str) -> bool:
     return RANK.get(role, -1) >= RANK[needed]
 
 
-def create_user(username: str, password: str, role: str) -> User:
-    """A new user with a hashed password."""
+def _audit_user(
+    user: User, action: AuditAction, actor: Actor | None, before: Any = None, after: Any = None
+) -> None:
+    audit.record(
+        AuditObject.USER,
+        action,
+        actor=actor or SYSTEM,
+        object_id=user.id,
+        label=user.username,
+        before=before,
+        after=after,
+    )
+
+
+def create_user(username: str, password: str, role: str, *, actor: Actor | None = None) -> User:
+    """A new user with a hashed password (``actor``: who created it, for the audit trail;
+    the command line and set-up when None)."""
     begin_write()
     username = username.strip()
     if role not in USER_ROLES:
@@ -44,11 +62,13 @@ def create_user(username: str, password: str, role: str) -> User:
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    _audit_user(user, AuditAction.CREATED, actor, after={"username": username, "role": role})
     return user
 
 
-def set_password(username: str, password: str) -> User:
-    """Change a user's password."""
+def set_password(username: str, password: str, *, actor: Actor | None = None) -> User:
+    """Change a user's password (the audit trail records that it changed, never the
+    password)."""
     if len(password) < 8:
         raise ServiceError("weak_password", "Password must have at least 8 characters.")
     begin_write()
@@ -57,6 +77,7 @@ def set_password(username: str, password: str) -> User:
         raise NotFound("unknown_user", f"No user {username!r}.")
     user.set_password(password)
     db.session.flush()
+    _audit_user(user, AuditAction.PASSWORD_SET, actor)
     return user
 
 
@@ -87,7 +108,7 @@ def _keep_an_admin(user: User, by_user_id: int) -> None:
             raise ServiceError("last_admin", "The last active admin must stay one.", 409)
 
 
-def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
+def set_role(user_id: int, role: str, *, by_user_id: int, actor: Actor | None = None) -> User:
     """Give a user another role; it applies from their next request."""
     if role not in USER_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(USER_ROLES)}.")
@@ -96,12 +117,14 @@ def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
     if user.role != role:
         if user.role == Role.ADMIN:
             _keep_an_admin(user, by_user_id)
+        before = user.role
         user.role = role
         db.session.flush()
+        _audit_user(user, AuditAction.EDITED, actor, {"role": before}, {"role": role})
     return user
 
 
-def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
+def set_active(user_id: int, active: bool, *, by_user_id: int, actor: Actor | None = None) -> User:
     """Switch a user off (they are logged out at their next request; their scans and
     history stay) or on again."""
     begin_write()
@@ -111,6 +134,8 @@ def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
             _keep_an_admin(user, by_user_id)
         user.active = active
         db.session.flush()
+        action = AuditAction.REACTIVATED if active else AuditAction.DEACTIVATED
+        _audit_user(user, action, actor, {"active": not active}, {"active": active})
     return user
 
 
@@ -118,8 +143,9 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
-    """A new device token; the plain token is returned once and never stored."""
+def create_token(name: str, role: str, *, actor: Actor | None = None) -> tuple[DeviceToken, str]:
+    """A new device token; the plain token is returned once and never stored (nor
+    recorded in the audit trail: only its name, role and public prefix)."""
     begin_write()
     if role not in TOKEN_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(TOKEN_ROLES)}.")
@@ -130,6 +156,14 @@ def create_token(name: str, role: str) -> tuple[DeviceToken, str]:
     token = DeviceToken(name=name, role=role, token_hash=_hash(plain), prefix=plain[:10])
     db.session.add(token)
     db.session.flush()
+    audit.record(
+        AuditObject.TOKEN,
+        AuditAction.CREATED,
+        actor=actor or SYSTEM,
+        object_id=token.id,
+        label=name,
+        after={"name": name, "role": role, "prefix": token.prefix},
+    )
     return token, plain
 
 
@@ -165,7 +199,7 @@ def touch_token(token_id: int) -> None:
     )
 
 
-def revoke_token(token_id: int) -> DeviceToken:
+def revoke_token(token_id: int, *, actor: Actor | None = None) -> DeviceToken:
     """Revoke a token: it stops working at once."""
     begin_write()
     token = db.session.get(DeviceToken, token_id)
@@ -174,6 +208,14 @@ def revoke_token(token_id: int) -> DeviceToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit.record(
+            AuditObject.TOKEN,
+            AuditAction.REVOKED,
+            actor=actor or SYSTEM,
+            object_id=token.id,
+            label=token.name,
+            after={"revoked_at": token.revoked_at},
+        )
     return token
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..auth.users import create_user
 from ..cards import flow, lines
 from ..catalog.views import card_view
+from ..core.actor import Actor
 from ..core.tx import begin_write
 from ..domain import cards, leadtime
 from ..domain.cards import CardState
@@ -101,7 +102,7 @@ def seed(
     rng = random.Random(seed_value)
     for name, role, password in DEMO_LOGINS:
         if not db.session.scalar(sa.select(User.id).where(User.username == name)):
-            create_user(name, password, role)
+            create_user(name, password, role, actor=Actor(name="demo", source=Source.DEMO))
     suppliers = [Supplier(name=n, email=e, lead_time_days=lt) for n, e, lt in SUPPLIERS]
     db.session.add_all(suppliers)
     zones = [Zone(name=n, position=i) for i, n in enumerate(ZONES)]

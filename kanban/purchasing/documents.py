@@ -25,6 +25,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..core import csvsafe
+from ..domain import clock
 from .settings import SiteDetails
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -40,6 +42,7 @@ CSV_COLUMNS = (
     "unit_cost",
     "line_value",
     "expected_date",
+    "issued",
 )
 
 
@@ -71,12 +74,20 @@ class RequestDoc:
     supplier: str
     supplier_email: str | None
     supplier_phone: str | None
-    issued: dt.date
+    issued: dt.datetime  # UTC-aware; shown on the site's clock (``zone``)
     expected_date: dt.date | None
     lines: tuple[DocLine, ...]
     contact_name: str  # who sends it, unless the site names a buyer
     contact_email: str
+    zone: dt.tzinfo = dt.UTC
     site: SiteDetails = field(default_factory=SiteDetails)
+    supplier_contact: str | None = None  # the person there who handles our requests
+    note: str | None = None  # the supplier's note on every request (customer number, gate)
+
+    @property
+    def issued_text(self) -> str:
+        """When the request was issued, on the site's clock with the zone named."""
+        return clock.local_text(self.issued, self.zone)
 
     @property
     def buyer(self) -> str:
@@ -136,15 +147,17 @@ def render_text(doc: RequestDoc) -> str:
         if site.company
         else (f"purchase request {doc.number}")
     )
+    hello = f"{doc.supplier_contact} ({doc.supplier})" if doc.supplier_contact else doc.supplier
     out = [
-        f"Hello {doc.supplier},",
+        f"Hello {hello},",
         "",
         f"please supply the items below for our {ours}.",
         "",
         f"Request:       {doc.number}",
-        f"Date:          {doc.issued.isoformat()}",
+        f"Date:          {doc.issued_text}",
         f"Expected by:   {expected}",
         f"Lines:         {len(doc.lines)}",
+        *([f"Note:          {doc.note}"] if doc.note else []),
     ]
     address = [site.company, *site.delivery_address] if site.delivery_address else []
     for i, address_line in enumerate(address):
@@ -184,11 +197,7 @@ def subject(doc: RequestDoc) -> str:
 
 def _csv_cell(value: str) -> str:
     # A cell a spreadsheet would run as a formula is kept as text.
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (
-        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + value
-    return value
+    return csvsafe.cell(value)
 
 
 def render_csv(doc: RequestDoc) -> bytes:
@@ -210,6 +219,7 @@ def render_csv(doc: RequestDoc) -> bytes:
                 unit_cost_text(line.unit_cost),
                 money(line.value),
                 doc.expected_date.isoformat() if doc.expected_date else "",
+                doc.issued_text,
             ]
         )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -271,10 +281,12 @@ def render_pdf(doc: RequestDoc) -> bytes:
         ("Buyer", site.company),
         ("Deliver to", (site.company, *site.delivery_address) if site.delivery_address else ""),
         ("Supplier", doc.supplier),
+        ("Attention", doc.supplier_contact or ""),
         ("Email", doc.supplier_email or ""),
         ("Phone", doc.supplier_phone or ""),
-        ("Date", doc.issued.isoformat()),
+        ("Date", doc.issued_text),
         ("Expected by", expected),
+        ("Note", doc.note or ""),
         ("Contact", doc.buyer),
     ]
     info = Table(

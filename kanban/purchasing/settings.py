@@ -6,6 +6,7 @@ from the app's config (``from_config``) and passes them to the operations.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import ServiceError
+from ..domain import clock
 from . import mail
 
 log = logging.getLogger("kanban.sending")
@@ -58,6 +60,7 @@ class MailSettings:
     smtp_url: str = ""
     sender: str = "kanban@localhost"
     site: SiteDetails = field(default_factory=SiteDetails)
+    timezone: str = "UTC"  # the site's clock for the documents (KANBAN_TIMEZONE)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
@@ -67,7 +70,13 @@ class MailSettings:
             smtp_url=str(config.get("SMTP_URL") or ""),
             sender=str(config.get("MAIL_FROM") or "kanban@localhost"),
             site=SiteDetails.from_config(config),
+            timezone=str(config.get("TIMEZONE") or "UTC"),
         )
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The site's time zone (checked at start-up by kanban/config.py)."""
+        return clock.zone(self.timezone)
 
     @property
     def email_configured(self) -> bool:

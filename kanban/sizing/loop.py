@@ -16,11 +16,13 @@ from sqlalchemy.orm import aliased
 
 from ..cards import flow
 from ..catalog.views import card_view, get_bin
+from ..core.actor import Actor, as_actor
 from ..core.errors import ServiceError
 from ..core.tx import begin_write
 from ..domain import cards, leadtime, sizing
-from ..domain.statuses import ChangeCause, LineStatus, MovementKind
+from ..domain.statuses import AuditObject, ChangeCause, LineStatus, MovementKind
 from ..extensions import db
+from ..masterdata import records
 from ..models import Bin, Item, Movement, Supplier, Zone
 from ..purchasing import suppliers
 from ..stock.scanning import MAX_QUANTITY
@@ -122,9 +124,11 @@ def recommendation(
     )
 
 
-def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
+def set_card_quantity(code: str, quantity: int, actor: Actor | str) -> tuple[int, Bin]:
     """Set a bin's card quantity and re-check its card (it may flip, and open a request
-    line, or flip back). Returns the old quantity and the bin."""
+    line, or flip back; a retired bin's card is checked when it is brought back). Returns
+    the old quantity and the bin. The audit trail records the change."""
+    who = as_actor(actor)
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ServiceError(
             "invalid_quantity",
@@ -137,17 +141,20 @@ def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
     if old == quantity:
         return old, b
     b.card_quantity = quantity
+    records.changed(
+        AuditObject.BIN, b, b.code, who, {"card_quantity": old}, {"card_quantity": quantity}
+    )
     db.session.flush()
     v = card_view(b.id)
     cause = flow.Cause(
         ChangeCause.CARD_QUANTITY,
-        actor,
+        who.name,
         detail={
             "card_quantity": [old, quantity],
-            "reason": f"card quantity {old} → {quantity} by {actor}",
+            "reason": f"card quantity {old} → {quantity} by {who.name}",
         },
     )
-    flow.apply(v, cards.level_event(v.on_hand, v.card_quantity), cause)
+    flow.apply(v, cards.level_event(v.on_hand, v.card_quantity) if v.active else None, cause)
     db.session.refresh(b)
     return old, b
 
@@ -355,7 +362,7 @@ def plan_apply(quantities: dict[str, int]) -> ApplyPlan:
     return ApplyPlan(tuple(sorted(planned, key=lambda c: c.code)))
 
 
-def apply_many(quantities: dict[str, int], actor: str) -> list[tuple[str, int, int]]:
+def apply_many(quantities: dict[str, int], actor: Actor | str) -> list[tuple[str, int, int]]:
     """Set several card quantities in one transaction (all or nothing); returns (code, old,
     new) for the bins that changed."""
     changed = []

@@ -15,10 +15,10 @@ from wtforms.validators import DataRequired, Length
 
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role, Source
 from ..extensions import db
 from ..models import User
-from .security import requires
+from .security import actor, requires
 
 bp = Blueprint(Role.ADMIN, __name__, url_prefix="/admin")
 
@@ -79,7 +79,9 @@ def create_token() -> Any:
         db.session.rollback()
         return _page(form, status=400)
     try:
-        token, plain = auth_service.create_token(form.name.data or "", form.role.data or "")
+        token, plain = auth_service.create_token(
+            form.name.data or "", form.role.data or "", actor=actor(source=Source.FORM)
+        )
     except ServiceError as exc:
         db.session.rollback()
         form.name.errors = [*form.name.errors, exc.message]
@@ -98,7 +100,7 @@ def revoke_token(token_id: int) -> Any:
     if not RevokeForm().validate_on_submit():
         return _page(TokenForm(formdata=None), status=400)
     try:
-        token = auth_service.revoke_token(token_id)
+        token = auth_service.revoke_token(token_id, actor=actor(source=Source.FORM))
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -169,7 +171,10 @@ def create_user() -> Any:
         return _users_page(form, 400)
     try:
         user = auth_service.create_user(
-            form.username.data or "", form.password.data or "", form.role.data or ""
+            form.username.data or "",
+            form.password.data or "",
+            form.role.data or "",
+            actor=actor(source=Source.FORM),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -197,7 +202,9 @@ def set_role(user_id: int) -> Any:
     role = request.form.get("role", "")
     return _change(
         user_id,
-        lambda: auth_service.set_role(user_id, role, by_user_id=_me()),
+        lambda: auth_service.set_role(
+            user_id, role, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} is now {role}.",
     )
 
@@ -214,7 +221,9 @@ def set_password(user_id: int) -> Any:
         return _back_to_users("Password must have at most 256 characters.", "error")
     name = user.username
     return _change(
-        user_id, lambda: auth_service.set_password(name, password), "New password set for {name!r}."
+        user_id,
+        lambda: auth_service.set_password(name, password, actor=actor(source=Source.FORM)),
+        "New password set for {name!r}.",
     )
 
 
@@ -225,6 +234,8 @@ def set_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
     return _change(
         user_id,
-        lambda: auth_service.set_active(user_id, active, by_user_id=_me()),
+        lambda: auth_service.set_active(
+            user_id, active, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} can log in again." if active else "{name!r} is switched off.",
     )

@@ -12,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..auth import users as auth_service
+from ..domain.statuses import Role
 from ..extensions import db
 from ..ops.demo import DEMO_LOGINS
 
@@ -25,12 +26,19 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("board.board")
+#: Where a login goes when no particular page was asked for (the site's address is the
+#: board): operators to Scan, the page they work on; supervisors and admins to the board.
+LANDING = {Role.OPERATOR: "scan.scan_page"}
+_SITE_ROOT = {"/", "/?", "/board", "/board?"}
+
+
+def _safe_next(target: str | None, role: str) -> str:
+    landing = url_for(LANDING.get(Role(role), "board.board"))
+    if not target or target in _SITE_ROOT:
+        return landing
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/"):
-        return url_for("board.board")
+        return landing
     return target
 
 
@@ -54,7 +62,7 @@ def login() -> Any:
             return render_template("auth/login.html", form=form), 401
         login_user(user)
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(_safe_next(request.args.get("next"), str(user.role)))
     return render_template("auth/login.html", form=form)
 
 

@@ -109,6 +109,17 @@ def _json_error(code: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify(error={"code": code, "message": message}), status
 
 
+def error_body(exc: ServiceError) -> dict[str, Any]:
+    """The ``error`` of a refusal as the API answers it: code and message, the field of a
+    field error, the record's current version in a conflict."""
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    body |= {k: exc.details[k] for k in ("field", "version") if k in exc.details}
+    more = {k: v for k, v in exc.details.items() if k not in ("field", "version")}
+    if more:  # the numbers behind a refusal, e.g. the limits of unusual_quantity
+        body["details"] = more
+    return body
+
+
 def install(app: Flask) -> None:
     """Answer refused operations and HTTP errors as a page or as JSON (module docstring)."""
 
@@ -116,7 +127,7 @@ def install(app: Flask) -> None:
     def _service_error(exc: ServiceError) -> Any:
         db.session.rollback()
         if _wants_json(page_by_default=False):
-            return _json_error(exc.code, exc.message, exc.status)
+            return jsonify(error=error_body(exc)), exc.status
         return error_page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

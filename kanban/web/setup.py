@@ -13,15 +13,25 @@ from ..core import feed
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
-from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+from ..webhooks import events as webhook_events
+from . import (  # noqa: F401 (api_* modules add routes to api.bp, admin_* to admin.bp,
+    # masterdata_bins to masterdata.bp)
     admin,
+    admin_webhooks,
     api,
     api_decode,
+    api_masterdata,
     api_stream,
+    audit,
     auth,
     board,
+    clock,
     errors,
+    exports,
     labels,
+    masterdata,
+    masterdata_bins,
+    notices,
     requests_pages,
     scan,
     security,
@@ -31,12 +41,36 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp)
 )
 
 log = logging.getLogger("kanban")
+BLUEPRINTS = (
+    auth,
+    api,
+    board,
+    scan,
+    wall,
+    labels,
+    requests_pages,
+    spreadsheet,
+    admin,
+    masterdata,
+    audit,
+    exports,
+    notices,
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _follow_changes() -> None:
+    """Connect what follows a card change (docs/architecture.md, "Who follows a change")."""
+    feed.install()  # every card change writes its bin.changed event
+    # Deliveries are written to the outbox in the change's transaction and
+    # delivered by the outbox worker (kanban serve, kanban worker).
+    autosend.install()  # a line opened for an auto-send supplier: an email
+    webhook_events.install()  # a subscribed change: one delivery per webhook
 
 
 def build(overrides: dict[str, Any] | None = None) -> Flask:
@@ -64,14 +98,14 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     vocab.init_app(app)  # the enums for templates and the page's vocabulary block
+    clock.init_app(app)  # the site's time zone for templates and the page's clock block
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
-    feed.install()  # every card change writes its bin.changed event
-    autosend.install(app)  # lines opened for auto-send suppliers go out by email
+    _follow_changes()
 
     _install_handlers(app)
     return app

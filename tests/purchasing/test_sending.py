@@ -22,11 +22,12 @@ from kanban.core.errors import ServiceError
 from kanban.domain.statuses import SentVia
 from kanban.extensions import db
 from kanban.models import Bin, Item, RequestLine, Supplier, SupplierRequest
-from kanban.purchasing import autosend, mail, requests, review, sending
+from kanban.purchasing import mail, requests, review, sending
 from kanban.purchasing.settings import SiteDetails
 from kanban.stock.scanning import MoveResult, record_scan
 
 from ..conftest import Api
+from ..outbox import drain
 from ..pg import free_port
 from ..smtp_server import DroppingServer, SmtpServer, self_signed_cert
 
@@ -296,6 +297,24 @@ def test_failed_send_can_be_retried(smtp: SmtpServer, two_lines: int) -> None:
     assert len(smtp.inbox.messages) == 1
 
 
+def test_the_email_and_pdf_name_the_suppliers_contact_and_carry_its_note(
+    app: Flask, smtp: SmtpServer, two_lines: int
+) -> None:
+    sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == "Acme Fasteners"))
+    assert sup is not None
+    sup.contact, sup.request_note = "Ann Smith", "Customer no. 4711 · deliver to gate 3"
+    db.session.commit()
+    sending.send_by_email(two_lines, _mail(), actor="sam")
+    [got] = smtp.inbox.messages
+    body = got.body()
+    assert body.startswith("Hello Ann Smith (Acme Fasteners),")
+    assert "Note:          Customer no. 4711 · deliver to gate 3" in body
+    pdf = PdfReader(io.BytesIO(got.attachment(".pdf")))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Attention Ann Smith" in pdf_text
+    assert "Note Customer no. 4711 · deliver to gate 3" in pdf_text
+
+
 def test_supplier_without_email_is_refused_before_any_mail(
     smtp: SmtpServer, two_lines: int
 ) -> None:
@@ -527,30 +546,30 @@ def _auto(on: bool = True) -> None:
 
 
 def test_auto_send_supplier_gets_the_email_right_after_the_flip(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     result = pull("A-1")
     assert result.flipped and result.request is not None
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     assert [m.rcpt_tos for m in smtp.inbox.messages] == [[SUPPLIER_EMAIL]]
     req = req_of(int(result.request["id"]))
     assert (req.status, req.sent_via) == ("sent", "email")
     assert state("A-1") == "ordered"
     pull("A-1")  # no flip, no second email
-    assert autosend.wait_for_background(20) and len(smtp.inbox.messages) == 1
+    assert drain(app) == 0 and len(smtp.inbox.messages) == 1
 
 
 def test_auto_send_failure_never_fails_the_scan(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     smtp.inbox.rcpt_reply = "550 No such user"
     result = pull("A-1")
     assert result.flipped and result.bin["on_hand"] == 4
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     req = req_of(int(result.request["id"]))  # type: ignore[index]
     assert req.status == "draft" and "550 No such user" in (req.send_error or "")
     assert state("A-1") == "replenish"
@@ -563,7 +582,7 @@ def test_auto_send_without_smtp_says_why_on_the_draft(
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     result = pull("A-1")
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     req = req_of(int(result.request["id"]))  # type: ignore[index]
     assert req.status == "draft" and "email, which is not set up: ask your admin" in (
         req.send_error or ""
@@ -572,11 +591,11 @@ def test_auto_send_without_smtp_says_why_on_the_draft(
 
 
 def test_suppliers_without_auto_send_are_left_alone(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     result = pull("A-1")
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 0
     assert smtp.inbox.messages == []
     assert req_of(int(result.request["id"])).status == "draft"  # type: ignore[index]
 

@@ -34,7 +34,7 @@ def backdate(movement_id: int, days_ago: int) -> None:
 
 def pull(code: str, qty: int, days_ago: int, sid: str | None = None) -> int:
     """A pull made ``days_ago`` days ago; returns its movement id."""
-    result = record_scan(code, "pull", qty, ANA, sid)
+    result = record_scan(code, "pull", qty, ANA, sid, confirm=True)  # history, not a question
     backdate(result.movement_id, days_ago)
     return result.movement_id
 
@@ -58,7 +58,7 @@ def deliver(code: str, lead_days: float) -> None:
     """One full replenishment cycle of the bin whose signal → received took ``lead_days``."""
     b = db.session.scalar(sa.select(Bin).where(Bin.code == code))
     assert b is not None
-    result = record_scan(code, "pull", b.on_hand - b.card_quantity + 1, ANA, None)
+    result = record_scan(code, "pull", b.on_hand - b.card_quantity + 1, ANA, None, confirm=True)
     assert result.flipped and result.request is not None
     line = lines.open_line(b.id)
     assert line is not None

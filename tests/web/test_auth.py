@@ -78,7 +78,30 @@ def test_open_redirect_after_login_is_refused(
         "/login?next=https://evil.example/",
         data={"username": "ana", "password": "password-ana", "csrf_token": csrf(client)},
     )
-    assert resp.headers["Location"] == "/board"
+    assert resp.headers["Location"] == "/scan"  # an operator's landing page, not evil.example
+
+
+@pytest.mark.parametrize(
+    ("role", "next_", "landing"),
+    [
+        ("operator", None, "/scan"),
+        ("operator", "/?", "/scan"),  # the site's address (the board) asks for no page
+        ("operator", "/board", "/scan"),
+        ("operator", "/requests", "/requests"),  # a page asked for is kept
+        ("supervisor", None, "/board"),
+        ("supervisor", "/?", "/board"),
+        ("admin", None, "/board"),
+    ],
+)
+def test_operators_land_on_scan_and_supervisors_on_the_board(
+    client: FlaskClient, make_user: Callable[..., str], role: str, next_: str | None, landing: str
+) -> None:
+    make_user("kim", role)
+    url = "/login" if next_ is None else f"/login?next={next_}"
+    resp = client.post(
+        url, data={"username": "kim", "password": "password-kim", "csrf_token": csrf(client)}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == landing
 
 
 def test_logout_needs_post(client: FlaskClient, make_user: Callable[..., str]) -> None:

@@ -17,8 +17,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from kanban.ops.https import ensure_certificate
 
-from .conftest import KANBAN
-from .pg import free_port
+from ..conftest import KANBAN
+from ..pg import free_port
 
 
 def sans(path: Path) -> set[str]:
