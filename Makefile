@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test lint system-deps bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,10 @@ test: system-deps $(STAMP) lint
 	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider
 
 bench: system-deps $(STAMP)
-	$(BIN)/python bench/scan_throughput.py
-	$(BIN)/python bench/decode.py
-	$(BIN)/python bench/labels.py
-	$(BIN)/python bench/board.py
-	$(BIN)/python bench/update_readme.py
+	$(BIN)/python bench/run.py
+
+bench-quick: system-deps $(STAMP)
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts

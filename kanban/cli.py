@@ -7,6 +7,7 @@ same, because Flask finds ``create_app`` in the package.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from . import config, create_app
 from .auth import users as auth_service
 from .barcodes.decode import engines_status
 from .cli_labels import labels
+from .cli_outbox import webhook, worker
 from .core.actor import Actor
 from .core.errors import ServiceError
 from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
@@ -28,13 +30,24 @@ from .masterdata import bins as bins_service
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
+from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
+from .ops.worker import make_drainer
 from .stock import check as ledger
 
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _cli_actor(source: str = Source.CLI) -> Actor:
+    """Who runs a command, for the ledger and the audit trail: the system user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = "unknown"
+    return Actor(name=f"cli:{name}"[:64], source=source)
 
 
 def upgrade_database(app: Flask) -> None:
@@ -77,6 +90,8 @@ def register(group: click.Group) -> None:
         backup,
         fix_codes,
         labels,
+        worker,
+        webhook,
     ):
         group.add_command(command)
 
@@ -109,7 +124,7 @@ def seed_demo() -> None:
 def create_user(name: str, role: str, password: str) -> None:
     """Create a user who logs in with a password."""
     try:
-        auth_service.create_user(name, password, role)
+        auth_service.create_user(name, password, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -139,7 +154,7 @@ def token_create(name: str, role: str, expires_days: int | None) -> None:
     """Create a token and print it once (only its hash is kept)."""
     expires_in = dt.timedelta(days=expires_days) if expires_days else None
     try:
-        tok, plain = auth_service.create_token(name, role, expires_in)
+        tok, plain = auth_service.create_token(name, role, expires_in, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -165,7 +180,7 @@ def token_list() -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id: it stops working at once."""
     try:
-        auth_service.revoke_token(token_id)
+        auth_service.revoke_token(token_id, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -181,7 +196,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
     report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source=Source.IMPORT)
+        file.read_bytes(), dry_run=dry_run, actor=_cli_actor(Source.IMPORT)
     )
     if not report.ok:
         db.session.rollback()
@@ -191,15 +206,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if dry_run:
         db.session.rollback()
         click.echo(
-            f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
-            f"and update {report.updated} bins. Nothing written."
+            f"Dry run: {len(report.rows)} valid rows; the import would report "
+            f"{report.summary}. Nothing written."
         )
         return
     db.session.commit()
-    click.echo(
-        f"Imported {len(report.rows)} rows: {report.created} bins created, "
-        f"{report.updated} updated."
-    )
+    click.echo(f"Imported {len(report.rows)} rows: {report.summary}.")
 
 
 @click.command("export")
@@ -274,6 +286,8 @@ def _run_server(
     threads: int,
     certfile: str | None = None,
     keyfile: str | None = None,
+    *,
+    outbox_worker: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -305,11 +319,20 @@ def _run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
+        if outbox_worker:  # every worker stands by; one of them drains the outbox
+            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
+            drainer.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        drainer = app.extensions.get("kanban.drainer")
+        if drainer is not None:
+            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
 
     with app.app_context():
         db.engine.dispose()
     server = Server()
     server.cfg.set("post_fork", post_fork)
+    server.cfg.set("worker_exit", worker_exit)
     server.run()
 
 
@@ -325,15 +348,22 @@ def _run_server(
     help="Serve HTTPS with a certificate generated once in the instance folder "
     "(phones need HTTPS for live camera scanning).",
 )
-def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
-    """Run the production server (gunicorn); migrates the database first."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not deliver the outbox in this server (run `kanban worker` instead).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, use_https: bool, no_worker: bool
+) -> None:
+    """Run the production server (gunicorn) and the outbox worker; migrates the database first."""
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
     click.echo(engines_status(), err=True)
     if not use_https:
         click.echo(f"Serving on http://{host}:{port}/", err=True)
-        _run_server(app, host, port, workers, threads)
+        _run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
         return
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
@@ -347,7 +377,16 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
         )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
+    _run_server(
+        app,
+        host,
+        port,
+        workers,
+        threads,
+        certfile=str(files.cert),
+        keyfile=str(files.key),
+        outbox_worker=not no_worker,
+    )
 
 
 @click.command("demo")
@@ -355,7 +394,7 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 def demo(host: str, port: int) -> None:
     """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"DEMO": True}  # the login page shows the demo logins
     if not config.database_url_from_env():
         demo_db = config.default_instance_path() / "demo.db"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{demo_db}"
@@ -366,10 +405,11 @@ def demo(host: str, port: int) -> None:
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    logins = ", ".join(f"{name} / {password} ({role})" for name, role, password in DEMO_LOGINS)
     click.echo(
         f"\n  Kanban demo: http://{host}:{port}/\n"
-        "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
-        "  or admin / kanban-admin. Press Ctrl+C to stop.\n"
+        f"  Log in as {logins}.\n"
+        "  The login page lists them too. Press Ctrl+C to stop.\n"
     )
     _run_server(app, host, port, workers=2, threads=16)
 

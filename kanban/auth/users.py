@@ -6,14 +6,17 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from ..core import audit
+from ..core.actor import SYSTEM, Actor
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
 from ..domain.numbers import whole_number
 from ..domain.passwords import password_problem
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, AuditAction, AuditObject, Role
 from ..extensions import db
 from ..models import DeviceToken, User, utcnow
 
@@ -31,8 +34,23 @@ def has_role(role: str, needed: str) -> bool:
     return RANK.get(role, -1) >= RANK[needed]
 
 
-def create_user(username: str, password: str, role: str) -> User:
-    """A new user with a hashed password."""
+def _audit_user(
+    user: User, action: AuditAction, actor: Actor | None, before: Any = None, after: Any = None
+) -> None:
+    audit.record(
+        AuditObject.USER,
+        action,
+        actor=actor or SYSTEM,
+        object_id=user.id,
+        label=user.username,
+        before=before,
+        after=after,
+    )
+
+
+def create_user(username: str, password: str, role: str, *, actor: Actor | None = None) -> User:
+    """A new user with a hashed password (``actor``: who created it, for the audit trail;
+    the command line and set-up when None)."""
     begin_write()
     username = username.strip()
     if role not in USER_ROLES:
@@ -46,6 +64,7 @@ def create_user(username: str, password: str, role: str) -> User:
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    _audit_user(user, AuditAction.CREATED, actor, after={"username": username, "role": role})
     return user
 
 
@@ -55,8 +74,9 @@ def _check_password(password: str, role: str, username: str) -> None:
         raise ServiceError("weak_password", problem)
 
 
-def set_password(username: str, password: str) -> User:
-    """Change a user's password (it must suit their role)."""
+def set_password(username: str, password: str, *, actor: Actor | None = None) -> User:
+    """Change a user's password (it must suit their role; the audit trail records that it
+    changed, never the password). Every session of the user ends."""
     begin_write()
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
@@ -65,6 +85,7 @@ def set_password(username: str, password: str) -> User:
     user.set_password(password)
     user.session_generation += 1  # whoever had the old password is logged out
     db.session.flush()
+    _audit_user(user, AuditAction.PASSWORD_SET, actor)
     return user
 
 
@@ -105,7 +126,7 @@ def _keep_an_admin(user: User, by_user_id: int) -> None:
             raise ServiceError("last_admin", "The last active admin must stay one.", 409)
 
 
-def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
+def set_role(user_id: int, role: str, *, by_user_id: int, actor: Actor | None = None) -> User:
     """Give a user another role; it applies from their next request."""
     if role not in USER_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(USER_ROLES)}.")
@@ -114,12 +135,14 @@ def set_role(user_id: int, role: str, *, by_user_id: int) -> User:
     if user.role != role:
         if user.role == Role.ADMIN:
             _keep_an_admin(user, by_user_id)
+        before = user.role
         user.role = role
         db.session.flush()
+        _audit_user(user, AuditAction.EDITED, actor, {"role": before}, {"role": role})
     return user
 
 
-def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
+def set_active(user_id: int, active: bool, *, by_user_id: int, actor: Actor | None = None) -> User:
     """Switch a user off (they are logged out at their next request; their scans and
     history stay) or on again."""
     begin_write()
@@ -130,6 +153,8 @@ def set_active(user_id: int, active: bool, *, by_user_id: int) -> User:
             user.session_generation += 1  # switched on again, old sessions stay ended
         user.active = active
         db.session.flush()
+        action = AuditAction.REACTIVATED if active else AuditAction.DEACTIVATED
+        _audit_user(user, action, actor, {"active": not active}, {"active": active})
     return user
 
 
@@ -138,10 +163,15 @@ def _hash(token: str) -> str:
 
 
 def create_token(
-    name: str, role: str, expires_in: dt.timedelta | None = None
+    name: str,
+    role: str,
+    expires_in: dt.timedelta | None = None,
+    *,
+    actor: Actor | None = None,
 ) -> tuple[DeviceToken, str]:
     """A new device token, valid until revoked or, with ``expires_in``, until then; the
-    plain token is returned once and never stored."""
+    plain token is returned once and never stored (nor recorded in the audit trail: only
+    its name, role, public prefix and expiry)."""
     begin_write()
     if role not in TOKEN_ROLES:
         raise ServiceError("invalid_role", f"Role must be one of: {', '.join(TOKEN_ROLES)}.")
@@ -156,6 +186,19 @@ def create_token(
         token.expires_at = utcnow() + expires_in
     db.session.add(token)
     db.session.flush()
+    audit.record(
+        AuditObject.TOKEN,
+        AuditAction.CREATED,
+        actor=actor or SYSTEM,
+        object_id=token.id,
+        label=name,
+        after={
+            "name": name,
+            "role": role,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
+    )
     return token, plain
 
 
@@ -202,7 +245,7 @@ def touch_token(token_id: int) -> None:
     )
 
 
-def revoke_token(token_id: int) -> DeviceToken:
+def revoke_token(token_id: int, *, actor: Actor | None = None) -> DeviceToken:
     """Revoke a token: it stops working at once."""
     begin_write()
     token = db.session.get(DeviceToken, token_id)
@@ -211,6 +254,14 @@ def revoke_token(token_id: int) -> DeviceToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()
+        audit.record(
+            AuditObject.TOKEN,
+            AuditAction.REVOKED,
+            actor=actor or SYSTEM,
+            object_id=token.id,
+            label=token.name,
+            after={"revoked_at": token.revoked_at},
+        )
     return token
 
 

@@ -96,7 +96,14 @@ def event_dict(event: Event, role: str | None = None) -> dict[str, Any] | None:
 
 
 def _on_card_changed(_sender: object, change: Any) -> None:
-    append(EventKind.BIN_CHANGED, bin_code=change.card.code, data=change.event_data())
+    data = change.event_data()
+    old = change.cause.detail.get("renamed_from")
+    if old:
+        # A bin got a new code: boards drop the card under its old code, as they drop a
+        # retired one, and show it under the new code with the next event.
+        gone = data | {"code": old, "active": False, "renamed_to": change.card.code}
+        append(EventKind.BIN_CHANGED, bin_code=old, data=gone)
+    append(EventKind.BIN_CHANGED, bin_code=change.card.code, data=data)
 
 
 def install() -> None:

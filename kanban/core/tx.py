@@ -152,7 +152,9 @@ def after_commit(fn: Callable[[], None]) -> None:
     For work that must not happen before the change is durable, and must not
     hold the transaction open (starting a background send, say).
     """
-    db.session().info.setdefault(_AFTER_COMMIT, []).append(fn)
+    hooks = db.session().info.setdefault(_AFTER_COMMIT, [])
+    if fn not in hooks:  # the same function registered twice runs once
+        hooks.append(fn)
 
 
 @sa.event.listens_for(Session, "after_commit")

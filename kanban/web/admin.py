@@ -18,10 +18,10 @@ from ..auth import users as auth_service
 from ..core.errors import ServiceError
 from ..domain.numbers import whole_number
 from ..domain.passwords import min_length
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role, Source
 from ..extensions import db
 from ..models import User, utcnow
-from .security import requires
+from .security import actor, requires
 
 bp = Blueprint(Role.ADMIN, __name__, url_prefix="/admin")
 
@@ -96,7 +96,10 @@ def create_token() -> Any:
     expires_in = dt.timedelta(days=days) if days else None
     try:
         token, plain = auth_service.create_token(
-            form.name.data or "", form.role.data or "", expires_in
+            form.name.data or "",
+            form.role.data or "",
+            expires_in,
+            actor=actor(source=Source.FORM),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -116,7 +119,7 @@ def revoke_token(token_id: int) -> Any:
     if not RevokeForm().validate_on_submit():
         return _page(TokenForm(formdata=None), status=400)
     try:
-        token = auth_service.revoke_token(token_id)
+        token = auth_service.revoke_token(token_id, actor=actor(source=Source.FORM))
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -188,7 +191,10 @@ def create_user() -> Any:
         return _users_page(form, 400)
     try:
         user = auth_service.create_user(
-            form.username.data or "", form.password.data or "", form.role.data or ""
+            form.username.data or "",
+            form.password.data or "",
+            form.role.data or "",
+            actor=actor(source=Source.FORM),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -216,7 +222,9 @@ def set_role(user_id: int) -> Any:
     role = request.form.get("role", "")
     return _change(
         user_id,
-        lambda: auth_service.set_role(user_id, role, by_user_id=_me()),
+        lambda: auth_service.set_role(
+            user_id, role, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} is now {role}.",
     )
 
@@ -234,7 +242,7 @@ def set_password(user_id: int) -> Any:
     name = user.username
     resp = _change(
         user_id,
-        lambda: auth_service.set_password(name, password),
+        lambda: auth_service.set_password(name, password, actor=actor(source=Source.FORM)),
         "New password set for {name!r}; their sessions have ended.",
     )
     _stay_logged_in(user_id)
@@ -270,6 +278,8 @@ def set_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
     return _change(
         user_id,
-        lambda: auth_service.set_active(user_id, active, by_user_id=_me()),
+        lambda: auth_service.set_active(
+            user_id, active, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} can log in again." if active else "{name!r} is switched off.",
     )

@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ..auth.users import has_role
 from ..catalog import views as bins
 from ..core import feed as events
-from ..core.errors import ServiceError
-from ..domain.codes import ScanTextError, clean_scan_text
+from ..core.errors import NotFound, ServiceError
+from ..domain.codes import ScanTextError, clean_scan_text, parse_scanned_at
 from ..domain.numbers import whole_number
 from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
+from ..masterdata import bin_records
+from ..models import utcnow
 from ..purchasing import requests, sending
 from ..stock import scanning as stock
 from . import settings
@@ -24,7 +26,16 @@ from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
+SCAN_FIELDS = {
+    "code",
+    "mode",
+    "quantity",
+    "scan_id",
+    "station",
+    "source",
+    "confirm",
+    "scanned_at",
+}
 SCAN_SOURCES = {Source.USB, Source.CAMERA, Source.PHOTO, Source.API, Source.FORM}
 
 
@@ -102,8 +113,32 @@ def post_scan() -> Any:
     confirm = body.get("confirm", False)
     if not isinstance(confirm, bool):
         return error("invalid_confirm", "confirm must be true or false.")
-    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"), confirm=confirm)
-    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+    try:
+        made = body.get("scanned_at")
+        scanned_at = None if made is None else parse_scanned_at(made, utcnow())
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    factor = current_app.config["UNUSUAL_FACTOR"]
+    try:
+        result = stock.record_scan(
+            code, mode, quantity, who, body.get("scan_id"), confirm=confirm, factor=factor
+        )
+    except NotFound as exc:
+        return _unknown_code(exc, code)
+    # When the scan was made, as the client said (kept by the client, not in the ledger).
+    answer = result.as_dict() | {"scanned_at": scanned_at.isoformat() if scanned_at else None}
+    return jsonify(answer), (200 if result.replayed else 201)
+
+
+def _unknown_code(exc: NotFound, code: str) -> Any:
+    """The 404 of a scan; for a supervisor who scanned a code that could be a new bin's,
+    with ``create_url``: the new-bin form with that code filled in."""
+    db.session.rollback()
+    body = {"code": exc.code, "message": exc.message}
+    new = bin_records.code_for_new_bin(code) if exc.code == "unknown_code" else None
+    if new and has_role(str(current_user.role), Role.SUPERVISOR):
+        body["create_url"] = url_for("masterdata.new_bin", code=new)
+    return jsonify(error=body), exc.status
 
 
 @bp.post("/scans/<scan_id>/undo")

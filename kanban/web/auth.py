@@ -28,8 +28,10 @@ from wtforms.validators import DataRequired, Length
 
 from ..auth import logins, users
 from ..domain.passwords import password_problem
+from ..domain.statuses import Role
 from ..extensions import db
 from ..models import User
+from ..ops.demo import DEMO_LOGINS
 
 bp = Blueprint("auth", __name__)
 
@@ -46,13 +48,20 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("board.board")
+#: Where a login goes when no particular page was asked for (the site's address is the
+#: board): operators to Scan, the page they work on; supervisors and admins to the board.
+LANDING = {Role.OPERATOR: "scan.scan_page"}
+_SITE_ROOT = {"/", "/?", "/board", "/board?"}
+
+
+def _safe_next(target: str | None, role: str) -> str:
+    landing = url_for(LANDING.get(Role(role), "board.board"))
+    if not target or target in _SITE_ROOT:
+        return landing
     parts = urlsplit(target)
     # Browsers read a backslash as "/": "/<backslash>evil.example" would leave the site.
     if parts.scheme or parts.netloc or not target.startswith("/") or "\\" in target:
-        return url_for("board.board")
+        return landing
     return target
 
 
@@ -117,7 +126,7 @@ def login() -> Any:
             "set you a new one.",
             "error",
         )
-    resp = redirect(_safe_next(request.args.get("next")))
+    resp = redirect(_safe_next(request.args.get("next"), str(user.role)))
     _remember_device(resp, known, user.id)
     return resp
 
@@ -132,3 +141,9 @@ def logout() -> Any:
         db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@bp.context_processor
+def _demo_logins() -> dict[str, Any]:
+    # Only the site `kanban demo` serves shows its logins; a real site never does.
+    return {"demo_logins": DEMO_LOGINS if current_app.config.get("DEMO") else []}

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import abort, g, jsonify, request
+from flask import Flask, abort, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core.actor import Actor
 from ..domain.numbers import whole_number
-from ..domain.statuses import Source
+from ..domain.statuses import Role, Source
 from ..extensions import db, login_manager
 from ..models import User, utcnow
 
@@ -34,6 +35,16 @@ class TokenPrincipal:
     def get_id(self) -> str:  # only a display link's principal is kept in a session (wall.py)
         """The session's id of a display link's principal."""
         return f"token:{self.token_id}"
+
+
+class TokenlessSessions(SecureCookieSessionInterface):
+    """Sessions as Flask keeps them, except that a request authenticated by a bearer token
+    gets no session cookie: such clients are stateless, and a page they are shown (an error
+    page's CSRF token, say) must not leave a cookie that Flask-Login's strong session
+    protection would then hold against the token on the next request."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        return not g.get("auth_via_token") and super().should_set_cookie(app, session)
 
 
 @login_manager.user_loader
@@ -97,8 +108,32 @@ def role() -> str | None:
     return str(current_user.role)
 
 
-def requires(needed: str) -> Callable[[F], F]:
-    """Allow the view only to principals with at least role ``needed``."""
+#: Who may open a page that needs a role, as the 403 page says it.
+WHO: dict[str, str] = {
+    Role.OPERATOR: "operators, supervisors and admins",
+    Role.SUPERVISOR: "supervisors and admins",
+    Role.ADMIN: "admins",
+    Role.DISPLAY: "wall screens",
+}
+
+
+def refusal(needed: str) -> str:
+    """Why the current principal may not open a page that needs ``needed``, for the 403 page."""
+    name = getattr(current_user, "username", None) or getattr(current_user, "name", "")
+    if current_user.role == Role.DISPLAY:
+        return (
+            f"This page is for {WHO.get(needed, needed)}. {name} is a display link: it "
+            "shows the wall screen only."
+        )
+    return (
+        f"This page is for {WHO.get(needed, needed)}; you are logged in as {name} "
+        f"({current_user.role}). If you need it, ask a supervisor or your admin."
+    )
+
+
+def requires(needed: str, why: str = "") -> Callable[[F], F]:
+    """Allow the view only to principals with at least role ``needed``; others get a 403
+    page that says why (``why``, or who the page is for)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -110,7 +145,7 @@ def requires(needed: str) -> Callable[[F], F]:
                     return jsonify(
                         error={"code": "forbidden", "message": f"This needs the {needed} role."}
                     ), 403
-                abort(403)
+                abort(403, description=why or refusal(needed))
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

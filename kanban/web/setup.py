@@ -6,25 +6,35 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, request
 
 from .. import config, paths
 from ..core import feed
-from ..core.errors import ServiceError
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
-from . import (  # noqa: F401 (api_* modules add routes to api.bp)
+from ..webhooks import events as webhook_events
+from . import (  # noqa: F401 (api_* modules add routes to api.bp, admin_* to admin.bp,
+    # masterdata_bins to masterdata.bp)
     admin,
+    admin_webhooks,
     api,
     api_decode,
+    api_masterdata,
     api_stream,
+    audit,
     auth,
     board,
+    clock,
+    errors,
+    exports,
     labels,
+    masterdata,
+    masterdata_bins,
+    notices,
     requests_pages,
     scan,
+    security,
     spreadsheet,
     vocab,
     wall,
@@ -34,6 +44,21 @@ from .security import load_bearer
 from .wsgi import IdConverter, KanbanRequest
 
 log = logging.getLogger("kanban")
+BLUEPRINTS = (
+    auth,
+    api,
+    board,
+    scan,
+    wall,
+    labels,
+    requests_pages,
+    spreadsheet,
+    admin,
+    masterdata,
+    audit,
+    exports,
+    notices,
+)
 
 #: How long browsers keep to HTTPS for this host once they saw it over a trusted connection
 #: (180 days; no includeSubDomains: other hosts of the site's domain are not ours).
@@ -44,6 +69,15 @@ CSP = (
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _follow_changes() -> None:
+    """Connect what follows a card change (docs/architecture.md, "Who follows a change")."""
+    feed.install()  # every card change writes its bin.changed event
+    # Deliveries are written to the outbox in the change's transaction and
+    # delivered by the outbox worker (kanban serve, kanban worker).
+    autosend.install()  # a line opened for an auto-send supplier: an email
+    webhook_events.install()  # a subscribed change: one delivery per webhook
 
 
 def build(overrides: dict[str, Any] | None = None) -> Flask:
@@ -65,6 +99,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
         app.wsgi_app, parse_networks(cfg["TRUSTED_PROXIES"])
     )
+    app.session_interface = security.TokenlessSessions()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(paths.MIGRATIONS), render_as_batch=True)
@@ -78,21 +113,22 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             install_sqlite_hooks(db.engine)
 
-    for module in (auth, api, board, scan, wall, labels, requests_pages, spreadsheet, admin):
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
     vocab.init_app(app)  # the enums for templates and the page's vocabulary block
+    clock.init_app(app)  # the site's time zone for templates and the page's clock block
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie sessions (see api.py)
     api_decode.log_engines()  # which barcode decoders this process has (starts no worker)
 
-    feed.install()  # every card change writes its bin.changed event
-    autosend.install(app)  # lines opened for auto-send suppliers go out by email
+    _follow_changes()
 
     _install_handlers(app)
     return app
 
 
 def _install_handlers(app: Flask) -> None:
-    """Security headers on every answer; errors as JSON on the API; one session a request."""
+    """Security headers on every answer; error pages (JSON on the API); one session a
+    request."""
 
     @app.after_request
     def _headers(resp: Response) -> Response:
@@ -110,19 +146,7 @@ def _install_handlers(app: Flask) -> None:
             resp.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
         return resp
 
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError) -> tuple[Response, int]:
-        db.session.rollback()
-        return jsonify(error={"code": exc.code, "message": exc.message}), exc.status
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        db.session.rollback()
-        if request.path.startswith("/api/"):
-            code = (exc.name or "error").lower().replace(" ", "_")
-            resp = jsonify(error={"code": code, "message": exc.description or exc.name})
-            return resp, exc.code or 400
-        return exc
+    errors.install(app)
 
     @app.teardown_appcontext
     def _teardown(_exc: BaseException | None) -> None:

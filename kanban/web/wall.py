@@ -28,6 +28,8 @@ bp = Blueprint("wall", __name__)
 
 #: Seconds each page of zones stays on screen (``?rotate=``), and its bounds.
 ROTATE_DEFAULT, ROTATE_MIN, ROTATE_MAX = 15, 5, 300
+#: ``?sort=action``: the cards that need action (replenish, stockout, overdue) first.
+SORT_ACTION = "action"
 #: Seconds without any message from the server before the screen says "stale".
 STALE_AFTER = 15
 
@@ -69,4 +71,10 @@ def _open_display_link(plain: str) -> Any:
 def _wall_page() -> Any:
     filt = board_service.BoardFilter.from_args(request.args)
     data = board_service.load_board(filt)
-    return render_template("wall/wall.html", board=data, rotate=_rotate(), stale_after=STALE_AFTER)
+    return render_template(
+        "wall/wall.html",
+        board=data,
+        rotate=_rotate(),
+        stale_after=STALE_AFTER,
+        action_first=request.args.get("sort") == SORT_ACTION,
+    )

@@ -1,7 +1,7 @@
-"""security (issue 15): session generations, token expiry, login attempts per device
+"""security: session generations, token expiry, login attempts per device
 
 Revision ID: 5ec15a7e0015
-Revises: 9fcb6c4a2ece
+Revises: 703b8b3996a7
 Create Date: 2026-11-30 12:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5ec15a7e0015'
-down_revision = '9fcb6c4a2ece'
+down_revision = '703b8b3996a7'
 branch_labels = None
 depends_on = None
 
