@@ -2,7 +2,7 @@
 
 A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
 formula by Excel, LibreOffice and Google Sheets; such a cell gets a leading apostrophe,
-which the spreadsheet shows as text. A negative number stays a number.
+which the spreadsheet shows as text. A negative number (``-12``, ``-1.5``) stays a number.
 """
 
 from __future__ import annotations
@@ -12,27 +12,31 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_negative_number(text: str) -> bool:
+    return text[:1] == "-" and text[1:].replace(".", "", 1).isdigit() and text[1:].isascii()
 
 
 def cell(value: Any) -> str:
-    """``value`` as a CSV cell that no spreadsheet runs as a formula."""
+    """``value`` as a CSV cell that no spreadsheet runs as a formula: an apostrophe in front
+    of a formula start (and of a leading apostrophe, so that :func:`uncell` can tell the
+    two apart)."""
     if value is None:
         return ""
     if isinstance(value, bool | int):
         return str(int(value)) if isinstance(value, bool) else str(value)
     text = str(value)
-    if text[:1] in FORMULA_STARTS or (
-        text[:1] == "-" and not text[1:].replace(".", "", 1).isdigit()
-    ):
+    if text.startswith("'") or (text.startswith(FORMULA_STARTS) and not _is_negative_number(text)):
         return "'" + text
     return text
 
 
 def uncell(text: str) -> str:
-    """A cell as :func:`cell` wrote it, read back: the apostrophe in front of a formula
-    start is dropped, so an exported file imports again unchanged."""
-    if text[:1] == "'" and text[1:2] in (*FORMULA_STARTS, "-"):
+    """A cell as :func:`cell` wrote it, read back (its exact inverse), so that an exported
+    file imports again unchanged; any other text is returned as it is."""
+    if text.startswith("'") and cell(text[1:]) == text:
         return text[1:]
     return text
 

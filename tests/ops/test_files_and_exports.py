@@ -22,7 +22,8 @@ from flask import Flask
 
 from kanban import create_app
 from kanban.core.actor import Actor
-from kanban.domain.cells import plain_cell, safe_cell
+from kanban.core.csvsafe import cell as safe_cell
+from kanban.core.csvsafe import uncell as plain_cell
 from kanban.domain.statuses import Source
 from kanban.extensions import db
 from kanban.masterdata import imports

@@ -18,6 +18,7 @@ from kanban.domain.statuses import DeliveryStatus, NoticeKind, SentVia
 from kanban.extensions import db
 from kanban.models import Delivery, Notice, Supplier, SupplierRequest, utcnow
 from kanban.purchasing import autosend, claims, sending
+from kanban.purchasing.settings import MailSettings
 from kanban.stock.scanning import MoveResult, record_scan
 
 from ..outbox import deliveries, drain
@@ -214,7 +215,7 @@ def _interrupted(rid: int, *, handed_over: bool) -> None:
     taken = claims.claim(
         rid,
         actor="automatic",
-        sender="kanban@plant.example",
+        settings=MailSettings(sender="kanban@plant.example"),
         on_claim=lambda at: outbox.note(job.id, claim=at.isoformat()),
     )
     db.session.commit()
@@ -263,7 +264,8 @@ def test_a_send_under_way_elsewhere_is_waited_for(
 ) -> None:
     auto("A-1")
     rid = request_id(pull("A-1"))
-    taken = claims.claim(rid, actor="super", sender="kanban@plant.example")  # a person's send
+    settings = MailSettings(sender="kanban@plant.example")
+    taken = claims.claim(rid, actor="super", settings=settings)  # a person's send
     db.session.commit()
     drain(app)
     d = the_email()
@@ -336,7 +338,7 @@ def test_a_line_opened_during_an_interrupted_send_goes_with_it_once(
     claims.claim(
         rid,
         actor="automatic",
-        sender="kanban@plant.example",
+        settings=MailSettings(sender="kanban@plant.example"),
         on_claim=lambda at: outbox.note(job.id, claim=at.isoformat()),
     )
     db.session.commit()

@@ -584,9 +584,7 @@ def test_auto_send_without_smtp_says_why_on_the_draft(
     result = pull("A-1")
     assert drain(app) == 1
     req = req_of(int(result.request["id"]))  # type: ignore[index]
-    assert req.status == "draft" and "email, which is not set up: ask your admin" in (
-        req.send_error or ""
-    )
+    assert req.status == "draft" and "Email is not set up: ask your admin" in (req.send_error or "")
     assert "KANBAN" not in (req.send_error or "")  # shown to every supervisor on the draft
 
 
