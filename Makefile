@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench clean vendor
+.PHONY: demo test lint system-deps bench bench-quick clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,21 +30,20 @@ test: system-deps $(STAMP) lint
 	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider
 
 bench: system-deps $(STAMP)
-	$(BIN)/python bench/scan_throughput.py
-	$(BIN)/python bench/decode.py
-	$(BIN)/python bench/labels.py
-	$(BIN)/python bench/board.py
-	$(BIN)/python bench/update_readme.py
+	$(BIN)/python bench/run.py
+
+bench-quick: system-deps $(STAMP)
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts
 
 # The on-phone barcode reader of the scan page's live camera: zxing-cpp compiled to
 # WebAssembly, the npm package zxing-wasm (reader build only). npm is needed here, at build
-# time, and nowhere else: the files are committed under static/vendor/zxing-wasm/ and served
+# time, and nowhere else: the files are committed under static/vendor/zxing_wasm/ and served
 # by the app itself (never from a CDN). Bump ZXING_WASM and run `make vendor` to update.
 ZXING_WASM = 3.1.6
-ZXING_WASM_DIR = static/vendor/zxing-wasm
+ZXING_WASM_DIR = static/vendor/zxing_wasm
 
 vendor:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

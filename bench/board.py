@@ -221,6 +221,7 @@ def latency_bench(db_url: str, instance: Path, n_scans: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bins", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results file")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--scans", type=int, default=50)
     args = parser.parse_args()
@@ -294,8 +295,8 @@ def main() -> None:
     table = ["| what | measured | target | result |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     text = "## Board\n\n" + header + "\n\n" + "\n".join(table) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
     print()
     print(text)
 

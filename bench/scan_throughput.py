@@ -7,8 +7,13 @@ rate is reported as a ratio of the bare rate (machines are noisy; ratios less
 so). Afterwards the ledger is checked: no scan may be lost or doubled.
 
     .venv/bin/python bench/scan_throughput.py [--seconds 10] [--clients 16]
+    .venv/bin/python bench/scan_throughput.py --webhook slow   # or down, or fast
 
-Writes bench/results/scan_throughput.md.
+Writes bench/results/scan_throughput.md. With ``--webhook`` a webhook endpoint that
+subscribes to every event is attached first (``slow``: a receiver on loopback that
+answers after 10 s, longer than the timeout; ``down``: a port where nothing listens;
+``fast``: one that answers at once), the server's outbox worker delivers to it during
+the run, and the table goes to bench/results/scan_throughput_webhook_<mode>.md.
 """
 
 from __future__ import annotations
@@ -30,6 +35,36 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "scan_throughput.md"
 BINS = 32
+#: How long the slow receiver takes to answer (the issue's "slow (10 s)").
+SLOW_SECONDS = 10.0
+
+
+def receiver(mode: str) -> tuple[str, object | None]:
+    """A webhook receiver on loopback for ``mode``; returns its URL and server (or None)."""
+    import http.server
+    import threading
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg import free_port  # type: ignore[import-not-found]
+
+    if mode == "down":
+        return f"http://127.0.0.1:{free_port()}/hook", None  # nothing listens there
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if mode == "slow":
+                time.sleep(SLOW_SECONDS)
+            self.send_response(204)
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/hook", server
 
 
 def serve(instance: str, port: int, workers: int, threads: int) -> None:
@@ -124,10 +159,16 @@ def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results file")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--webhook",
+        choices=["slow", "down", "fast"],
+        help="attach a webhook receiver subscribed to every event (see the docstring)",
+    )
     args = parser.parse_args()
 
     import sqlalchemy as sa
@@ -142,6 +183,7 @@ def main() -> None:
     from kanban.masterdata import bins as catalog
     from kanban.models import Bin
     from kanban.stock import check as ledger
+    from kanban.webhooks import endpoints
 
     tmp = Path(tempfile.mkdtemp(prefix="kanban-bench-"))
     instance = tmp / "instance"
@@ -163,6 +205,10 @@ def main() -> None:
                 order_quantity=100,
             )
         _, token = auth.create_token("bench", "operator")
+        hook_url = ""
+        if args.webhook:
+            hook_url, _receiver = receiver(args.webhook)
+            endpoints.add(hook_url, None, by="bench")
         db.session.commit()
         db.engine.dispose()
 
@@ -189,10 +235,18 @@ def main() -> None:
                 time.sleep(0.1)
         warm = load(port, "/api/scans", token, args.clients, 2.0)
         load(port, "/bench/bare-update", token, args.clients, 2.0)
-        scans, bares = [], []
+        scans, bares, unhooked = [], [], []
+        load_avg = os.getloadavg()[0]
         for _ in range(args.rounds):
             scans.append(load(port, "/api/scans", token, args.clients, args.seconds))
             bares.append(load(port, "/bench/bare-update", token, args.clients, args.seconds))
+        if args.webhook:  # the same server right after, the endpoint removed: the baseline
+            with app.app_context():
+                for hook in endpoints.listing():
+                    endpoints.remove(hook.id)
+                db.session.commit()
+                db.engine.dispose()
+            unhooked.append(load(port, "/api/scans", token, args.clients, args.seconds))
     finally:
         server.terminate()
         server.wait()
@@ -200,7 +254,13 @@ def main() -> None:
     with app.app_context():
         problems = ledger.check()
         stock = dict(db.session.execute(sa.select(Bin.code, Bin.on_hand)).all())
-        from kanban.models import Movement
+        from kanban.models import Delivery, Movement
+
+        outbox = dict(
+            db.session.execute(
+                sa.select(Delivery.status, sa.func.count(Delivery.id)).group_by(Delivery.status)
+            ).all()
+        )
 
         pulls = dict(
             db.session.execute(
@@ -221,7 +281,7 @@ def main() -> None:
     # Every acknowledged scan must be exactly one pull in the ledger and one
     # unit off the shelf: compare per bin.
     acknowledged: dict[str, int] = {}
-    for s in [warm, *scans]:
+    for s in [warm, *scans, *unhooked]:
         for code, n in s["ok_by_code"].items():  # type: ignore[attr-defined]
             acknowledged[code] = acknowledged.get(code, 0) + n
     lost_or_doubled = sum(
@@ -250,6 +310,51 @@ def main() -> None:
             "pass" if not problems else "FAIL",
         ),
     ]
+    results, title = args.out, "Scan throughput"
+    if args.webhook:
+        what = {
+            "slow": f"answers after {SLOW_SECONDS:.0f} s (the timeout is 5 s)",
+            "down": "is down (connection refused)",
+            "fast": "answers 204 at once",
+        }[args.webhook]
+        written = sum(outbox.values())
+        rows[0] = (f"scans/s with a webhook receiver that {what}", *rows[0][1:])
+        rows.append(
+            (
+                "webhook deliveries written during the run (all events)",
+                str(written),
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "… of them at the end: " + ", ".join(f"{k} {v}" for k, v in sorted(outbox.items())),
+                "",
+                "",
+                "",
+            )
+        )
+        rows.insert(
+            5,
+            (
+                "scan latency p99 without the webhook (same server, right after)",
+                f"{unhooked[0]['p99']:.1f} ms",
+                "",
+                "",
+            ),
+        )
+        rows.insert(
+            1,
+            (
+                "scans/s without the webhook (same server, right after)",
+                f"{unhooked[0]['rate']:.0f}",
+                "",
+                "",
+            ),
+        )
+        results = args.out
+        title = f"Scan throughput with a webhook receiver that {what}"
     table = ["| what | measured | target | result |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     meta = (
@@ -258,10 +363,15 @@ def main() -> None:
         f"{args.clients} client processes, {args.rounds} × {args.seconds:.0f} s per endpoint "
         f"(alternating), {BINS} bins."
     )
-    text = "\n".join(["## Scan throughput", "", meta, "", *table, ""])
+    if args.webhook:
+        meta += (
+            " One webhook endpoint subscribed to every event; the outbox worker runs in the "
+            f"server, as under `kanban serve`. Load average at the start: {load_avg:.1f}."
+        )
+    text = "\n".join([f"## {title}", "", meta, "", *table, ""])
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text)
 
 
 if __name__ == "__main__":

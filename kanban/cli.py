@@ -6,6 +6,8 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -19,14 +21,18 @@ from . import config, create_app
 from .auth import users as auth_service
 from .barcodes.decode import engines_status
 from .cli_labels import labels
+from .cli_outbox import webhook, worker
 from .core.actor import Actor
 from .core.errors import ServiceError
 from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
 from .extensions import db
+from .masterdata import bins as bins_service
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
+from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
+from .ops.worker import make_drainer
 from .stock import check as ledger
 
 
@@ -35,13 +41,32 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _cli_actor(source: str = Source.CLI) -> Actor:
+    """Who runs a command, for the ledger and the audit trail: the system user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        name = "unknown"
+    return Actor(name=f"cli:{name}"[:64], source=source)
+
+
 def upgrade_database(app: Flask) -> None:
-    """Create or migrate the database to the newest schema (keeps all data)."""
+    """Create or migrate the database to the newest schema (keeps all data); refuse to go on
+    while bins have codes that today's rules refuse (they would be confused in URLs)."""
     from flask_migrate import upgrade
 
-    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    Path(app.config["INSTANCE_PATH"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     with app.app_context():
         upgrade()
+        bad = bins_service.invalid_codes()
+        db.session.rollback()
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:20]) + (" …" if len(bad) > 20 else "")
+        _fail(
+            f"{len(bad)} bin code(s) break the rules for codes (no empty, '.' or '..' "
+            f"part between '/'): {shown}. Run `kanban fix-codes --dry-run` to see the new "
+            "codes, then `kanban fix-codes` to rename them (and print their labels again)."
+        )
 
 
 @click.group(
@@ -63,7 +88,10 @@ def register(group: click.Group) -> None:
         export_cmd,
         check,
         backup,
+        fix_codes,
         labels,
+        worker,
+        webhook,
     ):
         group.add_command(command)
 
@@ -96,7 +124,7 @@ def seed_demo() -> None:
 def create_user(name: str, role: str, password: str) -> None:
     """Create a user who logs in with a password."""
     try:
-        auth_service.create_user(name, password, role)
+        auth_service.create_user(name, password, role, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -115,11 +143,18 @@ def token() -> None:
     type=click.Choice([r.value for r in TOKEN_ROLES]),
     required=True,
 )
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Stop working after this many days (default: only when revoked).",
+)
 @with_appcontext
-def token_create(name: str, role: str) -> None:
+def token_create(name: str, role: str, expires_days: int | None) -> None:
     """Create a token and print it once (only its hash is kept)."""
+    expires_in = dt.timedelta(days=expires_days) if expires_days else None
     try:
-        tok, plain = auth_service.create_token(name, role)
+        tok, plain = auth_service.create_token(name, role, expires_in, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -131,8 +166,11 @@ def token_create(name: str, role: str) -> None:
 @with_appcontext
 def token_list() -> None:
     """List tokens (never the secrets)."""
+    now = dt.datetime.now(dt.UTC)
     for tok in auth_service.list_tokens():
         state = "revoked" if tok.revoked_at else "active"
+        if not tok.revoked_at and tok.expires_at is not None:
+            state = "expired" if tok.expires_at <= now else f"active until {tok.expires_at:%F}"
         click.echo(f"{tok.id}\t{tok.name}\t{tok.role}\t{tok.prefix}…\t{state}")
 
 
@@ -142,7 +180,7 @@ def token_list() -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id: it stops working at once."""
     try:
-        auth_service.revoke_token(token_id)
+        auth_service.revoke_token(token_id, actor=_cli_actor())
     except ServiceError as exc:
         _fail(exc.message)
     db.session.commit()
@@ -158,7 +196,7 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if file.stat().st_size > imports.MAX_BYTES:
         _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
     report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=Actor(name="import", source=Source.IMPORT)
+        file.read_bytes(), dry_run=dry_run, actor=_cli_actor(Source.IMPORT)
     )
     if not report.ok:
         db.session.rollback()
@@ -168,15 +206,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     if dry_run:
         db.session.rollback()
         click.echo(
-            f"Dry run: {len(report.rows)} valid rows; would create {report.created} "
-            f"and update {report.updated} bins. Nothing written."
+            f"Dry run: {len(report.rows)} valid rows; the import would report "
+            f"{report.summary}. Nothing written."
         )
         return
     db.session.commit()
-    click.echo(
-        f"Imported {len(report.rows)} rows: {report.created} bins created, "
-        f"{report.updated} updated."
-    )
+    click.echo(f"Imported {len(report.rows)} rows: {report.summary}.")
 
 
 @click.command("export")
@@ -211,6 +246,26 @@ def check(as_json: bool) -> None:
     click.echo("Ledger OK: every bin's stock and card agree with its movements and lines.")
 
 
+@click.command("fix-codes")
+@click.option("--dry-run", is_flag=True, help="Show the new codes; rename nothing.")
+@with_appcontext
+def fix_codes(dry_run: bool) -> None:
+    """Rename bins whose codes break the rules (e.g. Z/../A-01-01 becomes Z/A-01-01)."""
+    renames = bins_service.fix_invalid_codes(dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for old, new in renames.items():
+        click.echo(f"{old}\t→ {new}")
+    if not renames:
+        click.echo("Every bin code follows the rules.")
+    elif dry_run:
+        click.echo(f"Dry run: {len(renames)} bin(s) would be renamed. Nothing written.")
+    else:
+        click.echo(f"Renamed {len(renames)} bin(s): print their labels again.")
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -231,6 +286,8 @@ def _run_server(
     threads: int,
     certfile: str | None = None,
     keyfile: str | None = None,
+    *,
+    outbox_worker: bool = True,
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -244,6 +301,10 @@ def _run_server(
                 "timeout": 120,
                 "graceful_timeout": 5,
                 "accesslog": app.config.get("ACCESS_LOG"),
+                # Tokens, Authorization headers and cookies never reach the access log.
+                "logger_class": "kanban.ops.accesslog.RedactingLogger",
+                # X-Forwarded-Proto is read by the app, from trusted proxies only (web/proxies.py).
+                "secure_scheme_headers": {},
                 "certfile": certfile,
                 "keyfile": keyfile,
             }
@@ -258,11 +319,20 @@ def _run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
+        if outbox_worker:  # every worker stands by; one of them drains the outbox
+            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
+            drainer.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        drainer = app.extensions.get("kanban.drainer")
+        if drainer is not None:
+            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
 
     with app.app_context():
         db.engine.dispose()
     server = Server()
     server.cfg.set("post_fork", post_fork)
+    server.cfg.set("worker_exit", worker_exit)
     server.run()
 
 
@@ -278,23 +348,45 @@ def _run_server(
     help="Serve HTTPS with a certificate generated once in the instance folder "
     "(phones need HTTPS for live camera scanning).",
 )
-def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> None:
-    """Run the production server (gunicorn); migrates the database first."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not deliver the outbox in this server (run `kanban worker` instead).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, use_https: bool, no_worker: bool
+) -> None:
+    """Run the production server (gunicorn) and the outbox worker; migrates the database first."""
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
     upgrade_database(app)
     click.echo(engines_status(), err=True)
     if not use_https:
         click.echo(f"Serving on http://{host}:{port}/", err=True)
-        _run_server(app, host, port, workers, threads)
+        _run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
         return
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
     click.echo(f"{verb} the HTTPS certificate {files.cert} for: {', '.join(files.names)}", err=True)
     click.echo(f"Phones can trust it by installing {files.ca} (also at /scan/ca.crt).", err=True)
+    if files.new_ca:
+        click.echo(
+            "This is a NEW local certificate authority: phones that trusted an older one must "
+            "install this one (and may remove the old one).",
+            err=True,
+        )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(app, host, port, workers, threads, certfile=str(files.cert), keyfile=str(files.key))
+    _run_server(
+        app,
+        host,
+        port,
+        workers,
+        threads,
+        certfile=str(files.cert),
+        keyfile=str(files.key),
+        outbox_worker=not no_worker,
+    )
 
 
 @click.command("demo")
@@ -302,7 +394,7 @@ def serve(host: str, port: int, workers: int, threads: int, use_https: bool) -> 
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 def demo(host: str, port: int) -> None:
     """Seed a demo site (in instance/demo.db unless KANBAN_DATABASE_URL is set) and serve it."""
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"DEMO": True}  # the login page shows the demo logins
     if not config.database_url_from_env():
         demo_db = config.default_instance_path() / "demo.db"
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{demo_db}"
@@ -313,10 +405,11 @@ def demo(host: str, port: int) -> None:
             counts = demo_service.seed()
             db.session.commit()
             click.echo("Seeded the demo: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    logins = ", ".join(f"{name} / {password} ({role})" for name, role, password in DEMO_LOGINS)
     click.echo(
         f"\n  Kanban demo: http://{host}:{port}/\n"
-        "  Log in as super / kanban-super (supervisor), ana / kanban-ana (operator)\n"
-        "  or admin / kanban-admin. Press Ctrl+C to stop.\n"
+        f"  Log in as {logins}.\n"
+        "  The login page lists them too. Press Ctrl+C to stop.\n"
     )
     _run_server(app, host, port, workers=2, threads=16)
 

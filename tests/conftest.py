@@ -286,6 +286,7 @@ def start_server(
     threads: int = 16,
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> LiveServer:
     """Start the production server (on a free port unless given) and wait until it answers."""
     port = port or free_port()
@@ -311,6 +312,7 @@ def start_server(
             str(workers),
             "--threads",
             str(threads),
+            *extra_args,
         ],
         env=env,
         stdout=log.open("wb"),
@@ -366,7 +368,8 @@ def pull_history(code: str, per_day: int, days: int) -> None:
     )
     moved = {opening: days + 5}
     for n in range(days):
-        moved[record_scan(code, "pull", per_day, Actor(name="ana"), None).movement_id] = n
+        done = record_scan(code, "pull", per_day, Actor(name="ana"), None, confirm=True)
+        moved[done.movement_id] = n
     for movement_id, days_ago in moved.items():
         when = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(9), tzinfo=dt.UTC)
         db.session.execute(

@@ -57,11 +57,15 @@ class Inbox:
     data_reply: str | None = None
     #: Called while the message is being delivered (before the server answers).
     during_data: Callable[[], None] | None = None
+    #: Called when a recipient is given (before the message is sent).
+    during_rcpt: Callable[[], None] | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.during_rcpt is not None:
+            self.during_rcpt()
         if self.rcpt_reply:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
@@ -139,6 +143,34 @@ class DroppingServer:
         self._stop.set()
         self._thread.join(5)
         self.sock.close()
+
+
+class SilentServer(DroppingServer):
+    """Accepts TCP connections and never says a word (a mail server that hangs):
+    a client waits there until its timeout, or until it is killed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[socket.socket] = []
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(conn)
+
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?timeout=120"
+
+    def __exit__(self, *exc: object) -> None:
+        for conn in self.held:
+            conn.close()
+        super().__exit__(*exc)
 
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:

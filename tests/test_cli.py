@@ -106,7 +106,47 @@ def test_import_dry_run_writes_nothing(runner: Any, tmp_path: Path) -> None:
     path.write_text(GOOD_CSV)
     result = runner.invoke(args=["import", str(path), "--dry-run"])
     assert result.exit_code == 0
-    assert "would create 3" in result.output
+    assert "the import would report 3 bins created, 0 updated, 0 unchanged" in result.output
+    assert counts() == (0, 0, 0, 0)
+
+
+def _european(text: str) -> str:
+    """The spreadsheet as a German or French spreadsheet program saves it: semicolons, and
+    decimal commas in the number cells it formatted with decimals."""
+    rows = [line.split(",") for line in text.strip().splitlines()]
+    rows[1][6] += ",0"  # on_hand 40 → "40,0"
+    return "\r\n".join(";".join(row) for row in rows) + "\r\n"
+
+
+def test_import_reads_semicolon_separated_files_with_decimal_commas(
+    runner: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "bins.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _european(GOOD_CSV).encode())  # with a BOM, as Excel
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfcode;sku;item_name;")
+    assert b"\r\nA-01-01;BOLT-M6;M6 bolt;Aisle A;Acme;orders@acme.example;40,0;20;" in (
+        path.read_bytes()
+    )
+    dry = runner.invoke(args=["import", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "3 valid rows; the import would report 3 bins created" in dry.output
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 rows: 3 bins created, 0 updated, 0 unchanged." in result.output
+    db.session.rollback()
+    got = dict(db.session.execute(sa.select(Bin.code, Bin.on_hand)).all())
+    assert got == {"A-01-01": 40, "A-01-02": 5, "B-01-01": 12}
+
+
+@pytest.mark.parametrize("value", ["40,5", "1.234", "4O"])
+def test_a_quantity_that_is_not_whole_is_refused_in_either_notation(
+    runner: Any, tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "bins.csv"
+    path.write_text(_european(GOOD_CSV).replace("40,0", value, 1))
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code != 0
+    assert f"line 2: on_hand must be a whole number, got {value!r}" in result.output
     assert counts() == (0, 0, 0, 0)
 
 
@@ -162,7 +202,7 @@ def test_export_round_trips_through_import(runner: Any, tmp_path: Path) -> None:
     assert lines[1] == "A-01-01,BOLT-M6,M6 bolt,Aisle A,Acme,orders@acme.example,40,20,50,2,5"
     before = counts()
     again = runner.invoke(args=["import", str(out)])
-    assert "0 bins created, 3 updated" in again.output
+    assert "0 bins created, 0 updated, 3 unchanged" in again.output
     assert counts() == before  # nothing changed, so no movement was written
 
 
@@ -186,6 +226,28 @@ def test_an_import_that_changes_bins_tells_open_boards(runner: Any, tmp_path: Pa
     assert set(by_bin) == {"A-01-01", "B-01-01"}  # the unchanged bin says nothing
     assert by_bin["A-01-01"]["card_quantity"] == 45 and by_bin["A-01-01"]["state"] == "replenish"
     assert by_bin["B-01-01"]["zone"] == "Dock"
+
+
+def test_reimporting_the_demo_export_reports_what_its_dry_run_said(
+    runner: Any, tmp_path: Path
+) -> None:
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    out = tmp_path / "export.csv"
+    assert runner.invoke(args=["export", "--out", str(out)]).exit_code == 0
+    unchanged = "0 bins created, 0 updated, 64 unchanged"
+    dry = runner.invoke(args=["import", "--dry-run", str(out)])
+    assert f"64 valid rows; the import would report {unchanged}." in dry.output
+    assert f"Imported 64 rows: {unchanged}." in runner.invoke(args=["import", str(out)]).output
+    # One bin edited and one added: the dry run and the import agree again.
+    lines = out.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[7] = str(int(fields[7]) + 1)  # card_quantity
+    new = "Z-99,SKU-Z99,New part,Packing,Acme,orders@acme.example,5,2,10,1,4"
+    out.write_text("\n".join([lines[0], ",".join(fields), *lines[2:], new]) + "\n")
+    edited = "1 bin created, 1 updated, 63 unchanged"
+    dry = runner.invoke(args=["import", "--dry-run", str(out)])
+    assert f"65 valid rows; the import would report {edited}." in dry.output
+    assert f"Imported 65 rows: {edited}." in runner.invoke(args=["import", str(out)]).output
 
 
 @pytest.mark.ledger_broken
@@ -322,6 +384,7 @@ def test_demo_seeds_serves_and_prints_a_login(tmp_path: Path) -> None:
                 break
             except http.ConnectionError:
                 time.sleep(0.1)
+        assert set(re.findall(r'data-demo-user="([^"]+)"', page.text)) >= {user, "ana", "admin"}
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         board = session.post(
             f"http://127.0.0.1:{port}/login",

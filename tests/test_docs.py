@@ -59,3 +59,17 @@ def test_benchmark_tables_in_readme_match_the_results() -> None:
             if line.startswith("| ") and "---" not in line
         )
         assert first_row in README, f"README lacks the table of {result.name}"
+
+
+def test_readme_has_the_security_section() -> None:
+    security = README.split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    for part in (
+        "### Threat model",
+        "### What each role can and cannot do",
+        "### What is logged",
+        "### Behind a reverse proxy, and HTTPS",
+        "### Reporting a vulnerability",
+    ):
+        assert part in security, part
+    for setting in ("KANBAN_TRUSTED_PROXIES", "KANBAN_LOGIN_ATTEMPTS", "KANBAN_ACCESS_LOG"):
+        assert setting in security, setting

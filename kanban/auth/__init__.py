@@ -1,1 +1,2 @@
-"""Users, device tokens and login limits. Entry module: ``users``."""
+"""Users, device tokens and logging in: ``users`` (users, roles, passwords, tokens) and
+``logins`` (the limit on failed logins, known devices)."""

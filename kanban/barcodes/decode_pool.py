@@ -1,8 +1,16 @@
-"""Decoding isolated in a small process pool, with a time bound.
+"""Decoding isolated in worker processes, with a time bound and a fair share for each user.
 
 ZBar can abort the whole process on hostile input and any C decoder can spin on a crafted
 image, so :func:`decode_bytes` runs the pipeline of :mod:`kanban.barcodes.decode_pipeline`
 in a worker process and kills the worker when the time bound is hit.
+
+The workers are *lanes*: each is a pool of exactly one process that runs one job at a time.
+A job takes a free lane (waiting for one within its own time bound), so when a job runs too
+long, killing its lane's process ends that job and no other: the other lanes' jobs carry
+on, and the lane starts a fresh process for its next job. Each caller (``owner``: a user or
+a device token) may have at most :data:`PER_OWNER` jobs running or waiting at once; one
+more is refused at once with ``decode_busy`` (429), so one user's burst of large photos
+can never hold every lane while other users' decodes wait.
 """
 
 from __future__ import annotations
@@ -14,31 +22,36 @@ import multiprocessing
 import os
 import threading
 import time
-import weakref
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from kanban.barcodes.decode_images import check_payload, open_checked
 from kanban.barcodes.decode_pipeline import run_pipeline
 from kanban.barcodes.decode_results import DecodedCode, DecodeError
 
-__all__ = ["current_pool", "decode_bytes", "shutdown"]
+__all__ = ["decode_bytes", "shutdown", "worker_processes"]
 
 log = logging.getLogger(__name__)
 
-# Two workers, so that one slow photo does not hold up everybody's camera frames; never more
+# Two lanes, so that one slow photo does not hold up everybody's camera frames; never more
 # than the machine has cores, as decoding is CPU-bound and the web server needs CPU too.
-_MAX_WORKERS = max(1, min(2, (os.cpu_count() or 1)))
-_pool_lock = threading.Lock()
-_pool: concurrent.futures.ProcessPoolExecutor | None = None
-# A new pool's first task also waits for its worker to start: the fork server imports the
+_LANES = max(1, min(2, (os.cpu_count() or 1)))
+#: Jobs one owner may have running or waiting at once: fewer than the lanes, so that
+#: another user always finds one.
+PER_OWNER = max(1, _LANES - 1)
+
+_cond = threading.Condition()
+_free: list[int] = list(range(_LANES))
+_executors: dict[int, concurrent.futures.ProcessPoolExecutor] = {}
+_per_owner: Counter[str] = Counter()
+# A lane's first job also waits for its process to start: the fork server imports the
 # decoders (numpy, zxing-cpp, ZBar), a second or more on a busy machine. That wait is not a
 # stuck decoder, so it does not count against the caller's timeout.
 _START_GRACE = 10.0
-# Pools that have answered once (started): they get no grace.
-_started_pools: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()
-# Pools this process killed on purpose (after a timeout): a caller whose worker died with
-# one of them retries instead of reporting a crash.
-_killed_pools: weakref.WeakSet[concurrent.futures.ProcessPoolExecutor] = weakref.WeakSet()
+# Lanes whose process has answered once (started): they get no grace.
+_started: set[int] = set()
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -52,47 +65,85 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _get_pool() -> concurrent.futures.ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=_MAX_WORKERS, mp_context=_mp_context()
+def _executor(lane: int) -> concurrent.futures.ProcessPoolExecutor:
+    """The lane's one-process pool, started on first use (and after a kill)."""
+    with _cond:
+        found = _executors.get(lane)
+        if found is None:
+            found = _executors[lane] = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=_mp_context()
             )
-        return _pool
+        return found
 
 
-def current_pool() -> concurrent.futures.ProcessPoolExecutor | None:
-    """The worker pool in use, or ``None`` before the first decode and after a shutdown."""
-    with _pool_lock:
-        return _pool
-
-
-def _kill_pool(pool: concurrent.futures.ProcessPoolExecutor) -> None:
-    """Kill ``pool``'s workers (a stuck C decoder ignores everything else) and drop it."""
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-        _killed_pools.add(pool)
+def _processes(executor: concurrent.futures.ProcessPoolExecutor) -> list[Any]:
     # ProcessPoolExecutor has no public way to stop a running task before Python 3.14's
-    # kill_workers(); its process table is the only handle on the workers.
-    processes = dict(getattr(pool, "_processes", None) or {})
-    for proc in processes.values():
+    # kill_workers(); its process table is the only handle on the worker.
+    return list((getattr(executor, "_processes", None) or {}).values())
+
+
+def _kill(lane: int) -> None:
+    """Kill the lane's process (a stuck C decoder ignores everything else); the lane starts
+    a new one for its next job. Only this lane's job was running in it."""
+    with _cond:
+        executor = _executors.pop(lane, None)
+        _started.discard(lane)
+    if executor is None:
+        return
+    processes = _processes(executor)
+    for proc in processes:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes.values():
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
         with contextlib.suppress(OSError, ValueError, AssertionError):
             proc.join(timeout=1.0)
 
 
-def _drop_broken(pool: concurrent.futures.ProcessPoolExecutor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+def worker_processes() -> list[Any]:
+    """The decoder processes running now (for tests and diagnostics)."""
+    with _cond:
+        executors = list(_executors.values())
+    return [p for e in executors for p in _processes(e)]
+
+
+@contextlib.contextmanager
+def _lane_for(owner: str | None, deadline: float) -> Iterator[int]:
+    """A free lane for ``owner``'s job, held until the job ends."""
+    with _cond:
+        if owner is not None:
+            if _per_owner[owner] >= PER_OWNER:
+                raise DecodeError(
+                    "decode_busy",
+                    "Your previous picture is still being read; send the next one after it.",
+                    429,
+                )
+            _per_owner[owner] += 1
+        try:
+            while not _free:
+                left = deadline - time.monotonic()
+                if left <= 0 or not _cond.wait(timeout=left):
+                    raise DecodeError(
+                        "decode_timeout", "The decoder is busy; please try again in a moment.", 504
+                    )
+            lane = _free.pop()
+        except BaseException:
+            _release_owner(owner)
+            raise
+    try:
+        yield lane
+    finally:
+        with _cond:
+            _free.append(lane)
+            _release_owner(owner)
+            _cond.notify_all()
+
+
+def _release_owner(owner: str | None) -> None:
+    if owner is not None:
+        _per_owner[owner] -= 1
+        if _per_owner[owner] <= 0:
+            del _per_owner[owner]
 
 
 def _worker_decode(data: bytes, budget: float | None, thorough: bool) -> list[DecodedCode]:
@@ -100,40 +151,30 @@ def _worker_decode(data: bytes, budget: float | None, thorough: bool) -> list[De
     return run_pipeline(data, budget, thorough)
 
 
-def _wait(
-    pool: concurrent.futures.ProcessPoolExecutor,
-    future: concurrent.futures.Future[list[DecodedCode]],
-    deadline: float,
-    timeout: float,
-    size: int,
-) -> list[DecodedCode] | None:
-    """The worker's answer by ``deadline``; ``None`` when it is worth submitting again.
-
-    Raises :class:`DecodeError` for a timeout (killing a stuck worker), a worker that died
-    on this image, or any other failure in the worker.
-    """
+def _run(
+    lane: int, data: bytes, deadline: float, timeout: float, thorough: bool, budget: float | None
+) -> Any:
+    """Run the job on ``lane`` and wait for it until ``deadline`` (plus the start-up grace
+    of a lane whose process has not answered yet)."""
+    with _cond:
+        grace = 0.0 if lane in _started else _START_GRACE
     try:
-        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        future = _executor(lane).submit(_worker_decode, data, budget, thorough)
+        found = future.result(timeout=max(0.0, deadline + grace - time.monotonic()))
+        with _cond:
+            _started.add(lane)
+        return found
     except concurrent.futures.TimeoutError:
-        if future.cancel():
-            # Still queued behind other work: nothing of ours is stuck; keep the pool.
-            raise DecodeError(
-                "decode_timeout", "The decoder is busy; please try again in a moment.", 504
-            ) from None
-        log.warning("barcode decode exceeded %.1f s; restarting the decoder worker", timeout)
-        _kill_pool(pool)
+        log.warning("barcode decode exceeded %.1f s; restarting that decoder worker", timeout)
+        _kill(lane)
         raise DecodeError(
             "decode_timeout",
             f"Decoding the image took longer than {timeout:g} s and was stopped.",
             504,
         ) from None
-    except BrokenProcessPool:
-        _drop_broken(pool)
-        with _pool_lock:
-            killed_on_purpose = pool in _killed_pools
-        if killed_on_purpose and time.monotonic() < deadline:
-            return None
-        log.error("barcode decoder worker died on an image of %d bytes", size)
+    except (BrokenProcessPool, RuntimeError):
+        _kill(lane)  # gone already; drop the broken pool so the lane starts a new one
+        log.error("barcode decoder worker died on an image of %d bytes", len(data))
         raise DecodeError(
             "decode_failed", "The decoder crashed on this image; try another photo.", 422
         ) from None
@@ -149,14 +190,21 @@ def _wait(
 
 
 def decode_bytes(
-    data: bytes, *, timeout: float = 5.0, thorough: bool = True, budget: float | None = None
+    data: bytes,
+    *,
+    timeout: float = 5.0,
+    thorough: bool = True,
+    owner: str | None = None,
+    budget: float | None = None,
 ) -> list[DecodedCode]:
     """Decode every barcode in an uploaded image (JPEG, PNG, WebP, GIF, BMP, TIFF).
 
     Decoding runs in a worker process, isolated from the caller, and is bounded by
-    ``timeout`` seconds (including any wait for a busy worker). Returns ``[]`` when the
+    ``timeout`` seconds (including any wait for a free worker). Returns ``[]`` when the
     image is fine but holds no readable code. ``thorough=False`` skips the retries, for
-    live camera frames. ``budget`` overrides the attempts' own time budget (see
+    live camera frames (see :func:`~kanban.barcodes.decode.decode_image_inline`). ``owner``
+    names who asks (a user, a device), for the fair share (module docstring). ``budget``
+    overrides the attempts' own time budget (see
     :func:`~kanban.barcodes.decode.decode_image_inline`), which ends a hopeless photo long
     before any sensible ``timeout``; a budget longer than ``timeout`` ends in a kill.
 
@@ -166,35 +214,23 @@ def decode_bytes(
     * ``not_an_image`` (415 unknown type; 400 empty, damaged or truncated);
     * ``too_many_pixels`` (413) above :data:`~kanban.barcodes.decode.MAX_PIXELS`, checked
       from the header;
+    * ``decode_busy`` (429) when ``owner`` already has :data:`PER_OWNER` decodes under way;
     * ``decode_timeout`` (504) when the time bound is hit; a stuck worker is killed;
     * ``decode_failed`` (422) when the worker process died on this image.
     """
     # Cheap checks here: a bad upload is answered at once, without a trip to the worker.
     check_payload(data)
     open_checked(data)
-
-    started = time.monotonic()
-    for _ in range(2):  # a second go only when another caller's timeout killed our worker
-        pool = _get_pool()
-        with _pool_lock:
-            grace = 0.0 if pool in _started_pools else _START_GRACE
-        try:
-            future = pool.submit(_worker_decode, data, budget, thorough)
-        except (BrokenProcessPool, RuntimeError):
-            _drop_broken(pool)
-            continue
-        results = _wait(pool, future, started + timeout + grace, timeout, len(data))
-        if results is not None:
-            with _pool_lock:
-                _started_pools.add(pool)
-            return results
-    raise DecodeError("decode_failed", "The decoder could not be started; try again.", 422)
+    deadline = time.monotonic() + timeout
+    with _lane_for(owner, deadline) as lane:
+        return list(_run(lane, data, deadline, timeout, thorough, budget))
 
 
 def shutdown() -> None:
-    """Stop the worker pool (tests, app teardown). The next decode starts a new one."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """Stop the workers (tests, app teardown). The next decode starts new ones."""
+    with _cond:
+        executors = list(_executors.values())
+        _executors.clear()
+        _started.clear()
+    for executor in executors:
+        executor.shutdown(wait=True, cancel_futures=True)

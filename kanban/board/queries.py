@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..catalog import views
 from ..core import feed
+from ..domain import cards as domain_cards
 from ..domain import sizing
 from ..domain.cards import CARD_STATES
 from ..extensions import db
@@ -197,12 +198,28 @@ class Board:
             groups.setdefault(card["zone"], []).append(card)
         return [(zone, cards) for zone, cards in groups.items() if cards]
 
+    def wall_sections(self, action_first: bool = False) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The wall's groups: (zone, cards) as :meth:`by_zone`; with ``action_first``, a
+        first group (named "") of the cards that need action, from every zone in zone
+        order, which the zones then leave out."""
+        if not action_first:
+            return self.by_zone()
+        urgent = [c for c in self.cards if needs_action(c)]
+        rest = [(zone, [c for c in cards if not needs_action(c)]) for zone, cards in self.by_zone()]
+        return [("", urgent), *rest]
+
     def by_state(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """(state, cards) for the three columns, cards by zone order then bin code."""
         groups: dict[str, list[dict[str, Any]]] = {s: [] for s in CARD_STATES}
         for card in self.cards:
             groups[card["state"]].append(card)
         return list(groups.items())
+
+
+def needs_action(card: Mapping[str, Any]) -> bool:
+    """A card (bin dict) to replenish, out of stock or overdue."""
+    flags = card["flags"]
+    return domain_cards.needs_action(card["state"], flags["stockout"], flags["overdue"])
 
 
 def zone_names() -> list[str]:

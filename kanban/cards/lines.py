@@ -10,16 +10,23 @@ supplier row → request row → line rows. SQLite serialises writers with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
+from ..core import notices, signals
 from ..core.errors import ServiceError
 from ..domain import cards
-from ..domain.statuses import LineStatus, RequestStatus
+from ..domain.codes import request_number
+from ..domain.statuses import LineStatus, NoticeKind, RequestStatus
 from ..extensions import db
 from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
 
 #: The longest reason a line keeps.
 REASON_MAX = 300
+#: How the ledger notes a receipt that took its line past what was ordered: the scan
+#: confirmed it (docs/spec.md §2.3), and ``kanban check`` looks for this note.
+OVER_RECEIPT = "over-receipt confirmed"
 
 
 def lock_draft(supplier_id: int) -> SupplierRequest:
@@ -159,8 +166,16 @@ def allocate_receipt(bin_id: int, quantity: int) -> tuple[list[RequestLine], boo
     if all(lin.status != LineStatus.OPEN for lin in req.lines):
         req.status = RequestStatus.RECEIVED
         req.received_at = utcnow()
+        db.session.flush()
+        signals.request_received.send(db.engine, request_id=req.id)
     db.session.flush()
     return [line], line.status == LineStatus.RECEIVED
+
+
+def over_receipt_note(booked: list[RequestLine]) -> str | None:
+    """The ledger note of a receipt that took its line past what was ordered, or None."""
+    over = sum(max(0, line.received_quantity - line.quantity) for line in booked)
+    return f"{OVER_RECEIPT}: {over} more than ordered" if over else None
 
 
 def open_sent_remaining(bin_id: int) -> int | None:
@@ -171,20 +186,66 @@ def open_sent_remaining(bin_id: int) -> int | None:
     return max(0, line.quantity - line.received_quantity)
 
 
-def check_over_receipt(bin_id: int, quantity: int) -> None:
-    """Refuse a receipt larger than what is still open, unless the caller confirmed it.
+@dataclass(frozen=True)
+class OverReceipt:
+    """A receipt of more than is still open on the bin's sent line."""
 
-    Raises ``over_receipt`` (409). Without an open sent line there is nothing
-    to compare with: the receipt is simply recorded.
-    """
-    remaining = open_sent_remaining(bin_id)
-    if remaining is not None and quantity > remaining:
-        b = db.session.get(Bin, bin_id)
-        assert b is not None
-        raise ServiceError(
+    bin_id: int
+    code: str
+    unit: str
+    request_id: int
+    line_id: int
+    remaining: int
+    quantity: int
+
+    @property
+    def excess(self) -> int:
+        """How much more than was still open."""
+        return self.quantity - self.remaining
+
+    def refusal(self) -> ServiceError:
+        """``over_receipt`` (409): what the operator must confirm."""
+        return ServiceError(
             "over_receipt",
-            f"Only {remaining} {b.item.unit} of bin {b.code} are still open on the order; "
-            f"receiving {quantity} is {quantity - remaining} more. Confirm to book it anyway.",
+            f"Only {self.remaining} {self.unit} of bin {self.code} are still open on the order; "
+            f"receiving {self.quantity} is {self.excess} more. Confirm to book it anyway.",
             409,
-            remaining=remaining,
+            bin=self.code,
+            quantity=self.quantity,
+            remaining=self.remaining,
         )
+
+
+def over_receipt(bin_id: int, quantity: int) -> OverReceipt | None:
+    """The over-receipt a receipt of ``quantity`` would be, if it is one.
+
+    Without an open sent line there is nothing to compare with: None.
+    """
+    line = _open_sent_line(bin_id)
+    if line is None or quantity <= line.quantity - line.received_quantity:
+        return None
+    b = line.bin
+    return OverReceipt(
+        bin_id=bin_id,
+        code=b.code,
+        unit=line.item.unit,
+        request_id=line.request_id,
+        line_id=line.id,
+        remaining=max(0, line.quantity - line.received_quantity),
+        quantity=quantity,
+    )
+
+
+def record_over_receipt(over: OverReceipt, movement_id: int, who: str) -> None:
+    """Tell supervisors about an over-receipt the operator confirmed (same transaction)."""
+    notices.add(
+        NoticeKind.OVER_RECEIPT,
+        f"Bin {over.code}: {over.quantity} {over.unit} received on "
+        f"{request_number(over.request_id)}, where {over.remaining} were still open "
+        f"({over.excess} more than ordered), confirmed by {who or 'someone unnamed'}.",
+        actor=who,
+        data={"quantity": over.quantity, "remaining": over.remaining, "line_id": over.line_id},
+        bin_id=over.bin_id,
+        request_id=over.request_id,
+        movement_id=movement_id,
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import conn
-from ..domain import cards
+from ..domain import cards, clock
 from ..domain.codes import normalise_bin_code
 from ..domain.statuses import VERBS, LineStatus, RequestStatus
 from ..extensions import db
@@ -118,6 +118,7 @@ class CardView:
     why_kind: str | None
     why_actor: str | None
     why_station: str | None
+    record_version: int  # of the bin's master data (docs/decisions.md, "Editing master data")
 
     @classmethod
     def of(cls, b: Bin) -> CardView:
@@ -142,6 +143,7 @@ class CardView:
             m.kind if m else None,
             m.actor if m else None,
             m.station if m else None,
+            b.record_version,
         )
 
 
@@ -166,6 +168,7 @@ CARD_QUERY = (
         _why.kind.label("why_kind"),
         _why.actor.label("why_actor"),
         _why.station.label("why_station"),
+        Bin.record_version,
     )
     .select_from(Bin)
     .join(Item, Item.id == Bin.item_id)
@@ -222,11 +225,13 @@ def sync_loaded_bin(v: CardView) -> None:
 
 
 def reason_text(v: CardView) -> str:
-    """Why the card is in its state: "3 on hand < card 5 · since 10:42 · pulled by ana"."""
+    """Why the card is in its state: "3 on hand < card 5 · since 2026-03-02 10:42 UTC ·
+    pulled by ana". In UTC, as the API gives it; a card shows the moment on the site's
+    clock (kanban/web/clock.py card_reason)."""
     cmp = "<" if v.on_hand < v.card_quantity else "≥"
     parts = [
         f"{v.on_hand} on hand {cmp} card {v.card_quantity}",
-        f"since {v.state_since.strftime('%Y-%m-%d %H:%M')} UTC",
+        f"since {clock.local_text(v.state_since, dt.UTC)}",
     ]
     if v.why_kind is not None:
         verb = VERBS.get(v.why_kind, v.why_kind)
@@ -254,6 +259,7 @@ def card_dict(v: CardView, *, overdue: bool = False) -> dict[str, Any]:
         "reason": reason_text(v),
         "flags": {"stockout": fl.stockout, "overdue": fl.overdue, "count_needed": fl.count_needed},
         "active": v.active,
+        "version": v.record_version,
     }
 
 

@@ -16,3 +16,12 @@ class Actor:
     token_id: int | None = None
     station: str | None = None
     source: str = Source.API
+
+
+#: Changes made on the server itself (the command line, set-up) when no one is named.
+SYSTEM = Actor(name="system", source=Source.CLI)
+
+
+def as_actor(who: Actor | str) -> Actor:
+    """``who`` as an :class:`Actor` (callers that only know a name pass the name)."""
+    return who if isinstance(who, Actor) else Actor(name=who)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..domain.statuses import EventKind
+from ..domain.statuses import EventKind, Role
 from ..extensions import db
 from ..models import Event, utcnow
 from . import signals
@@ -58,20 +58,52 @@ def last_event_id() -> int:
     return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))) or 0
 
 
-def event_dict(event: Event) -> dict[str, Any]:
-    """The JSON form of an event."""
+#: What people who may not send are told instead of why a send failed.
+HIDDEN_SEND_ERROR = "The email was not sent; a supervisor can see why."
+
+
+def _data_for(event: Event, role: str | None) -> dict[str, Any] | None:
+    """The event's data as ``role`` may read it; None when it may not read the event.
+
+    Display tokens may not read supplier requests (``GET /api/requests`` refuses them), so
+    they get no ``request.changed`` event at all. Operators read requests but not why a
+    send failed: a mail server's answer can quote the relay's user or password.
+    """
+    data = event.data or {}
+    if event.kind != EventKind.REQUEST_CHANGED or role in (None, Role.SUPERVISOR, Role.ADMIN):
+        return data
+    if role != Role.OPERATOR:
+        return None
+    if data.get("send_error"):
+        return {**data, "send_error": HIDDEN_SEND_ERROR}
+    return data
+
+
+def event_dict(event: Event, role: str | None = None) -> dict[str, Any] | None:
+    """The JSON form of an event as ``role`` may read it (all of it for None, the server's
+    own use), or None when that role may not read it (see :func:`_data_for`)."""
+    data = _data_for(event, role)
+    if data is None:
+        return None
     return {
         "id": event.id,
         "time": event.created_at.isoformat(),
         "kind": event.kind,
         "bin": event.bin_code,
         "request_id": event.request_id,
-        "data": event.data,
+        "data": data,
     }
 
 
 def _on_card_changed(_sender: object, change: Any) -> None:
-    append(EventKind.BIN_CHANGED, bin_code=change.card.code, data=change.event_data())
+    data = change.event_data()
+    old = change.cause.detail.get("renamed_from")
+    if old:
+        # A bin got a new code: boards drop the card under its old code, as they drop a
+        # retired one, and show it under the new code with the next event.
+        gone = data | {"code": old, "active": False, "renamed_to": change.card.code}
+        append(EventKind.BIN_CHANGED, bin_code=old, data=gone)
+    append(EventKind.BIN_CHANGED, bin_code=change.card.code, data=data)
 
 
 def install() -> None:

@@ -16,9 +16,11 @@ PostgreSQL uses row locks instead and needs none of this.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,12 @@ _CONN = "kanban_conn"
 _WRITING = "kanban_writing"
 #: Key of the PostgreSQL advisory lock that orders event ids by commit.
 EVENT_LOCK_KEY = 0x6B616E62
+#: Key of the PostgreSQL advisory lock that serialises changes to suppliers, zones and items
+#: by name (two imports creating the same supplier at once).
+MASTERDATA_LOCK_KEY = 0x6B616E63
+#: Key of the PostgreSQL advisory lock that makes a login attempt's limit check and its
+#: record one step (60 parallel attempts must not all pass a limit of 10).
+LOGIN_LOCK_KEY = 0x6B616E64
 
 
 class WriteMutex:
@@ -78,13 +86,17 @@ _mutexes: dict[str, WriteMutex] = {}
 _mutexes_lock = threading.Lock()
 
 
-_mutex_of_engine: dict[int, WriteMutex | None] = {}
+# Keyed by the engine itself, weakly: an id() could be reused by a later engine (a
+# PostgreSQL one, say) once the first is gone, which then got the SQLite mutex.
+_mutex_of_engine: weakref.WeakKeyDictionary[sa.Engine, WriteMutex | None] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
     """The write mutex of an SQLite engine's file (None for other databases)."""
     try:
-        return _mutex_of_engine[id(engine)]  # the hot path: no path resolution
+        return _mutex_of_engine[engine]  # the hot path: no path resolution
     except KeyError:
         pass
     database = engine.url.database
@@ -93,12 +105,25 @@ def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
         path = str(Path(database).resolve()) + ".writelock"
         with _mutexes_lock:
             mutex = _mutexes.setdefault(path, WriteMutex(Path(path)))
-    _mutex_of_engine[id(engine)] = mutex
+    _mutex_of_engine[engine] = mutex
     return mutex
 
 
+def create_private_file(database: str | None) -> None:
+    """Create an SQLite database file readable by its owner only, before SQLite creates it
+    with the umask's mode (its -wal and -shm files then take the same mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def install_sqlite_hooks(engine: sa.Engine) -> None:
-    """Per-connection pragmas and explicit BEGIN for SQLite engines."""
+    """Per-connection pragmas and explicit BEGIN for SQLite engines; a new database file
+    is created readable by its owner only."""
+    create_private_file(engine.url.database)
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -127,7 +152,9 @@ def after_commit(fn: Callable[[], None]) -> None:
     For work that must not happen before the change is durable, and must not
     hold the transaction open (starting a background send, say).
     """
-    db.session().info.setdefault(_AFTER_COMMIT, []).append(fn)
+    hooks = db.session().info.setdefault(_AFTER_COMMIT, [])
+    if fn not in hooks:  # the same function registered twice runs once
+        hooks.append(fn)
 
 
 @sa.event.listens_for(Session, "after_commit")
@@ -221,3 +248,20 @@ def lock_event_order() -> None:
     """On PostgreSQL, make event ids commit in order (held until commit)."""
     if not is_sqlite():
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_LOCK_KEY)))
+
+
+def lock_masterdata() -> None:
+    """On PostgreSQL, one writer at a time of suppliers, zones, items and bins by name
+    (held until commit). Call it right after :func:`begin_write`, before reading what
+    exists: two imports that both create supplier "Acme" would otherwise both insert it
+    and one would fail on the unique name. SQLite's write lock does this already."""
+    if not is_sqlite():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(MASTERDATA_LOCK_KEY)))
+
+
+def lock_logins() -> None:
+    """On PostgreSQL, one login attempt at a time between its limit check and its record
+    (held until commit; the password is checked after the commit, outside the lock). Call it
+    right after :func:`begin_write`; SQLite's write lock does this already."""
+    if not is_sqlite():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOGIN_LOCK_KEY)))

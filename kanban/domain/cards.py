@@ -152,6 +152,12 @@ def flags(on_hand: int, state: CardState | str, overdue: bool) -> Flags:
     return Flags(stockout=on_hand <= 0, overdue=overdue and CardState(state) is CardState.ORDERED)
 
 
+def needs_action(state: CardState | str, stockout: bool, overdue: bool) -> bool:
+    """A card someone must act on: to replenish, out of stock, or overdue (the wall's
+    ``?sort=action``; static/js/cards.js needsAction is the same rule)."""
+    return CardState(state) is CardState.REPLENISH or stockout or overdue
+
+
 def line_quantity(order_quantity: int, pack_multiple: int) -> int:
     """The bin's order quantity rounded up to the item's pack multiple."""
     if order_quantity < 1:

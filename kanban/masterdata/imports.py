@@ -1,14 +1,15 @@
-"""The bins spreadsheet (docs/spec.md §8.3): CSV import and export.
+"""The bins spreadsheet (docs/spec.md §8.3): importing it (all or nothing, audited as one
+entry), previewing an import, and exporting every bin.
 
-An import is validated row by row first; nothing is written unless every row
-is valid. Items, zones and suppliers are matched by SKU/name or created.
+The file is checked row by row first (:mod:`.sheet`); nothing is written unless every row
+is valid and names no deactivated zone, item or supplier. Items, zones and suppliers are
+matched by SKU/name or created.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,212 +18,153 @@ from sqlalchemy.orm import joinedload
 
 from ..cards import flow
 from ..catalog.views import card_view
+from ..core import audit, csvsafe
 from ..core.actor import Actor
-from ..core.tx import begin_write
+from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
-from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
-from ..domain.statuses import ChangeCause
+from ..domain.statuses import AuditAction, AuditObject, ChangeCause
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
 from ..stock.scanning import set_initial
+from .sheet import COLUMNS, MAX_BYTES, MAX_ROWS, REQUIRED, ImportReport, Row, parse
 
-COLUMNS = [
-    "code",
-    "sku",
-    "item_name",
-    "zone",
-    "supplier",
-    "supplier_email",
-    "on_hand",
-    "card_quantity",
-    "order_quantity",
-    "pull_quantity",
-    "lead_time_days",
+__all__ = [
+    "COLUMNS",
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "REQUIRED",
+    "ImportReport",
+    "Row",
+    "RowChange",
+    "export_bins",
+    "import_bins",
+    "parse",
+    "preview",
+    "report_dict",
 ]
-REQUIRED = COLUMNS[:9]
-MAX_ROWS = 20_000
-MAX_BYTES = 5 * 1024 * 1024
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One valid spreadsheet row."""
-
-    line: int
-    code: str
-    sku: str
-    item_name: str
-    zone: str
-    supplier: str
-    supplier_email: str | None
-    on_hand: int
-    card_quantity: int
-    order_quantity: int
-    pull_quantity: int
-    lead_time_days: int | None
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, for a dry run, would do)."""
-
-    rows: list[Row] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every row is valid."""
-        return not self.errors
-
-
-def _int(value: str, name: str, low: int, errors: list[str], line: int) -> int | None:
-    try:
-        n = int(value.strip())
-    except ValueError:
-        errors.append(f"line {line}: {name} must be a whole number, got {value[:20]!r}")
-        return None
-    if n < low or n > 1_000_000:
-        errors.append(f"line {line}: {name} must be between {low} and 1000000")
-        return None
-    return n
-
-
-def _text(row: dict[str, str], name: str, limit: int, errors: list[str], line: int) -> str:
-    value = (row.get(name) or "").strip()
-    if not value:
-        errors.append(f"line {line}: {name} is empty")
-    elif len(value) > limit or not value.isprintable():
-        errors.append(f"line {line}: {name} must be at most {limit} printable characters")
-    return value
-
-
-# long: one pass over the rows, checking each column in the order of the spreadsheet
-def parse(data: bytes | str) -> ImportReport:
-    """Validate a spreadsheet; returns the rows and every error with its line number."""
-    report = ImportReport()
-    if isinstance(data, bytes):
-        if len(data) > MAX_BYTES:
-            report.errors.append(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-            return report
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            report.errors.append("file is not UTF-8 text")
-            return report
-    if "\x00" in data:
-        report.errors.append("file is not a CSV text file")
-        return report
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        report.errors.append(f"line 1: missing column(s): {', '.join(missing)}")
-        return report
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        report.errors.append(f"line 1: unknown column(s): {', '.join(unknown)}")
-        return report
-    reader.fieldnames = header
-    seen: dict[str, int] = {}
-    sku_names: dict[str, str] = {}
-    try:
-        for index, raw in enumerate(reader):
-            line = index + 2
-            if index >= MAX_ROWS:
-                report.errors.append(f"line {line}: more than {MAX_ROWS} rows")
-                break
-            if None in raw:
-                report.errors.append(f"line {line}: more fields than columns")
-                continue
-            errs: list[str] = []
-            code = normalise_bin_code(raw.get("code") or "")
-            if not is_valid_bin_code(code):
-                errs.append(
-                    f"line {line}: code {code[:20]!r} is not a valid bin code "
-                    f"(A–Z, 0–9 and . _ / -, at most {MAX_BIN_CODE_LENGTH} characters)"
+def _refuse_deactivated(report: ImportReport) -> None:
+    """An error for each row naming a deactivated zone, item or supplier (a bin must not
+    move into a zone nobody uses any more, nor order from a supplier that was closed)."""
+    names: dict[str, tuple[Any, Any, set[str]]] = {
+        "zone": (Zone, Zone.name, {r.zone for r in report.rows}),
+        "sku": (Item, Item.sku, {r.sku for r in report.rows}),
+        "supplier": (Supplier, Supplier.name, {r.supplier for r in report.rows}),
+    }
+    off: dict[str, set[str]] = {}
+    for column, (model, key, wanted) in names.items():
+        stmt = sa.select(key).where(key.in_(wanted), model.active.is_(False))
+        off[column] = set(db.session.scalars(stmt))
+    for row in report.rows:
+        for column, value in (("zone", row.zone), ("sku", row.sku), ("supplier", row.supplier)):
+            if value in off[column]:
+                report.errors.append(
+                    f"line {row.line}: {column} {value} is deactivated: bring it back first"
                 )
-            elif code in seen:
-                errs.append(f"line {line}: code {code} repeats line {seen[code]}")
-            sku = _text(raw, "sku", 64, errs, line)
-            name = _text(raw, "item_name", 200, errs, line)
-            zone = _text(raw, "zone", 80, errs, line)
-            supplier = _text(raw, "supplier", 120, errs, line)
-            email = (raw.get("supplier_email") or "").strip() or None
-            if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-                errs.append(f"line {line}: supplier_email {email[:40]!r} is not an address")
-            if sku and name and sku_names.setdefault(sku, name) != name:
-                errs.append(f"line {line}: SKU {sku} has another item_name above")
-            on_hand = _int(raw.get("on_hand") or "", "on_hand", 0, errs, line)
-            card = _int(raw.get("card_quantity") or "", "card_quantity", 0, errs, line)
-            order = _int(raw.get("order_quantity") or "", "order_quantity", 1, errs, line)
-            pull_raw = (raw.get("pull_quantity") or "").strip()
-            pull = _int(pull_raw, "pull_quantity", 1, errs, line) if pull_raw else 1
-            lead_raw = (raw.get("lead_time_days") or "").strip()
-            lead = _int(lead_raw, "lead_time_days", 0, errs, line) if lead_raw else None
-            if errs:
-                report.errors.extend(errs)
-                continue
-            seen[code] = line
-            assert on_hand is not None and card is not None and order is not None
-            assert pull is not None
-            report.rows.append(
-                Row(line, code, sku, name, zone, supplier, email, on_hand, card, order, pull, lead)
-            )
-    except csv.Error as exc:
-        report.errors.append(f"line {reader.line_num}: not valid CSV ({exc})")
-    if not report.rows and not report.errors:
-        report.errors.append("file has no rows")
-    return report
 
 
-# long: creates or matches supplier, zone, item and bin per row, in one transaction
 def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportReport:
-    """Validate, then (unless ``dry_run`` or any row is bad) write every row."""
+    """Validate, then (unless ``dry_run`` or any row is bad) write every row and one audit
+    entry with the counts and the rows that changed."""
     report = parse(data)
     report.dry_run = dry_run
+    if report.ok:
+        _refuse_deactivated(report)
     if not report.ok:
         return report
-    existing = set(
-        db.session.scalars(sa.select(Bin.code).where(Bin.code.in_([r.code for r in report.rows])))
+    # Counted from the preview's comparison, so an import reports what its preview showed.
+    report.changes = preview(report)
+    kinds = [c.kind for c in report.changes]
+    report.created, report.updated, report.unchanged = (
+        kinds.count(kind) for kind in ("new", "changed", "same")
     )
-    report.updated = len(existing)
-    report.created = len(report.rows) - report.updated
     if dry_run:
         return report
     begin_write()
-    suppliers = {s.name: s for s in db.session.scalars(sa.select(Supplier))}
-    zones = {z.name: z for z in db.session.scalars(sa.select(Zone))}
-    items = {i.sku: i for i in db.session.scalars(sa.select(Item))}
+    lock_masterdata()
+    writer = _Writer(actor)
     for row in report.rows:
-        b = db.session.scalar(sa.select(Bin).where(Bin.code == row.code))
-        before = _look(b) if b is not None else None
-        sup = suppliers.get(row.supplier)
+        writer.write(row)
+    db.session.flush()
+    writer.audit(report)
+    return report
+
+
+@dataclass
+class _Writer:
+    """Writes the rows of one import and notes what each changed, for the audit entry."""
+
+    actor: Actor
+    suppliers: dict[str, Supplier] = field(default_factory=dict)
+    zones: dict[str, Zone] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    bins: list[dict[str, Any]] = field(default_factory=list)
+    #: Records the import created or changed (their pages list the import in their history).
+    touched: list[tuple[AuditObject, Supplier | Zone | Item | Bin]] = field(default_factory=list)
+    new: dict[str, list[str]] = field(default_factory=dict)
+    suppliers_changed: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.suppliers = {s.name: s for s in db.session.scalars(sa.select(Supplier))}
+        self.zones = {z.name: z for z in db.session.scalars(sa.select(Zone))}
+        self.items = {i.sku: i for i in db.session.scalars(sa.select(Item))}
+        self.new = {"suppliers": [], "zones": [], "items": []}
+
+    def _supplier(self, row: Row) -> Supplier:
+        sup = self.suppliers.get(row.supplier)
         if sup is None:
             sup = Supplier(name=row.supplier, lead_time_days=row.lead_time_days or 7)
             db.session.add(sup)
-            suppliers[row.supplier] = sup
-        if row.supplier_email:
-            sup.email = row.supplier_email
-        if row.lead_time_days is not None:
-            sup.lead_time_days = row.lead_time_days
-        zone = zones.get(row.zone)
+            self.suppliers[row.supplier] = sup
+            self.new["suppliers"].append(row.supplier)
+            self.touched.append((AuditObject.SUPPLIER, sup))
+        wanted = {"email": row.supplier_email or sup.email, "lead_time_days": row.lead_time_days}
+        diff = {
+            k: [getattr(sup, k), v]
+            for k, v in wanted.items()
+            if v is not None and getattr(sup, k) != v
+        }
+        if diff and sup.id is not None:
+            sup.record_version += 1
+            self.suppliers_changed.setdefault(sup.name, {}).update(diff)
+            self.touched.append((AuditObject.SUPPLIER, sup))
+        for k, (_, v) in diff.items():
+            setattr(sup, k, v)
+        return sup
+
+    def _zone(self, row: Row) -> Zone:
+        zone = self.zones.get(row.zone)
         if zone is None:
-            zone = Zone(name=row.zone, position=len(zones))
+            zone = Zone(name=row.zone, position=len(self.zones))
             db.session.add(zone)
-            zones[row.zone] = zone
-        item = items.get(row.sku)
+            self.zones[row.zone] = zone
+            self.new["zones"].append(row.zone)
+            self.touched.append((AuditObject.ZONE, zone))
+        return zone
+
+    def _item(self, row: Row, sup: Supplier) -> Item:
+        item = self.items.get(row.sku)
         if item is None:
             item = Item(sku=row.sku, name=row.item_name, supplier=sup)
             db.session.add(item)
-            items[row.sku] = item
-        else:
-            item.name = row.item_name
-            item.supplier = sup
+            self.items[row.sku] = item
+            self.new["items"].append(row.sku)
+            self.touched.append((AuditObject.ITEM, item))
+        elif (item.name, item.supplier_id) != (row.item_name, sup.id):
+            item.name, item.supplier = row.item_name, sup
+            item.record_version += 1
+            self.touched.append((AuditObject.ITEM, item))
+        return item
+
+    def write(self, row: Row) -> None:
+        """Create or update the bin of one row (and its supplier, zone and item)."""
+        b = db.session.scalar(sa.select(Bin).where(Bin.code == row.code))
+        before = _fields(b) if b is not None else None
+        sup = self._supplier(row)
+        zone = self._zone(row)
+        item = self._item(row, sup)
         db.session.flush()
         if b is None:
             b = Bin(
@@ -237,22 +179,80 @@ def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportRepo
             )
             db.session.add(b)
             db.session.flush()
-            set_initial(b, row.on_hand, actor)
-            continue
+            set_initial(b, row.on_hand, self.actor)
+            db.session.refresh(b)
+            self._note(row, b, None)
+            return
+        self._update(row, b, item, zone, before)
+
+    def _update(
+        self, row: Row, b: Bin, item: Item, zone: Zone, before: dict[str, Any] | None
+    ) -> None:
+        look = _look(b)
         b.item, b.zone = item, zone
         b.order_quantity, b.pull_quantity = row.order_quantity, row.pull_quantity
         card_changed = b.card_quantity != row.card_quantity
         b.card_quantity = row.card_quantity
         db.session.flush()
         if b.on_hand != row.on_hand:
-            set_initial(b, row.on_hand, actor)  # a movement, whose event shows the bin
-            continue
-        if card_changed or _look(b) != before:  # open boards show the new name, zone, card…
+            set_initial(b, row.on_hand, self.actor)  # a movement, whose event shows the bin
+        elif card_changed or _look(b) != look:  # open boards show the new name, zone, card…
             v = card_view(b.id)
             event = cards.level_event(v.on_hand, v.card_quantity) if card_changed else None
-            flow.apply(v, event, flow.Cause(ChangeCause.IMPORT, actor.name))
-    db.session.flush()
-    return report
+            flow.apply(v, event, flow.Cause(ChangeCause.IMPORT, self.actor.name))
+        db.session.refresh(b)
+        self._note(row, b, before)
+
+    def _note(self, row: Row, b: Bin, before: dict[str, Any] | None) -> None:
+        after = _fields(b)
+        if before is None:
+            self.bins.append({"line": row.line, "code": b.code, "new": after})
+        else:
+            diff = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+            if not diff:
+                return
+            b.record_version += 1
+            self.bins.append({"line": row.line, "code": b.code, "changes": diff})
+        self.touched.append((AuditObject.BIN, b))
+
+    def audit(self, report: ImportReport) -> None:
+        """The one audit entry of this import."""
+        created = sum(1 for b in self.bins if "new" in b)
+        changed = len(self.bins) - created
+        unchanged = len(report.rows) - len(self.bins)
+        after = {
+            "rows": len(report.rows),
+            "created": created,
+            "changed": changed,
+            "unchanged": unchanged,
+            "bins": self.bins,
+            "new": {k: v for k, v in self.new.items() if v},
+            "suppliers_changed": self.suppliers_changed,
+        }
+        label = f"{len(report.rows)} rows: {created} new bins, {changed} changed"
+        audit.record(
+            AuditObject.IMPORT,
+            AuditAction.IMPORTED,
+            actor=self.actor,
+            object_id=None,
+            label=label,
+            after=after,
+            links=[(kind, record.id) for kind, record in self.touched],
+        )
+
+
+def _fields(b: Bin) -> dict[str, Any]:
+    """What an import can change on a bin, as its audit entry shows it."""
+    return {
+        "sku": b.item.sku,
+        "item_name": b.item.name,
+        "zone": b.zone.name,
+        "supplier": b.item.supplier.name,
+        "on_hand": b.on_hand,
+        "card_quantity": b.card_quantity,
+        "order_quantity": b.order_quantity,
+        "pull_quantity": b.pull_quantity,
+    }
 
 
 def _look(b: Bin) -> tuple[Any, ...]:
@@ -271,7 +271,8 @@ def _look(b: Bin) -> tuple[Any, ...]:
 
 
 def export_bins() -> str:
-    """Every bin as the spreadsheet, ready to re-import."""
+    """Every bin as the spreadsheet, ready to re-import; a name a spreadsheet would run as
+    a formula is written as text ('=…), and the import reads it back as it was."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -281,11 +282,11 @@ def export_bins() -> str:
         writer.writerow(
             [
                 b.code,
-                b.item.sku,
-                b.item.name,
-                b.zone.name,
-                sup.name,
-                sup.email or "",
+                csvsafe.cell(b.item.sku),
+                csvsafe.cell(b.item.name),
+                csvsafe.cell(b.zone.name),
+                csvsafe.cell(sup.name),
+                csvsafe.cell(sup.email or ""),
                 b.on_hand,
                 b.card_quantity,
                 b.order_quantity,
@@ -304,6 +305,7 @@ def report_dict(report: ImportReport) -> dict[str, Any]:
         "rows": len(report.rows),
         "created": report.created,
         "updated": report.updated,
+        "unchanged": report.unchanged,
         "errors": report.errors,
     }
 
@@ -352,6 +354,11 @@ def preview(report: ImportReport) -> list[RowChange]:
             ("order quantity", b.order_quantity, row.order_quantity),
             ("pull quantity", b.pull_quantity, row.pull_quantity),
         ]
+        sup = b.item.supplier  # an import sets its email and lead time when the row has them
+        if row.supplier_email is not None:
+            pairs.append(("supplier email", sup.email or "", row.supplier_email))
+        if row.lead_time_days is not None:
+            pairs.append(("lead time", sup.lead_time_days, row.lead_time_days))
         changes = [(what, str(now), str(after)) for what, now, after in pairs if now != after]
         moved = (b.on_hand, b.card_quantity) != (row.on_hand, row.card_quantity)
         state = cards.transition(b.state, level).state.value if moved else b.state

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from ..auth.users import create_user
-from ..cards import flow
+from ..cards import flow, lines
 from ..catalog.views import card_view
+from ..core.actor import Actor
 from ..core.tx import begin_write
-from ..domain import cards
+from ..domain import cards, leadtime
 from ..domain.cards import CardState
 from ..domain.statuses import (
     ChangeCause,
@@ -62,12 +63,20 @@ PARTS = [
     ("Grease cartridge", "ea"),
     ("Fuse 5 A", "box"),
 ]
-DEMO_USERS = [
-    (Role.ADMIN, Role.ADMIN, "kanban-admin"),
+#: (username, role, password) of the demo's users, as `kanban demo` and the demo site's
+#: login page show them: a supervisor first, who sees the most.
+DEMO_LOGINS = [
     ("super", Role.SUPERVISOR, "kanban-super"),
     ("ana", Role.OPERATOR, "kanban-ana"),
     ("ben", Role.OPERATOR, "kanban-ben"),
+    (str(Role.ADMIN), Role.ADMIN, "kanban-admin"),  # the user is called "admin"
 ]
+
+
+#: The supplier whose last deliveries are late, so that the demo has overdue orders.
+LATE_SUPPLIER = SUPPLIERS[-1][0]
+#: Deliveries of the late supplier due in the history's last days do not come.
+LATE_DAYS = 5
 
 
 def is_seeded() -> bool:
@@ -76,21 +85,30 @@ def is_seeded() -> bool:
 
 
 # long: the demo site is built top to bottom, in the order a reader expects
-def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dict[str, int]:
-    """Seed an empty database with a demo site; refuses a database that has bins."""
+def seed(
+    *, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """Seed an empty database with a demo site; refuses a database that has bins.
+
+    The history follows the loop (docs/spec.md §2.2): every movement records the state the
+    card was in after it, a pull that takes the stock below the card starts a cycle whose
+    request goes out the same or the next afternoon, and the delivery is what was ordered.
+    Cycles still open at the end become lines on the suppliers' requests, through the card
+    flow: sent (ordered, some overdue) or, for the last day's, waiting on the drafts.
+    """
     begin_write()
     if is_seeded():
         raise ValueError("the database already holds bins; demo data goes into an empty one")
     rng = random.Random(seed_value)
-    for name, role, password in DEMO_USERS:
+    for name, role, password in DEMO_LOGINS:
         if not db.session.scalar(sa.select(User.id).where(User.username == name)):
-            create_user(name, password, role)
+            create_user(name, password, role, actor=Actor(name="demo", source=Source.DEMO))
     suppliers = [Supplier(name=n, email=e, lead_time_days=lt) for n, e, lt in SUPPLIERS]
     db.session.add_all(suppliers)
     zones = [Zone(name=n, position=i) for i, n in enumerate(ZONES)]
     db.session.add_all(zones)
     db.session.flush()
-    now = utcnow()
+    now = now or utcnow()
     start = now - dt.timedelta(days=days)
     bins: list[Bin] = []
     for zi, zone in enumerate(zones):
@@ -122,37 +140,22 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
     db.session.flush()
     movements = 0
     cycles: list[_Cycle] = []
+    still_open: list[_Cycle] = []
     for b in bins:
-        history, cycles_of_bin = _history(b, start, days, rng)
-        db.session.add_all(history)
+        history = _History(b, start, days, send_until=now - dt.timedelta(days=1), rng=rng)
+        db.session.add_all(history.movements)
         db.session.flush()
-        movements += len(history)
-        cycles += cycles_of_bin
-        on_hand = sum(m.quantity for m in history)
+        movements += len(history.movements)
+        cycles += history.cycles
+        on_hand = sum(m.quantity for m in history.movements)
         db.session.execute(sa.update(Bin).where(Bin.id == b.id).values(on_hand=on_hand))
         db.session.refresh(b)
-        last = history[-1]
-        flow.apply(
-            card_view(b.id),
-            cards.level_event(b.on_hand, b.card_quantity),
-            flow.Cause(ChangeCause.DEMO, detail={"reason": "demo history"}),
-            movement_id=last.id,
-        )
+        if history.open is not None:
+            still_open.append(history.open)
+        else:
+            _settle(b, history.movements)
     _past_requests(cycles)
-    db.session.flush()
-    # Send two suppliers' drafts so that some cards are ordered, one of them overdue.
-    drafts = list(
-        db.session.scalars(
-            sa.select(SupplierRequest)
-            .where(SupplierRequest.status == RequestStatus.DRAFT)
-            .order_by(SupplierRequest.id)
-        )
-    )
-    for i, req in enumerate(drafts[:2]):
-        mark_sent(req.id, via=SentVia.MANUAL, actor="demo")
-        if i == 0:
-            req.sent_at = now - dt.timedelta(days=req.supplier.lead_time_days + 2)
-            req.expected_date = (now - dt.timedelta(days=2)).date()
+    _open_requests(still_open)
     db.session.flush()
     return {
         "zones": len(zones),
@@ -164,72 +167,140 @@ def seed(*, bins_per_zone: int = 16, days: int = 30, seed_value: int = 7) -> dic
 
 @dataclass
 class _Cycle:
-    """One earlier replenishment of a bin: signal → sent → received."""
+    """One replenishment of a bin: signal → sent → received (``receipt`` None while open)."""
 
     bin: Bin
-    signal: dt.datetime
+    signal: Movement  # the pull that took the stock below the card
     sent: dt.datetime
-    receipt: Movement
+    due: int  # the day of the history the delivery comes
     on_hand_at_signal: int
+    was_sent: bool  # the request went out within the history
+    receipt: Movement | None = None
+    during: list[Movement] = field(default_factory=list)  # the movements of the cycle
 
 
-def _history(
-    b: Bin, start: dt.datetime, days: int, rng: random.Random
-) -> tuple[list[Movement], list[_Cycle]]:
-    """A bin's ledger over ``days`` days: pulls at its own rate, and for every time the stock
-    fell below the card a request sent the same or next afternoon and delivered after the
-    supplier's lead time (give or take a day). An empty bin is not pulled from."""
-    on_hand = b.card_quantity * 2 + rng.randint(0, 10)
+class _History:
+    """A bin's ledger over ``days`` days: pulls at its own rate, and for every time the
+    stock fell below the card a request sent at 15:00 the same or the next day (up to
+    ``send_until``: the last day's lines wait on the drafts) and delivered after the
+    supplier's lead time, give or take a day. An empty bin is not pulled from. Each
+    movement records the card's state after it, as the card flow would have."""
 
-    def move(kind: str, quantity: int, when: dt.datetime, **more: str) -> Movement:
-        return Movement(
-            bin_id=b.id,
+    def __init__(
+        self,
+        b: Bin,
+        start: dt.datetime,
+        days: int,
+        *,
+        send_until: dt.datetime,
+        rng: random.Random,
+    ) -> None:
+        self.b, self.start, self.days, self.send_until, self.rng = b, start, days, send_until, rng
+        self.on_hand = b.card_quantity * 2 + rng.randint(0, 10)
+        self.card_state = CardState.STOCKED
+        self.cycles: list[_Cycle] = []
+        self.open: _Cycle | None = None
+        self.movements = [self._move(MovementKind.INITIAL, self.on_hand, start, actor="demo")]
+        supplier = b.item.supplier
+        self.lead = supplier.lead_time_days
+        self.late = supplier.name == LATE_SUPPLIER
+        self.delivered = cards.line_quantity(b.order_quantity, b.item.pack_multiple)
+        rate = rng.uniform(0.3, 2.5)
+        for day in range(days):
+            self._deliver(day)
+            times = sorted(
+                start + dt.timedelta(days=day, hours=rng.randint(6, 17), minutes=rng.randint(0, 59))
+                for _ in range(rng.randint(0, int(rate * 2)))
+            )
+            for when in times:
+                if self.on_hand <= 0:
+                    break  # nothing left to pull until the delivery
+                self._pull(when)
+
+    def _move(
+        self, kind: str, quantity: int, when: dt.datetime, *, flipped: bool = False, **more: str
+    ) -> Movement:
+        m = Movement(
+            bin_id=self.b.id,
             kind=kind,
             quantity=quantity,
-            on_hand_after=on_hand,
-            state_after=CardState.STOCKED,
+            on_hand_after=self.on_hand,
+            state_after=self.card_state,
+            flipped=flipped,
             source=Source.DEMO,
             created_at=when,
             **more,
         )
+        if self.open is not None:
+            self.open.during.append(m)
+        return m
 
-    history = [move(MovementKind.INITIAL, on_hand, start, actor="demo")]
-    cycles: list[_Cycle] = []
-    pending: tuple[dt.datetime, dt.datetime, int, int] | None = None  # signal, sent, due, stock
-    lead = b.item.supplier.lead_time_days
-    delivered = cards.line_quantity(b.order_quantity, b.item.pack_multiple)
-    rate = rng.uniform(0.3, 2.5)
-    for day in range(days):
-        if pending is not None and day >= pending[2]:
-            on_hand += delivered
-            receipt = move(
-                MovementKind.RECEIPT,
-                delivered,
-                start + dt.timedelta(days=day, hours=5),  # goods in, before the first pull
-                actor="ben",
-                station="Goods in",
-            )
-            history.append(receipt)
-            cycles.append(_Cycle(b, pending[0], pending[1], receipt, pending[3]))
-            pending = None
-        times = sorted(
-            start + dt.timedelta(days=day, hours=rng.randint(6, 17), minutes=rng.randint(0, 59))
-            for _ in range(rng.randint(0, int(rate * 2)))
+    def _pull(self, when: dt.datetime) -> None:
+        self.on_hand -= 1
+        cycle = self.open
+        if cycle is not None and cycle.was_sent and cycle.sent <= when:
+            self.card_state = CardState.ORDERED  # the request went out before this pull
+        flips = cycle is None and self.on_hand < self.b.card_quantity
+        if flips:
+            self.card_state = CardState.REPLENISH
+        actor, station = (
+            self.rng.choice(["ana", "ben"]),
+            self.rng.choice(["Station 1", "Station 2"]),
         )
-        for when in times:
-            if on_hand <= 0:
-                break  # nothing left to pull until the delivery
-            on_hand -= 1
-            station = rng.choice(["Station 1", "Station 2"])
-            history.append(
-                move(MovementKind.PULL, -1, when, actor=rng.choice(["ana", "ben"]), station=station)
-            )
-            if pending is None and on_hand < b.card_quantity:
-                # Requests go out at 15:00; one signalled later goes the next afternoon.
-                sent = when.replace(hour=15, minute=0) + dt.timedelta(days=int(when.hour >= 15))
-                due = (sent - start).days + max(1, lead + rng.randint(-1, 2))
-                pending = (when, sent, due, on_hand)
-    return history, cycles
+        m = self._move(MovementKind.PULL, -1, when, flipped=flips, actor=actor, station=station)
+        self.movements.append(m)
+        if flips:
+            self._signal(m, when)
+
+    def _signal(self, pull: Movement, when: dt.datetime) -> None:
+        """A new cycle: requests go out at 15:00; one signalled later goes the next day."""
+        sent = when.replace(hour=15, minute=0) + dt.timedelta(days=int(when.hour >= 15))
+        due = (sent - self.start).days + max(1, self.lead + self.rng.randint(-1, 2))
+        was_sent = sent <= self.send_until
+        if not was_sent or (self.late and due >= self.days - LATE_DAYS):
+            due = self.days  # not sent yet, or the supplier is late: no delivery in the history
+        during = [pull] if pull.kind == MovementKind.PULL else []  # a receipt has its own
+        self.open = _Cycle(self.b, pull, sent, due, self.on_hand, was_sent, during=during)
+
+    def _deliver(self, day: int) -> None:
+        cycle = self.open
+        if cycle is None or day < cycle.due:
+            return
+        self.on_hand += self.delivered
+        low = self.on_hand < self.b.card_quantity
+        self.card_state = CardState.REPLENISH if low else CardState.STOCKED
+        when = self.start + dt.timedelta(days=day, hours=5)  # goods in, before the first pull
+        receipt = self._move(
+            MovementKind.RECEIPT,
+            self.delivered,
+            when,
+            flipped=True,
+            actor="ben",
+            station="Goods in",
+        )
+        self.movements.append(receipt)
+        cycle.receipt = receipt
+        self.cycles.append(cycle)
+        self.open = None
+        if self.card_state is CardState.REPLENISH:  # still below the card: a new cycle at once
+            self._signal(receipt, when)
+
+
+def _settle(b: Bin, history: list[Movement]) -> None:
+    """A bin whose last cycle was delivered: stocked since its last flip, through the card
+    flow (which finds nothing to do but announce it)."""
+    last_flip = next(m for m in reversed(history) if m.flipped or m.kind == MovementKind.INITIAL)
+    flow.apply(
+        card_view(b.id),
+        cards.level_event(b.on_hand, b.card_quantity),
+        flow.Cause(ChangeCause.DEMO, detail={"reason": "demo history"}),
+        movement_id=last_flip.id,
+    )
+    db.session.execute(
+        sa.update(Bin)
+        .where(Bin.id == b.id)
+        .values(state_since=last_flip.created_at, state_movement_id=last_flip.id)
+    )
 
 
 def _past_requests(cycles: list[_Cycle]) -> None:
@@ -237,30 +308,90 @@ def _past_requests(cycles: list[_Cycle]) -> None:
     that lead times are measured and the request lists have a history."""
     requests: dict[tuple[int, dt.datetime], SupplierRequest] = {}
     for c in sorted(cycles, key=lambda c: c.sent):
+        assert c.receipt is not None
         supplier = c.bin.item.supplier
         req = requests.get((supplier.id, c.sent))
         if req is None:
             req = requests[(supplier.id, c.sent)] = SupplierRequest(
                 supplier_id=supplier.id,
                 status=RequestStatus.RECEIVED,
-                created_at=c.signal,
+                created_at=c.signal.created_at,
                 sent_at=c.sent,
                 sent_via=SentVia.MANUAL,
-                expected_date=(c.sent + dt.timedelta(days=supplier.lead_time_days)).date(),
+                expected_date=leadtime.expected_date(c.sent, supplier.lead_time_days),
             )
             db.session.add(req)
         req.received_at = max(req.received_at or c.receipt.created_at, c.receipt.created_at)
+        req.created_at = min(req.created_at, c.signal.created_at)
         line = RequestLine(
             request=req,
             bin_id=c.bin.id,
             item_id=c.bin.item_id,
-            quantity=c.receipt.quantity,
+            quantity=c.receipt.quantity,  # what was ordered is what came
             received_quantity=c.receipt.quantity,
             status=LineStatus.RECEIVED,
-            reason=f"{c.on_hand_at_signal} on hand < card {c.bin.card_quantity} · demo history",
-            created_at=c.signal,
+            reason=_reason(c),
+            created_at=c.signal.created_at,
             closed_at=c.receipt.created_at,
         )
         db.session.add(line)
         db.session.flush()
-        c.receipt.request_id, c.receipt.line_id = req.id, line.id
+        for m in c.during:
+            m.request_id = req.id
+        c.receipt.line_id = line.id
+
+
+def _reason(c: _Cycle) -> str:
+    """Why the cycle's line exists, in the card flow's words."""
+    s = c.signal
+    by = f"{s.kind} by {s.actor} at {s.station}"
+    return f"{c.on_hand_at_signal} on hand < card {c.bin.card_quantity} · {by}"
+
+
+def _open_requests(still_open: list[_Cycle]) -> None:
+    """The cycles open at the end of the history, through the card flow: each bin's card
+    flips and its line opens on the supplier's draft; the lines sent in the history are
+    then sent as they were (one request per supplier and afternoon). Everything is dated
+    when it happened."""
+    opened: dict[int, RequestLine] = {}
+    for c in still_open:
+        flow.apply(
+            card_view(c.bin.id),
+            cards.level_event(c.bin.on_hand, c.bin.card_quantity),
+            flow.Cause(ChangeCause.DEMO, detail={"reason": _reason(c)}),
+            movement_id=c.signal.id,
+        )
+        line = lines.open_line(c.bin.id)
+        assert line is not None
+        line.created_at = c.signal.created_at
+        opened[c.bin.id] = line
+        _dated(c.bin.id, c.signal.created_at)
+    sendings: dict[tuple[int, dt.datetime], list[_Cycle]] = {}
+    for c in still_open:
+        if c.was_sent:
+            sendings.setdefault((c.bin.item.supplier_id, c.sent), []).append(c)
+    for (_, sent), group in sorted(sendings.items(), key=lambda kv: kv[0][1]):
+        draft_id = opened[group[0].bin.id].request_id  # lines sent earlier moved to a new draft
+        req = mark_sent(
+            draft_id,
+            via=SentVia.MANUAL,
+            actor="super",
+            line_ids=[opened[c.bin.id].id for c in group],
+        )
+        req.sent_at = sent
+        req.expected_date = leadtime.expected_date(sent, req.supplier.lead_time_days)
+        for c in group:
+            _dated(c.bin.id, sent)
+    db.session.flush()
+    for c in still_open:
+        line = opened[c.bin.id]
+        for m in c.during:
+            m.request_id = line.request_id
+        req = line.request
+        req.created_at = min(req.created_at, line.created_at)
+    db.session.flush()
+
+
+def _dated(bin_id: int, since: dt.datetime) -> None:
+    """The card has been in its state since ``since`` (in the history, not now)."""
+    db.session.execute(sa.update(Bin).where(Bin.id == bin_id).values(state_since=since))

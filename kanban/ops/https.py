@@ -14,6 +14,14 @@ new LAN address, or the certificate neared its end), and browsers such as Firefo
 CA certificate used directly as a server certificate. The server certificate names
 ``localhost``, ``127.0.0.1``, ``::1``, the machine's host names and every LAN address found;
 it is re-issued at start-up when one of those is missing or it expires within 30 days.
+
+Phones are told to trust the CA, so whoever holds its key could make a certificate for any
+site a phone visits. The CA is therefore limited (a critical *name constraints* extension)
+to this site's own names — its host names and ``localhost`` — and addresses — the
+loopback range and the /24 (IPv4) or /64 (IPv6) network of each LAN address. It lives at
+most two years, and its key is readable by its owner only. A CA that lacks the constraints
+(made by an older version), lives longer, nears its end or does not cover a new name or
+network is replaced at start-up (``new_ca``): the phones must install the new one.
 """
 
 from __future__ import annotations
@@ -33,12 +41,22 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CertificateFiles", "ca_certificate", "ensure_certificate", "local_names"]
+__all__ = [
+    "CertificateFiles",
+    "ca_certificate",
+    "ensure_certificate",
+    "local_names",
+    "permitted_names",
+]
 
 #: Server certificates live 397 days: Apple platforms refuse longer-lived TLS certificates.
 SERVER_DAYS = 397
-#: The local CA lives ten years, so phones install it once.
-CA_DAYS = 3650
+#: The local CA lives two years at most: long enough not to bother the phones often, short
+#: enough that a copied key or a forgotten CA does not stay useful for long.
+CA_DAYS = 730
+#: The networks the CA may certify around each LAN address (a DHCP lease that moves within
+#: the LAN keeps the CA).
+IPV4_PREFIX, IPV6_PREFIX = 24, 64
 #: A server certificate this close to its end is re-issued at start-up.
 RENEW_BEFORE = dt.timedelta(days=30)
 
@@ -54,6 +72,7 @@ class CertificateFiles:
     ca: Path
     names: tuple[str, ...]
     created: bool
+    new_ca: bool = False
 
 
 def _add_unique(out: list[str], value: str | None) -> None:
@@ -141,7 +160,58 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _make_ca(now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def permitted_names(names: Iterable[str]) -> list[x509.GeneralName]:
+    """What the CA may certify: each host name (and names under it), the loopback ranges and
+    the network of each other address."""
+    out: list[x509.GeneralName] = []
+    for n in names:
+        if _is_ip(n):
+            ip = ipaddress.ip_address(n)
+            if ip.is_loopback:
+                net = ipaddress.ip_network("127.0.0.0/8" if ip.version == 4 else "::1/128")
+            else:
+                prefix = IPV4_PREFIX if ip.version == 4 else IPV6_PREFIX
+                net = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
+            general: x509.GeneralName = x509.IPAddress(net)
+        else:
+            general = x509.DNSName(n)
+        if general not in out:
+            out.append(general)
+    return out
+
+
+def _covers(permitted: Iterable[x509.GeneralName], name: str) -> bool:
+    for general in permitted:
+        if isinstance(general, x509.IPAddress) and _is_ip(name):
+            net = general.value
+            network = ipaddress.IPv4Network | ipaddress.IPv6Network
+            if isinstance(net, network) and ipaddress.ip_address(name) in net:
+                return True
+        elif isinstance(general, x509.DNSName) and not _is_ip(name):
+            base = general.value.lower()
+            if name == base or name.endswith("." + base):
+                return True
+    return False
+
+
+def _ca_fits(ca: x509.Certificate, names: list[str], now: dt.datetime) -> bool:
+    """True when ``ca`` may go on: constrained to names covering ``names``, two years at
+    most, not near its end."""
+    if ca.not_valid_after_utc - RENEW_BEFORE < now:
+        return False
+    if ca.not_valid_after_utc - ca.not_valid_before_utc > dt.timedelta(days=CA_DAYS, hours=1):
+        return False
+    try:
+        ext = ca.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    permitted = ext.value.permitted_subtrees or []
+    return ext.critical and all(_covers(permitted, n) for n in names)
+
+
+def _make_ca(
+    now: dt.datetime, names: list[str]
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     host = socket.gethostname() or "localhost"
     name = x509.Name(
@@ -174,6 +244,7 @@ def _make_ca(now: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivat
             critical=True,
         )  # fmt: skip
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(x509.NameConstraints(permitted_names(names), None), critical=True)
         .sign(key, hashes.SHA256())
     )
     return cert, key
@@ -279,22 +350,25 @@ def _server_still_good(
 def ensure_certificate(instance: Path | str, extra_names: Iterable[str] = ()) -> CertificateFiles:
     """Return the HTTPS certificate files in ``instance``/https, making them when needed.
 
-    The CA is made once and kept. The server certificate is kept while it is valid for more
-    than 30 days and names every current address (see :func:`local_names`); otherwise a new
-    one is issued by the same CA.
+    The CA is kept while it fits (see the module docstring), else replaced. The server
+    certificate is kept while it is valid for more than 30 days and names every current
+    address (see :func:`local_names`); otherwise a new one is issued by the CA.
     """
     folder = Path(instance) / "https"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
+    for secret in ("ca-key.pem", "key.pem"):
+        if (folder / secret).exists():
+            os.chmod(folder / secret, 0o600)
     now = dt.datetime.now(dt.UTC)
     names = local_names(extra_names)
-    created = False
+    created = new_ca = False
     loaded = _load_ca(folder)
-    if loaded is None or loaded[0].not_valid_after_utc - RENEW_BEFORE < now:
-        ca, ca_key = _make_ca(now)
+    if loaded is None or not _ca_fits(loaded[0], names, now):
+        ca, ca_key = _make_ca(now, names)
         _write_private(folder / "ca-key.pem", _key_pem(ca_key))
         _write_public(folder / "ca.pem", ca.public_bytes(serialization.Encoding.PEM))
-        created = True
+        created = new_ca = True
     else:
         ca, ca_key = loaded
     if created or not _server_still_good(folder, ca, names, now):
@@ -308,6 +382,7 @@ def ensure_certificate(instance: Path | str, extra_names: Iterable[str] = ()) ->
         ca=folder / "ca.pem",
         names=tuple(names),
         created=created,
+        new_ca=new_ca,
     )
 
 

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import functools
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -24,6 +24,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from ..core import csvsafe
+from ..domain import clock
+from .settings import SiteDetails
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 CSV_COLUMNS = (
@@ -38,6 +42,7 @@ CSV_COLUMNS = (
     "unit_cost",
     "line_value",
     "expected_date",
+    "issued",
 )
 
 
@@ -69,11 +74,28 @@ class RequestDoc:
     supplier: str
     supplier_email: str | None
     supplier_phone: str | None
-    issued: dt.date
+    issued: dt.datetime  # UTC-aware; shown on the site's clock (``zone``)
     expected_date: dt.date | None
     lines: tuple[DocLine, ...]
-    contact_name: str
+    contact_name: str  # who sends it, unless the site names a buyer
     contact_email: str
+    zone: dt.tzinfo = dt.UTC
+    site: SiteDetails = field(default_factory=SiteDetails)
+    supplier_contact: str | None = None  # the person there who handles our requests
+    note: str | None = None  # the supplier's note on every request (customer number, gate)
+
+    @property
+    def issued_text(self) -> str:
+        """When the request was issued, on the site's clock with the zone named."""
+        return clock.local_text(self.issued, self.zone)
+
+    @property
+    def buyer(self) -> str:
+        """Whom the supplier contacts: name <email> · phone, as far as they are known."""
+        name = self.site.buyer_name or self.contact_name
+        email = self.site.buyer_email or self.contact_email
+        who = f"{name} <{email}>" if name and email else name or email
+        return " · ".join(part for part in (who, self.site.buyer_phone) if part)
 
     @property
     def total_quantity(self) -> int:
@@ -116,19 +138,31 @@ def unit_cost_text(value: Decimal | None) -> str:
 
 
 def render_text(doc: RequestDoc) -> str:
-    """The email body: who, what, how many, by when, whom to ask."""
+    """The email body: who orders, what, how many, by when, where to, on which terms, whom
+    to ask."""
     expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
+    site = doc.site
+    ours = (
+        f"purchase request {doc.number} from {site.company}"
+        if site.company
+        else (f"purchase request {doc.number}")
+    )
+    hello = f"{doc.supplier_contact} ({doc.supplier})" if doc.supplier_contact else doc.supplier
     out = [
-        f"Hello {doc.supplier},",
+        f"Hello {hello},",
         "",
-        f"please supply the items below for our purchase request {doc.number}.",
+        f"please supply the items below for our {ours}.",
         "",
         f"Request:       {doc.number}",
-        f"Date:          {doc.issued.isoformat()}",
+        f"Date:          {doc.issued_text}",
         f"Expected by:   {expected}",
         f"Lines:         {len(doc.lines)}",
-        "",
+        *([f"Note:          {doc.note}"] if doc.note else []),
     ]
+    address = [site.company, *site.delivery_address] if site.delivery_address else []
+    for i, address_line in enumerate(address):
+        out.append(f"{'Deliver to:' if i == 0 else '':<15}{address_line}")
+    out.append("")
     for line in doc.lines:
         part = f" · your part no. {line.supplier_part_number}" if line.supplier_part_number else ""
         out.append(f"{line.position:>3}. {line.quantity} {line.unit} × {line.item}")
@@ -138,16 +172,18 @@ def render_text(doc: RequestDoc) -> str:
     if doc.total_value is not None:
         note = "" if doc.value_complete else " (lines with a known unit cost)"
         out.append(f"Total value:    {money(doc.total_value)}{note}")
+    if site.terms:
+        out += ["", "Terms:", site.terms]
     out += [
         "",
         "The request is attached as PDF and as CSV (one row per line).",
         "Please quote the request number on the delivery note.",
         "",
-        f"Contact: {doc.contact_name} <{doc.contact_email}>"
-        if doc.contact_name
-        else f"Contact: {doc.contact_email}",
-        "",
+        f"Contact: {doc.buyer}",
     ]
+    if site.company:
+        out += ["", "-- ", site.buyer_name or doc.contact_name, site.company]
+    out.append("")
     return "\n".join(out)
 
 
@@ -157,15 +193,6 @@ def subject(doc: RequestDoc) -> str:
 
 
 # -------------------------------------------------------------------------- CSV
-
-
-def _csv_cell(value: str) -> str:
-    # A cell a spreadsheet would run as a formula is kept as text.
-    if value[:1] in ("=", "+", "@", "\t", "\r") or (
-        value[:1] == "-" and not value[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + value
-    return value
 
 
 def render_csv(doc: RequestDoc) -> bytes:
@@ -178,15 +205,16 @@ def render_csv(doc: RequestDoc) -> bytes:
             [
                 doc.number,
                 line.position,
-                _csv_cell(line.sku),
-                _csv_cell(line.supplier_part_number or ""),
-                _csv_cell(line.item),
-                _csv_cell(line.bin),
+                csvsafe.cell(line.sku),
+                csvsafe.cell(line.supplier_part_number or ""),
+                csvsafe.cell(line.item),
+                csvsafe.cell(line.bin),
                 line.quantity,
-                _csv_cell(line.unit),
+                csvsafe.cell(line.unit),
                 unit_cost_text(line.unit_cost),
                 money(line.value),
                 doc.expected_date.isoformat() if doc.expected_date else "",
+                doc.issued_text,
             ]
         )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -206,11 +234,13 @@ def _fonts() -> tuple[str, str]:
     return ("DejaVuSans", "DejaVuSans-Bold")
 
 
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
+def _p(text: str | tuple[str, ...], style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text; several lines for a tuple."""
     regular, _ = _fonts()
+    lines = (text,) if isinstance(text, str) else text
     if regular == "Helvetica":  # the built-in font only has WinAnsi glyphs
-        text = text.encode("cp1252", "replace").decode("cp1252")
-    return Paragraph(escape(text), style)
+        lines = tuple(t.encode("cp1252", "replace").decode("cp1252") for t in lines)
+    return Paragraph("<br/>".join(escape(t) for t in lines), style)
 
 
 # long: the PDF layout reads top to bottom like the page it draws
@@ -235,22 +265,24 @@ def render_pdf(doc: RequestDoc) -> bytes:
         topMargin=15 * mm,
         bottomMargin=15 * mm,
         title=f"Purchase request {doc.number}",
-        author=doc.contact_email,
+        author=doc.site.company or doc.contact_email,
         subject=f"Purchase request {doc.number} for {doc.supplier}",
     )
     story: list[object] = [_p(f"Purchase request {doc.number}", title)]
 
     expected = doc.expected_date.isoformat() if doc.expected_date else "as soon as possible"
-    facts = [
-        ["Supplier", doc.supplier],
-        ["Email", doc.supplier_email or ""],
-        ["Phone", doc.supplier_phone or ""],
-        ["Date", doc.issued.isoformat()],
-        ["Expected by", expected],
-        [
-            "Contact",
-            f"{doc.contact_name} <{doc.contact_email}>" if doc.contact_name else doc.contact_email,
-        ],
+    site = doc.site
+    facts: list[tuple[str, str | tuple[str, ...]]] = [
+        ("Buyer", site.company),
+        ("Deliver to", (site.company, *site.delivery_address) if site.delivery_address else ""),
+        ("Supplier", doc.supplier),
+        ("Attention", doc.supplier_contact or ""),
+        ("Email", doc.supplier_email or ""),
+        ("Phone", doc.supplier_phone or ""),
+        ("Date", doc.issued_text),
+        ("Expected by", expected),
+        ("Note", doc.note or ""),
+        ("Contact", doc.buyer),
     ]
     info = Table(
         [[_p(k, head), _p(v, body)] for k, v in facts if v],
@@ -318,9 +350,9 @@ def render_pdf(doc: RequestDoc) -> bytes:
     story.append(table)
     if total_value.endswith("*"):
         story.append(_p("* value of the lines with a known unit cost", small))
-    story += [
-        Spacer(1, 6 * mm),
-        _p(f"Please quote {doc.number} on the delivery note.", body),
-    ]
+    story += [Spacer(1, 6 * mm)]
+    if site.terms:
+        story += [_p("Terms", head), _p(site.terms, body), Spacer(1, 3 * mm)]
+    story.append(_p(f"Please quote {doc.number} on the delivery note.", body))
     pdf.build(story)
     return buf.getvalue()

@@ -19,26 +19,24 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..core import feed
 from ..core.errors import NotFound
 from ..domain import leadtime
-from ..domain.statuses import ACTIVE_LINES, EventKind, LineStatus, RequestStatus, SentVia
+from ..domain.codes import request_number as request_number
+from ..domain.statuses import ACTIVE_LINES, CLAIMS, EventKind, LineStatus, RequestStatus
 from ..extensions import db
 from ..models import RequestLine, SupplierRequest, utcnow
 from .documents import DocLine, RequestDoc, money
+from .settings import SiteDetails
 
 #: A send that claimed a draft and did not finish within this time is taken for
 #: dead (its process stopped): the draft can be sent again. While a claim is
-#: fresh, ``sent_via`` is ``sending`` and ``sent_at`` holds when it was taken.
+#: fresh, ``sent_via`` is ``sending`` or ``handed_over`` (see :mod:`.claims`) and
+#: ``sent_at`` holds when it was taken.
 CLAIM_TIMEOUT = dt.timedelta(minutes=5)
 MAX_LINE_QUANTITY = 1_000_000
 
 
-def request_number(request_id: int) -> str:
-    """The number people and suppliers quote: ``REQ-00042``."""
-    return f"REQ-{request_id:05d}"
-
-
 def is_sending(req: SupplierRequest, now: dt.datetime | None = None) -> bool:
     """An email for this draft is on its way (claimed less than CLAIM_TIMEOUT ago)."""
-    if req.status != RequestStatus.DRAFT or req.sent_via != SentVia.SENDING or req.sent_at is None:
+    if req.status != RequestStatus.DRAFT or req.sent_via not in CLAIMS or req.sent_at is None:
         return False
     return (now or utcnow()) - req.sent_at < CLAIM_TIMEOUT
 
@@ -46,9 +44,7 @@ def is_sending(req: SupplierRequest, now: dt.datetime | None = None) -> bool:
 def unfinished_send(req: SupplierRequest, now: dt.datetime | None = None) -> dt.datetime | None:
     """When a send started that never finished (its process died), if one did."""
     claimed = (
-        req.status == RequestStatus.DRAFT
-        and req.sent_via == SentVia.SENDING
-        and req.sent_at is not None
+        req.status == RequestStatus.DRAFT and req.sent_via in CLAIMS and req.sent_at is not None
     )
     return req.sent_at if claimed and not is_sending(req, now) else None
 
@@ -168,19 +164,20 @@ def request_doc(
     *,
     contact_name: str,
     contact_email: str,
+    site: SiteDetails | None = None,
     lines: Iterable[RequestLine] | None = None,
-    issued: dt.date | None = None,
+    issued: dt.datetime | None = None,
     expected: dt.date | None = None,
+    zone: dt.tzinfo = dt.UTC,
 ) -> RequestDoc:
     """The request as a document: by default its open lines while a draft (what would
-    be sent), the lines that were sent once it is sent."""
+    be sent), the lines that were sent once it is sent; with the site's details (company,
+    delivery address, buyer, terms) where they are set."""
     if lines is None:
         wanted = (LineStatus.OPEN,) if req.status == RequestStatus.DRAFT else ACTIVE_LINES
         lines = [line for line in req.lines if line.status in wanted]
     if issued is None:
-        issued = (
-            req.sent_at if req.status != RequestStatus.DRAFT and req.sent_at else utcnow()
-        ).date()
+        issued = req.sent_at if req.status != RequestStatus.DRAFT and req.sent_at else utcnow()
     if expected is None:
         expected = (
             req.expected_date
@@ -198,11 +195,23 @@ def request_doc(
         lines=doc_lines(lines),
         contact_name=contact_name,
         contact_email=contact_email,
+        zone=zone,
+        site=site or SiteDetails(),
+        supplier_contact=sup.contact,
+        note=sup.request_note,
     )
 
 
-def request_dict(req: SupplierRequest, today: dt.date | None = None) -> dict[str, Any]:
-    """The JSON form of a request with its lines."""
+#: What people who may not send see instead of why a send failed: a mail server's answer
+#: can quote the relay's user or password.
+HIDDEN_SEND_ERROR = feed.HIDDEN_SEND_ERROR
+
+
+def request_dict(
+    req: SupplierRequest, today: dt.date | None = None, *, send_error: bool = True
+) -> dict[str, Any]:
+    """The JSON form of a request with its lines; ``send_error=False`` replaces the
+    reason of a failed send with :data:`HIDDEN_SEND_ERROR` (for operators)."""
     today = today or utcnow().date()
     draft = req.status == RequestStatus.DRAFT
     tot = totals(req)
@@ -215,7 +224,7 @@ def request_dict(req: SupplierRequest, today: dt.date | None = None) -> dict[str
         "sent_at": req.sent_at.isoformat() if req.sent_at and not draft else None,
         "sent_via": req.sent_via if not draft else None,
         "sending": is_sending(req),
-        "send_error": req.send_error,
+        "send_error": req.send_error if send_error or not req.send_error else HIDDEN_SEND_ERROR,
         "received_at": req.received_at.isoformat() if req.received_at else None,
         "expected_date": req.expected_date.isoformat() if req.expected_date else None,
         "overdue": leadtime.is_overdue(req.status, req.expected_date, today),

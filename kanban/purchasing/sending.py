@@ -3,12 +3,14 @@
 Sending by email never holds a database lock while it talks to the mail
 server. It runs as three short transactions around the SMTP conversation:
 
-1. **claim** the draft: check it can be sent, snapshot its open lines into the
-   document (PDF, CSV, text) and mark the draft as "being sent"
-   (``sent_via = "sending"``, ``sent_at`` = when the claim was taken). Edits and
-   other sends of that draft are refused while the claim is fresh; scans still
-   add and withdraw lines (a scan never fails because of a send).
-2. **send** the message (no transaction open).
+1. **claim** the draft (:mod:`.claims`): check it can be sent, snapshot its
+   open lines into the document (PDF, CSV, text) and mark the draft as "being
+   sent". Edits and other sends of that draft are refused while the claim is
+   fresh; scans still add and withdraw lines (a scan never fails because of a
+   send).
+2. **send** the message (no transaction open). Just before the line that ends
+   it, the claim becomes ``handed_over`` (committed): up to there a sender
+   that dies has sent nothing.
 3. **finish**: on success, freeze exactly the emailed lines that are still
    open (cards → ordered); lines a scan added meanwhile move to a new draft. On
    failure, drop the claim and record the reason in ``send_error``: the draft
@@ -16,8 +18,9 @@ server. It runs as three short transactions around the SMTP conversation:
 
 If the process dies between 2 and 3 the claim stays; after
 :data:`~kanban.purchasing.requests.CLAIM_TIMEOUT` the page says that a send did
-not finish (the email may have gone out) and the draft can be sent again. We
-prefer that to marking a request sent before the mail server accepted it.
+not finish and whether the email may have gone out, and the draft can be sent
+again. We prefer that to marking a request sent before the mail server accepted
+it. Automatic sending (:mod:`.autosend`) settles such a claim at once.
 
 These functions own their transactions (they commit), like
 :func:`kanban.stock.scanning.record_scan`; :func:`mark_sent` alone only flushes.
@@ -27,10 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from email.message import EmailMessage
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,60 +44,14 @@ from ..domain import cards, leadtime
 from ..domain.statuses import ChangeCause, LineStatus, RequestStatus, SentVia
 from ..extensions import db
 from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
-from . import documents, mail, requests
-from .requests import get_request, is_sending, request_number
+from . import claims, documents, mail, requests
+from .claims import ClaimLost
+from .requests import get_request, request_number
+from .settings import MailSettings, smtp_settings
 
 log = logging.getLogger("kanban.sending")
 
-#: Who the ledger and events name for sends that nobody clicked.
-AUTO_ACTOR = "automatic"
-
-
-# --------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """Where requests are emailed from: the SMTP server URL and the sender address."""
-
-    smtp_url: str = ""
-    sender: str = "kanban@localhost"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
-        """The settings in an app's config (``KANBAN_SMTP_URL``, ``KANBAN_MAIL_FROM``)."""
-        return cls(
-            smtp_url=str(config.get("SMTP_URL") or ""),
-            sender=str(config.get("MAIL_FROM") or "kanban@localhost"),
-        )
-
-    @property
-    def email_configured(self) -> bool:
-        """True when an SMTP server is set."""
-        return bool(self.smtp_url.strip())
-
-
-def smtp_settings(settings: MailSettings) -> mail.SmtpSettings:
-    """The configured SMTP server, or a ServiceError saying what is wrong."""
-    url = settings.smtp_url
-    if not url.strip():
-        raise ServiceError(
-            "smtp_not_configured",
-            "No SMTP server is configured (KANBAN_SMTP_URL): download the request, send it "
-            "yourself and mark it sent.",
-            409,
-        )
-    try:
-        return mail.parse_smtp_url(url)
-    except mail.MailConfigError as exc:
-        raise ServiceError("smtp_misconfigured", f"{exc} Fix KANBAN_SMTP_URL.", 503) from None
-
-
 # ------------------------------------------------------------------ marking sent
-
-
-class _ClaimLost(Exception):
-    """The draft changed hands while the email was on its way."""
 
 
 def _open_lines_locked(req: SupplierRequest) -> list[RequestLine]:
@@ -125,7 +80,7 @@ def _freeze(
 
     Locks bins (id order) → supplier → request, as scans do. Returns the request
     and how many lines moved. With ``claimed_at`` the draft must still carry
-    that claim (else :class:`_ClaimLost`).
+    that claim (else :class:`~kanban.purchasing.claims.ClaimLost`).
     """
     wanted = set(line_ids)
     bin_ids = sorted(
@@ -142,14 +97,10 @@ def _freeze(
     db.session.execute(sa.select(Supplier.id).where(Supplier.id == supplier_id).with_for_update())
     req = get_request(request_id, lock=True)
     if claimed_at is not None:
-        if (
-            req.sent_via != SentVia.SENDING
-            or req.sent_at != claimed_at
-            or req.status != RequestStatus.DRAFT
-        ):
-            raise _ClaimLost
+        if not claims.holds(req, claimed_at):
+            raise ClaimLost
     else:
-        _require_sendable_draft(req)
+        claims.require_sendable_draft(req)
     open_lines = _open_lines_locked(req)
     to_send = [line for line in open_lines if line.id in wanted]
     later = [line for line in open_lines if line.id not in wanted]
@@ -172,6 +123,7 @@ def _freeze(
     for line in to_send:
         flow.apply(card_view(line.bin_id), cards.CardEvent.SENT, cause)
     requests.announce(req, actor=actor, via=via, moved_lines=len(later))
+    signals.request_sent.send(db.engine, request_id=req.id)
     if later:
         signals.lines_waiting.send(db.engine, supplier_id=req.supplier_id)
     return req, len(later)
@@ -211,81 +163,14 @@ def mark_sent(
 # ---------------------------------------------------------------------- email
 
 
-@dataclass(frozen=True)
-class Claim:
-    """What a send took from the database before talking to the mail server."""
-
-    request_id: int
-    supplier_id: int
-    auto_send: bool
-    claimed_at: dt.datetime
-    line_ids: tuple[int, ...]
-    expected: dt.date
-    to: str
-    doc: documents.RequestDoc
-
-
-def _require_sendable_draft(req: SupplierRequest) -> None:
-    """Refuse a request that is not a draft, or that is being emailed right now."""
-    if req.status != RequestStatus.DRAFT:
-        raise ServiceError(
-            "not_draft", f"Request {request_number(req.id)} is {req.status}, not a draft.", 409
-        )
-    if is_sending(req):
-        raise ServiceError(
-            "sending_in_progress",
-            f"Request {request_number(req.id)} is being emailed right now.",
-            409,
-        )
-
-
-def _claim(request_id: int, *, actor: str, sender: str) -> Claim:
-    begin_write()
-    req = get_request(request_id, lock=True)
-    _require_sendable_draft(req)
-    open_lines = [line for line in req.lines if line.status == LineStatus.OPEN]
-    if not open_lines:
-        raise ServiceError("empty_request", "The request has no open lines to send.", 409)
-    sup = req.supplier
-    if not mail.valid_address(sup.email):
-        raise ServiceError(
-            "no_supplier_email",
-            f"{sup.name} has no valid email address: add one, or download the request, "
-            "send it yourself and mark it sent.",
-            409,
-        )
-    now = utcnow()
-    expected = leadtime.expected_date(now, sup.lead_time_days)
-    doc = requests.request_doc(
-        req,
-        lines=open_lines,
-        issued=now.date(),
-        expected=expected,
-        contact_name="" if actor == AUTO_ACTOR else actor,
-        contact_email=sender,
-    )
-    req.sent_via = SentVia.SENDING
-    req.sent_at = now
-    req.send_error = None
-    db.session.flush()
-    return Claim(
-        request_id=req.id,
-        supplier_id=sup.id,
-        auto_send=sup.auto_send,
-        claimed_at=now,
-        line_ids=tuple(line.id for line in open_lines),
-        expected=expected,
-        to=str(sup.email),
-        doc=doc,
-    )
-
-
-def build_email(claim: Claim, sender: str) -> EmailMessage:
-    """The supplier's email: text body, the request as PDF and as CSV."""
+def build_email(claim: claims.Claim, sender: str) -> EmailMessage:
+    """The supplier's email: text body, the request as PDF and as CSV; replies go to the
+    site's buyer where one is set."""
     doc = claim.doc
     return mail.build_message(
         sender=sender,
         to=claim.to,
+        reply_to=doc.site.buyer_email or None,
         subject=documents.subject(doc),
         text=documents.render_text(doc),
         attachments=[
@@ -297,44 +182,58 @@ def build_email(claim: Claim, sender: str) -> EmailMessage:
     )
 
 
-def _release(claim: Claim, reason: str | None) -> SupplierRequest:
-    """Drop our claim; with a reason, record why the send failed."""
-    begin_write()
-    req = get_request(claim.request_id, lock=True)
-    if req.sent_via == SentVia.SENDING and req.sent_at == claim.claimed_at:
-        req.sent_via = None
-        req.sent_at = None
-    if reason is not None and req.status == RequestStatus.DRAFT:
-        req.send_error = f"{utcnow():%Y-%m-%d %H:%M} UTC · {reason}"[:2000]
-    db.session.flush()
-    requests.announce(req, send_error=req.send_error)
-    return req
-
-
-def send_by_email(request_id: int, settings: MailSettings, *, actor: str = "") -> SupplierRequest:
+# long: three transactions around the SMTP conversation, each failure settled in one place
+def send_by_email(
+    request_id: int,
+    settings: MailSettings,
+    *,
+    actor: str = "",
+    on_claim: Callable[[dt.datetime], None] | None = None,
+) -> SupplierRequest:
     """Email a draft to its supplier, then mark it sent (commits; see module docstring).
 
-    A refused or failed send raises ``send_failed`` (502) after recording the
-    reason on the draft, which stays a draft with its cards unchanged.
+    A refused or failed send raises ``send_failed`` (502, with ``permanent``
+    in its details) after recording the reason on the draft, which stays a
+    draft with its cards unchanged. ``on_claim``: see :func:`.claims.claim`.
     """
     server = smtp_settings(settings)
     sender = settings.sender
     try:
-        claim = _claim(request_id, actor=actor, sender=sender)
+        claim = claims.claim(request_id, actor=actor, settings=settings, on_claim=on_claim)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    number = request_number(claim.request_id)
     try:
-        mail.send(server, build_email(claim, sender))
+        mail.send(
+            server,
+            build_email(claim, sender),
+            on_handover=lambda: claims.hand_over(claim.request_id, claim.claimed_at),
+        )
     except mail.MailError as exc:
-        _release(claim, exc.reason)
+        claims.release(claim.request_id, claim.claimed_at, exc.reason, settings.zone)
         db.session.commit()
         log.warning("request %s not sent: %s", claim.request_id, exc.reason)
-        raise ServiceError("send_failed", f"Not sent: {exc.reason}", 502) from None
+        raise ServiceError(
+            "send_failed", f"Not sent: {exc.reason}", 502, permanent=exc.permanent
+        ) from None
+    except ClaimLost:
+        db.session.rollback()
+        raise ServiceError(
+            "sending_in_progress",
+            f"Another send took {number} over before this one ended its email: nothing was "
+            "sent by this one.",
+            409,
+        ) from None
     except Exception:
         db.session.rollback()
-        _release(claim, "The email could not be built or sent (see the server log).")
+        claims.release(
+            claim.request_id,
+            claim.claimed_at,
+            "The email could not be built or sent (see the server log).",
+            settings.zone,
+        )
         db.session.commit()
         raise
     try:
@@ -346,11 +245,10 @@ def send_by_email(request_id: int, settings: MailSettings, *, actor: str = "") -
             expected=claim.expected,
             claimed_at=claim.claimed_at,
         )
-    except (_ClaimLost, ServiceError):
+    except (ClaimLost, ServiceError):
         db.session.rollback()
-        req = _release(claim, None)
+        req = claims.release(claim.request_id, claim.claimed_at, None, settings.zone)
         db.session.commit()
-        number = request_number(claim.request_id)
         log.warning("request %s was emailed but changed meanwhile (%s)", number, req.status)
         raise ServiceError(
             "changed_while_sending",

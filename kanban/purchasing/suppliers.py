@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from ..core import audit
+from ..core.actor import Actor, as_actor
 from ..core.errors import NotFound
 from ..core.tx import begin_write
 from ..domain import leadtime
-from ..domain.statuses import ACTIVE_LINES, LineStatus, RequestStatus
+from ..domain.statuses import ACTIVE_LINES, AuditAction, AuditObject, LineStatus, RequestStatus
 from ..extensions import db
 from ..models import Item, RequestLine, Supplier, SupplierRequest
 
@@ -30,11 +32,23 @@ def get_supplier(supplier_id: int) -> Supplier:
     return sup
 
 
-def set_auto_send(supplier_id: int, on: bool, *, actor: str = "") -> Supplier:
-    """Switch "send automatically" for a supplier."""
+def set_auto_send(supplier_id: int, on: bool, *, actor: Actor | str = "") -> Supplier:
+    """Switch "send automatically" for a supplier (audited; a new record version)."""
     begin_write()
     sup = get_supplier(supplier_id)
-    sup.auto_send = bool(on)
+    db.session.refresh(sup, with_for_update=True)
+    if sup.auto_send != bool(on):
+        sup.auto_send = bool(on)
+        sup.record_version += 1
+        audit.record(
+            AuditObject.SUPPLIER,
+            AuditAction.EDITED,
+            actor=as_actor(actor),
+            object_id=sup.id,
+            label=sup.name,
+            before={"auto_send": not on},
+            after={"auto_send": bool(on)},
+        )
     db.session.flush()
     return sup
 

@@ -16,11 +16,13 @@ from sqlalchemy.orm import aliased
 
 from ..cards import flow
 from ..catalog.views import card_view, get_bin
+from ..core.actor import Actor, as_actor
 from ..core.errors import ServiceError
 from ..core.tx import begin_write
 from ..domain import cards, leadtime, sizing
-from ..domain.statuses import ChangeCause, MovementKind
+from ..domain.statuses import AuditObject, ChangeCause, LineStatus, MovementKind
 from ..extensions import db
+from ..masterdata import records
 from ..models import Bin, Item, Movement, Supplier, Zone
 from ..purchasing import suppliers
 from ..stock.scanning import MAX_QUANTITY
@@ -122,9 +124,11 @@ def recommendation(
     )
 
 
-def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
+def set_card_quantity(code: str, quantity: int, actor: Actor | str) -> tuple[int, Bin]:
     """Set a bin's card quantity and re-check its card (it may flip, and open a request
-    line, or flip back). Returns the old quantity and the bin."""
+    line, or flip back; a retired bin's card is checked when it is brought back). Returns
+    the old quantity and the bin. The audit trail records the change."""
+    who = as_actor(actor)
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ServiceError(
             "invalid_quantity",
@@ -137,17 +141,20 @@ def set_card_quantity(code: str, quantity: int, actor: str) -> tuple[int, Bin]:
     if old == quantity:
         return old, b
     b.card_quantity = quantity
+    records.changed(
+        AuditObject.BIN, b, b.code, who, {"card_quantity": old}, {"card_quantity": quantity}
+    )
     db.session.flush()
     v = card_view(b.id)
     cause = flow.Cause(
         ChangeCause.CARD_QUANTITY,
-        actor,
+        who.name,
         detail={
             "card_quantity": [old, quantity],
-            "reason": f"card quantity {old} → {quantity} by {actor}",
+            "reason": f"card quantity {old} → {quantity} by {who.name}",
         },
     )
-    flow.apply(v, cards.level_event(v.on_hand, v.card_quantity), cause)
+    flow.apply(v, cards.level_event(v.on_hand, v.card_quantity) if v.active else None, cause)
     db.session.refresh(b)
     return old, b
 
@@ -274,7 +281,88 @@ def shortlist(
     return sorted(shown, key=lambda r: (-abs(r.change) / max(r.current, 1), r.code))
 
 
-def apply_many(quantities: dict[str, int], actor: str) -> list[tuple[str, int, int]]:
+@dataclass(frozen=True)
+class PlannedChange:
+    """One bin of a planned apply: its card quantity and what its card would do."""
+
+    code: str
+    old: int
+    new: int
+    on_hand: int
+    state_before: cards.CardState
+    state_after: cards.CardState
+    action: cards.CardAction  # what happens to the bin's request line
+
+    @property
+    def line_change(self) -> str:
+        """What happens to the bin's request line, in a word ("" for nothing)."""
+        words = {
+            cards.CardAction.ADD_LINE: "opened",
+            cards.CardAction.WITHDRAW_LINE: LineStatus.WITHDRAWN.value,
+        }
+        return words.get(self.action, "")
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """What applying several card quantities would change, before anything is written."""
+
+    changes: tuple[PlannedChange, ...]  # the bins whose card quantity changes, by code
+
+    def _count(self, action: cards.CardAction) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def cards(self) -> int:
+        """Cards whose card quantity changes."""
+        return len(self.changes)
+
+    @property
+    def flips(self) -> int:
+        """Cards whose state changes."""
+        return sum(1 for c in self.changes if c.state_after is not c.state_before)
+
+    @property
+    def lines_opened(self) -> int:
+        """Request lines opened on suppliers' drafts (cards flipping to replenish)."""
+        return self._count(cards.CardAction.ADD_LINE)
+
+    @property
+    def lines_withdrawn(self) -> int:
+        """Draft lines withdrawn (cards back to stocked)."""
+        return self._count(cards.CardAction.WITHDRAW_LINE)
+
+    @property
+    def lines(self) -> int:
+        """Request lines the apply would change in all."""
+        return self.lines_opened + self.lines_withdrawn
+
+
+def plan_apply(quantities: dict[str, int]) -> ApplyPlan:
+    """What :func:`apply_many` would do with these card quantities as the bins are now:
+    the same transition table decides (docs/spec.md §2.2). Writes nothing; an unknown bin
+    or an impossible quantity is refused as :func:`apply_many` would refuse it."""
+    planned = []
+    for code, quantity in quantities.items():
+        if not 0 <= quantity <= MAX_QUANTITY:
+            raise ServiceError(
+                "invalid_quantity",
+                f"The card quantity must be a whole number from 0 to {MAX_QUANTITY}.",
+            )
+        b = get_bin(code)
+        if b.card_quantity == quantity:
+            continue
+        before = cards.CardState(b.state)
+        step = cards.transition(before, cards.level_event(b.on_hand, quantity))
+        planned.append(
+            PlannedChange(
+                b.code, b.card_quantity, quantity, b.on_hand, before, step.state, step.action
+            )
+        )
+    return ApplyPlan(tuple(sorted(planned, key=lambda c: c.code)))
+
+
+def apply_many(quantities: dict[str, int], actor: Actor | str) -> list[tuple[str, int, int]]:
     """Set several card quantities in one transaction (all or nothing); returns (code, old,
     new) for the bins that changed."""
     changed = []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ..cards.lines import OVER_RECEIPT
 from ..domain import cards
 from ..domain.statuses import LineStatus, RequestStatus
 from ..extensions import db
@@ -24,7 +25,8 @@ class Problem:
 
 
 def check() -> list[Problem]:
-    """Every bin's on hand equals its ledger sum; every card agrees with its lines."""
+    """Every bin's on hand equals its ledger sum; every card agrees with its lines; every
+    line's receipts are in the ledger and no larger than ordered unless confirmed."""
     sums = dict(
         db.session.execute(
             sa.select(
@@ -73,6 +75,64 @@ def check() -> list[Problem]:
                     b.code,
                     f"card is {b.state} with {b.on_hand} on hand, card {b.card_quantity} "
                     f"and {len(open_lines)} open line(s): expected {want}",
+                )
+            )
+    return problems + _receipt_problems()
+
+
+def _receipt_problems() -> list[Problem]:
+    """A line's received quantity is the sum of the receipts booked on it (the ledger
+    explains it), and more than was ordered only when the receipt that went over was
+    confirmed (its ledger note says so, docs/spec.md §2.3)."""
+    confirmed = sa.case((Movement.note.like(f"{OVER_RECEIPT}%"), 1), else_=0)
+    booked = (
+        sa.select(
+            Movement.line_id,
+            sa.func.sum(Movement.quantity).label("booked"),
+            sa.func.sum(confirmed).label("confirmed"),
+        )
+        .where(Movement.line_id.is_not(None))
+        .group_by(Movement.line_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Bin.code,
+            RequestLine.id,
+            RequestLine.quantity,
+            RequestLine.received_quantity,
+            sa.func.coalesce(booked.c.booked, 0),
+            sa.func.coalesce(booked.c.confirmed, 0),
+        )
+        .join(Bin, Bin.id == RequestLine.bin_id)
+        .outerjoin(booked, booked.c.line_id == RequestLine.id)
+        .where(
+            sa.or_(
+                RequestLine.received_quantity != sa.func.coalesce(booked.c.booked, 0),
+                sa.and_(
+                    RequestLine.received_quantity > RequestLine.quantity,
+                    sa.func.coalesce(booked.c.confirmed, 0) == 0,
+                ),
+            )
+        )
+        .order_by(Bin.code, RequestLine.id)
+    )
+    problems = []
+    for code, line_id, ordered, received, in_ledger, confirmed_count in rows:
+        if received != in_ledger:
+            problems.append(
+                Problem(
+                    code,
+                    f"request line {line_id} received {received} but the receipts "
+                    f"booked on it add up to {in_ledger}",
+                )
+            )
+        elif received > ordered and not confirmed_count:
+            problems.append(
+                Problem(
+                    code,
+                    f"request line {line_id} received {received} of {ordered} "
+                    "ordered, without a confirmed over-receipt",
                 )
             )
     return problems

@@ -21,7 +21,9 @@ LIMIT = 12
 def recent_scans(
     station: str | None, who: Actor, *, limit: int = LIMIT, undo_window: dt.timedelta
 ) -> list[dict[str, Any]]:
-    """The newest scans at ``station`` (or, without one, ``who``'s own), newest first.
+    """The newest scans at ``station`` and ``who``'s own wherever they were made, newest
+    first (without a station, ``who``'s own only). Your own scans stay in the list when the
+    station is renamed, with their Undo.
 
     ``mine`` and ``undoable`` say whether the page offers Undo; the undo service still
     decides (receipts booked on a request, for instance, cannot be undone).
@@ -37,7 +39,7 @@ def recent_scans(
         mine_clause = Movement.user_id == who.user_id
     else:
         mine_clause = Movement.device_token_id == who.token_id
-    stmt = stmt.where(Movement.station == station) if station else stmt.where(mine_clause)
+    stmt = stmt.where(sa.or_(Movement.station == station, mine_clause) if station else mine_clause)
     rows = list(db.session.scalars(stmt).unique())
     undone: set[int] = set()
     if rows:
@@ -65,6 +67,7 @@ def recent_scans(
                 "state_after": m.state_after,
                 "flipped": m.flipped,
                 "actor": m.actor,
+                "station": m.station,
                 "source": m.source,
                 "mine": mine,
                 "undone": m.id in undone,

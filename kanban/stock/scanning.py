@@ -8,7 +8,6 @@ unique key on the ledger: a replay returns the first result and moves nothing.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +20,13 @@ from ..core.actor import Actor
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write, conn
 from ..domain import cards
+from ..domain.quantities import DEFAULT_FACTOR
 from ..domain.statuses import KIND_FOR_MODE, ChangeCause, Mode, MovementKind
 from ..extensions import db
-from ..models import Bin, Movement, SupplierRequest, utcnow
-
-MAX_QUANTITY = 1_000_000
-SCAN_ID_MAX = 64
+from ..models import Bin, Movement, RequestLine, SupplierRequest, utcnow
+from .guards import MAX_QUANTITY as MAX_QUANTITY  # re-exported: the scan's limits
+from .guards import SCAN_ID_MAX as SCAN_ID_MAX
+from .guards import check_confirmed, check_quantity, check_scan_id
 
 
 @dataclass
@@ -62,35 +62,6 @@ MODE_FOR_KIND: dict[str, str] = {str(v): str(k) for k, v in KIND_FOR_MODE.items(
     MovementKind.UNDO: MovementKind.UNDO,
     MovementKind.INITIAL: Mode.COUNT,
 }
-
-
-def _check_quantity(quantity: int | None, *, allow_zero: bool = False) -> None:
-    if quantity is None:
-        return
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise ServiceError("invalid_quantity", "Quantity must be a whole number.")
-    low = 0 if allow_zero else 1
-    if quantity < low or quantity > MAX_QUANTITY:
-        raise ServiceError(
-            "invalid_quantity",
-            f"Quantity must be between {low} and {MAX_QUANTITY}.",
-        )
-
-
-def check_scan_id(scan_id: str | None) -> str:
-    """A client scan id, or a fresh one; bounded and printable."""
-    if scan_id is None:
-        return uuid.uuid4().hex
-    if (
-        not isinstance(scan_id, str)
-        or not 1 <= len(scan_id) <= SCAN_ID_MAX
-        or not all(c.isalnum() or c in "-_.:" for c in scan_id)
-    ):
-        raise ServiceError(
-            "invalid_scan_id",
-            f"scan_id must be 1–{SCAN_ID_MAX} letters, digits or - _ . :",
-        )
-    return scan_id
 
 
 _STOCK_UPDATE = (
@@ -199,11 +170,11 @@ def _move(
         delta = set_to - current
     assert delta is not None
     on_hand = _lock_bin_delta(v, delta)
-    booked: list[int] = []
+    booked_lines: list[RequestLine] = []
     completed = False
     if kind is MovementKind.RECEIPT and delta > 0:
         booked_lines, completed = lines.allocate_receipt(v.id, delta)
-        booked = [line.id for line in booked_lines]
+    booked = [line.id for line in booked_lines]
     if completed:
         event = cards.receipt_event(on_hand, v.card_quantity)
     else:
@@ -222,7 +193,7 @@ def _move(
         "scan_id": scan_id,  # a duplicate scan id fails on the unique key
         "undo_of_id": undo_of_id,
         "line_id": booked[0] if booked else None,
-        "note": None,
+        "note": lines.over_receipt_note(booked_lines),  # the confirmed over-receipt
         "created_at": utcnow(),
     }
     cause = flow.Cause(ChangeCause(kind.value), actor.name, actor.station, delta)
@@ -262,18 +233,21 @@ def apply_scan(
     actor: Actor,
     scan_id: str,
     confirm: bool = False,
+    factor: int = DEFAULT_FACTOR,
 ) -> Moved | Movement:
     """Apply one scan in the current transaction (does not commit).
 
     Returns what was moved, or the earlier movement when the scan id was seen
     before (a replay). Everything that only reads (the replay check, the code
     lookup, the default quantity) happens before the write lock is taken, so
-    the lock is held for the few statements that change stock.
+    the lock is held for the few statements that change stock. An unusual quantity
+    or an over-receipt is refused unless ``confirm`` (:mod:`kanban.stock.guards`);
+    a replay is answered before that, so it never asks again.
     """
     if mode not in set(Mode):
         raise ServiceError("invalid_mode", f"Mode must be one of: {', '.join(Mode)}.")
     mode = Mode(mode)
-    _check_quantity(quantity, allow_zero=(mode is Mode.COUNT))
+    check_quantity(quantity, allow_zero=(mode is Mode.COUNT))
     found = scan_card(code_text, scan_id)
     if found is None:  # not a bin code: a barcode, a SKU or unknown (the slow path)
         previous = _previous(scan_id)
@@ -291,14 +265,15 @@ def apply_scan(
             "inactive_bin", f"Bin {v.code} is retired: its label no longer scans.", 409
         )
     qty = quantity if quantity is not None else default_quantity(v, mode)
-    if mode is Mode.RECEIVE and quantity is not None and not confirm:
-        # More than is still open on the order needs a confirmation.
-        lines.check_over_receipt(v.id, quantity)
+    over = check_confirmed(v, mode, qty, given=quantity is not None, factor=factor, confirm=confirm)
     begin_write()
     if mode is Mode.PULL:
         return _move(v, MovementKind.PULL, -qty, actor, scan_id=scan_id)
     if mode is Mode.RECEIVE:
-        return _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        moved = _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+        if over is not None:  # confirmed: supervisors are told
+            lines.record_over_receipt(over, moved.movement_id, actor.name)
+        return moved
     return _move(v, MovementKind.COUNT, None, actor, scan_id=scan_id, set_to=qty)
 
 
@@ -309,6 +284,7 @@ def record_scan(
     actor: Actor,
     scan_id: str | None,
     confirm: bool = False,
+    factor: int = DEFAULT_FACTOR,
 ) -> MoveResult:
     """Apply a scan and commit; a concurrent duplicate of the scan id is a replay.
 
@@ -319,7 +295,7 @@ def record_scan(
     """
     sid = check_scan_id(scan_id)
     try:
-        done = apply_scan(code_text, mode, quantity, actor, sid, confirm)
+        done = apply_scan(code_text, mode, quantity, actor, sid, confirm, factor)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -3,11 +3,12 @@ role, password, switch off)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -15,10 +16,12 @@ from wtforms.validators import DataRequired, Length
 
 from ..auth import users as auth_service
 from ..core.errors import ServiceError
-from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role
+from ..domain.numbers import whole_number
+from ..domain.passwords import min_length
+from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role, Source
 from ..extensions import db
-from ..models import User
-from .security import requires
+from ..models import User, utcnow
+from .security import actor, requires
 
 bp = Blueprint(Role.ADMIN, __name__, url_prefix="/admin")
 
@@ -30,13 +33,23 @@ ROLE_HELP = {
 }
 
 
+#: When a new token stops working (days; "" for never: a wall screen left on for years).
+EXPIRY_CHOICES = [
+    SelectChoice("", "Never"),
+    SelectChoice("30", "In 30 days"),
+    SelectChoice("90", "In 90 days"),
+    SelectChoice("365", "In a year"),
+]
+
+
 class TokenForm(FlaskForm):
-    """A new token: a name for the device and its role."""
+    """A new token: a name for the device, its role and when it expires."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=64)])
     role = SelectField(
         "Role", choices=[SelectChoice(r, r.capitalize()) for r in TOKEN_ROLES], default=Role.DISPLAY
     )
+    expires = SelectField("Expires", choices=EXPIRY_CHOICES, default="")
 
 
 class RevokeForm(FlaskForm):
@@ -51,6 +64,7 @@ def _page(form: TokenForm, *, new: dict[str, str] | None = None, status: int = 2
         tokens=auth_service.list_tokens(),
         new=new,
         role_help=ROLE_HELP,
+        now=utcnow(),
     )
     headers = {"Cache-Control": "no-store"} if new else {}
     return body, status, headers
@@ -78,8 +92,15 @@ def create_token() -> Any:
     if not form.validate_on_submit():
         db.session.rollback()
         return _page(form, status=400)
+    days = whole_number(form.expires.data or "")
+    expires_in = dt.timedelta(days=days) if days else None
     try:
-        token, plain = auth_service.create_token(form.name.data or "", form.role.data or "")
+        token, plain = auth_service.create_token(
+            form.name.data or "",
+            form.role.data or "",
+            expires_in,
+            actor=actor(source=Source.FORM),
+        )
     except ServiceError as exc:
         db.session.rollback()
         form.name.errors = [*form.name.errors, exc.message]
@@ -98,7 +119,7 @@ def revoke_token(token_id: int) -> Any:
     if not RevokeForm().validate_on_submit():
         return _page(TokenForm(formdata=None), status=400)
     try:
-        token = auth_service.revoke_token(token_id)
+        token = auth_service.revoke_token(token_id, actor=actor(source=Source.FORM))
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -124,7 +145,7 @@ class UserForm(FlaskForm):
     role = SelectField(
         "Role", choices=[SelectChoice(r, r.capitalize()) for r in USER_ROLES], default=Role.OPERATOR
     )
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=256)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
 def _me() -> int:
@@ -142,6 +163,7 @@ def _users_page(form: UserForm, status: int = 200) -> Any:
             roles=USER_ROLES,
             role_help=USER_ROLE_HELP,
             me=_me(),
+            min_length={r.value: min_length(r) for r in USER_ROLES},
         ),
         status,
     )
@@ -169,7 +191,10 @@ def create_user() -> Any:
         return _users_page(form, 400)
     try:
         user = auth_service.create_user(
-            form.username.data or "", form.password.data or "", form.role.data or ""
+            form.username.data or "",
+            form.password.data or "",
+            form.role.data or "",
+            actor=actor(source=Source.FORM),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -197,7 +222,9 @@ def set_role(user_id: int) -> Any:
     role = request.form.get("role", "")
     return _change(
         user_id,
-        lambda: auth_service.set_role(user_id, role, by_user_id=_me()),
+        lambda: auth_service.set_role(
+            user_id, role, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} is now {role}.",
     )
 
@@ -213,9 +240,35 @@ def set_password(user_id: int) -> Any:
     if len(password) > 256:
         return _back_to_users("Password must have at most 256 characters.", "error")
     name = user.username
-    return _change(
-        user_id, lambda: auth_service.set_password(name, password), "New password set for {name!r}."
+    resp = _change(
+        user_id,
+        lambda: auth_service.set_password(name, password, actor=actor(source=Source.FORM)),
+        "New password set for {name!r}; their sessions have ended.",
     )
+    _stay_logged_in(user_id)
+    return resp
+
+
+def _stay_logged_in(user_id: int) -> None:
+    """After ending an admin's own sessions, keep the one they are using."""
+    if user_id == _me():
+        db.session.rollback()
+        me = db.session.get(User, user_id)
+        if me is not None:
+            login_user(me)
+
+
+@bp.post("/users/<int:user_id>/logout")
+@requires(Role.ADMIN)
+def end_sessions(user_id: int) -> Any:
+    """Log a user out everywhere (an admin's own: everywhere but here)."""
+    resp = _change(
+        user_id,
+        lambda: auth_service.end_sessions(user_id),
+        "Every session of {name!r} has ended.",
+    )
+    _stay_logged_in(user_id)
+    return resp
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -225,6 +278,8 @@ def set_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
     return _change(
         user_id,
-        lambda: auth_service.set_active(user_id, active, by_user_id=_me()),
+        lambda: auth_service.set_active(
+            user_id, active, by_user_id=_me(), actor=actor(source=Source.FORM)
+        ),
         "{name!r} can log in again." if active else "{name!r} is switched off.",
     )

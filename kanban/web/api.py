@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ..auth.users import has_role
 from ..catalog import views as bins
 from ..core import feed as events
-from ..core.errors import ServiceError
-from ..domain.codes import ScanTextError, clean_scan_text
+from ..core.errors import NotFound, ServiceError
+from ..domain.codes import ScanTextError, clean_scan_text, parse_scanned_at
+from ..domain.numbers import whole_number
 from ..domain.statuses import Mode, RequestStatus, Role, SentVia, Source
 from ..extensions import csrf, db
+from ..masterdata import bin_records
+from ..models import utcnow
 from ..purchasing import requests, sending
 from ..stock import scanning as stock
 from . import settings
@@ -22,7 +26,16 @@ from .security import actor, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SCAN_FIELDS = {"code", "mode", "quantity", "scan_id", "station", "source", "confirm"}
+SCAN_FIELDS = {
+    "code",
+    "mode",
+    "quantity",
+    "scan_id",
+    "station",
+    "source",
+    "confirm",
+    "scanned_at",
+}
 SCAN_SOURCES = {Source.USB, Source.CAMERA, Source.PHOTO, Source.API, Source.FORM}
 
 
@@ -32,12 +45,16 @@ def error(code: str, message: str, status: int = 400) -> tuple[Any, int]:
 
 
 @bp.before_request
-def _csrf_for_cookie_sessions() -> Any:
-    # Bearer tokens are not sent by browsers on their own, so only cookie
-    # sessions need the CSRF header on changes.
+def _credentials_then_csrf() -> Any:
+    # Who is asking comes first: a change without credentials is a 401, whatever its CSRF
+    # token. Bearer tokens are not sent by browsers on their own, so only cookie sessions
+    # need the CSRF header on changes; a request that carried a bearer header but named no
+    # live token is anonymous here (security.load_bearer), never its cookie's session.
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    if not current_user.is_authenticated:
+        return error("unauthorized", "Log in or send a token.", 401)
+    if g.get("auth_via_token"):
         return None
     try:
         csrf.protect()
@@ -89,15 +106,39 @@ def post_scan() -> Any:
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
         return error("invalid_quantity", "Quantity must be a whole number.")
     source = body.get("source", Source.API)
-    if source not in SCAN_SOURCES or source not in tuple(Source):
+    if not isinstance(source, str) or source not in SCAN_SOURCES:
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")
     station = _text_field(body, "station", 64)
     who = actor(station=station, source=source)
     confirm = body.get("confirm", False)
     if not isinstance(confirm, bool):
         return error("invalid_confirm", "confirm must be true or false.")
-    result = stock.record_scan(code, mode, quantity, who, body.get("scan_id"), confirm=confirm)
-    return jsonify(result.as_dict()), (200 if result.replayed else 201)
+    try:
+        made = body.get("scanned_at")
+        scanned_at = None if made is None else parse_scanned_at(made, utcnow())
+    except ScanTextError as exc:
+        return error(exc.code, exc.message)
+    factor = current_app.config["UNUSUAL_FACTOR"]
+    try:
+        result = stock.record_scan(
+            code, mode, quantity, who, body.get("scan_id"), confirm=confirm, factor=factor
+        )
+    except NotFound as exc:
+        return _unknown_code(exc, code)
+    # When the scan was made, as the client said (kept by the client, not in the ledger).
+    answer = result.as_dict() | {"scanned_at": scanned_at.isoformat() if scanned_at else None}
+    return jsonify(answer), (200 if result.replayed else 201)
+
+
+def _unknown_code(exc: NotFound, code: str) -> Any:
+    """The 404 of a scan; for a supervisor who scanned a code that could be a new bin's,
+    with ``create_url``: the new-bin form with that code filled in."""
+    db.session.rollback()
+    body = {"code": exc.code, "message": exc.message}
+    new = bin_records.code_for_new_bin(code) if exc.code == "unknown_code" else None
+    if new and has_role(str(current_user.role), Role.SUPERVISOR):
+        body["create_url"] = url_for("masterdata.new_bin", code=new)
+    return jsonify(error=body), exc.status
 
 
 @bp.post("/scans/<scan_id>/undo")
@@ -123,7 +164,7 @@ def list_bins() -> Any:
     )
 
 
-@bp.get("/bins/<code>")
+@bp.get("/bins/<path:code>")
 @requires(Role.DISPLAY)
 def get_bin(code: str) -> Any:
     """One bin."""
@@ -140,7 +181,9 @@ def list_requests() -> Any:
     status = request.args.get("status")
     if status is not None and status not in tuple(RequestStatus):
         return error("invalid_status", f"status must be one of: {', '.join(tuple(RequestStatus))}.")
-    return jsonify(requests=[requests.request_dict(r) for r in requests.list_requests(status)])
+    why = has_role(str(current_user.role), Role.SUPERVISOR)  # operators: not the mail server's
+    found = requests.list_requests(status)
+    return jsonify(requests=[requests.request_dict(r, send_error=why) for r in found])
 
 
 @bp.post("/requests/<int:request_id>/send")
@@ -149,6 +192,8 @@ def send_request(request_id: int) -> Any:
     """Send a draft (by email where SMTP is configured, else mark it sent): its cards go
     to ordered. Optional body ``{"via": "email" | "manual"}``."""
     body = request.get_json(silent=True) if request.is_json else None
+    if request.is_json and request.content_length and not isinstance(body, dict):
+        return error("invalid_json", "The body must be a JSON object (or empty).")
     via = body.get("via") if isinstance(body, dict) else None
     if via not in (None, SentVia.EMAIL, SentVia.MANUAL):
         return error("invalid_via", "via must be email or manual.")
@@ -160,12 +205,14 @@ def send_request(request_id: int) -> Any:
 @requires(Role.DISPLAY)
 def list_events() -> Any:
     """The change feed after an id (clients catch up with the last id they saw)."""
-    raw = request.args.get("after", "0")
-    if not raw.isdigit() or len(raw) > 18:
+    after = whole_number(request.args.get("after", "0"))
+    if after is None:
         return error("invalid_after", "after must be a non-negative whole number.")
-    found = events.events_after(int(raw))
-    last = found[-1].id if found else int(raw)
-    return jsonify(events=[events.event_dict(e) for e in found], last_id=last)
+    found = events.events_after(after)
+    last = found[-1].id if found else after
+    role = str(current_user.role)
+    shown = [d for d in (events.event_dict(e, role) for e in found) if d is not None]
+    return jsonify(events=shown, last_id=last)
 
 
 @bp.get("/whoami")

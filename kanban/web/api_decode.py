@@ -1,7 +1,8 @@
 """``POST /api/decode``: read the barcodes in a photo or a camera frame (docs/spec.md §3.3, §8.1).
 
-The decoding itself lives in :mod:`kanban.barcodes.decode`, which runs it in a worker
-process pool with a time bound. The pool starts lazily, on the first decode, so it starts in
+The decoding itself lives in :mod:`kanban.barcodes.decode`, which runs it in worker
+processes with a time bound and a fair share per user or device (``decode_busy``, 429, when
+one asks for more at once). The pool starts lazily, on the first decode, so it starts in
 a gunicorn worker and never in the master before the fork.
 
 Decoding changes nothing: the page submits the code it read to ``POST /api/scans`` as a
@@ -20,6 +21,7 @@ import logging
 from typing import Any
 
 from flask import jsonify, request
+from flask_login import current_user
 
 from ..barcodes import decode
 from ..catalog import views as bins
@@ -27,7 +29,7 @@ from ..domain.codes import ScanTextError, clean_scan_text
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp, error
-from .security import requires
+from .security import TokenPrincipal, requires
 
 __all__ = ["bp", "log_engines", "resolve_code"]
 
@@ -42,6 +44,14 @@ PHOTO_TIMEOUT = 6.0
 def log_engines() -> None:
     """Log which decoding engines are available (no worker process is started)."""
     log.info("%s", decode.engines_status())
+
+
+def _owner() -> str:
+    """Who asks, for the decoder's fair share: each person and each device token is one."""
+    who = current_user._get_current_object()
+    if isinstance(who, TokenPrincipal):
+        return f"token:{who.token_id}"
+    return f"user:{who.id}"
 
 
 def _is_live() -> bool:
@@ -73,10 +83,16 @@ def decode_image() -> Any:
     live = _is_live()
     try:
         codes = decode.decode_bytes(
-            data, timeout=LIVE_TIMEOUT if live else PHOTO_TIMEOUT, thorough=not live
+            data,
+            timeout=LIVE_TIMEOUT if live else PHOTO_TIMEOUT,
+            thorough=not live,
+            owner=_owner(),
         )
     except decode.DecodeError as exc:
-        return error(exc.code, exc.message, exc.http_status)
+        resp, status = error(exc.code, exc.message, exc.http_status)
+        if exc.code == "decode_busy":
+            resp.headers["Retry-After"] = "1"
+        return resp, status
     return jsonify(codes=[{"text": c.text, "format": c.format} for c in codes])
 
 

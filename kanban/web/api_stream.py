@@ -8,6 +8,8 @@ a few times a second and returns its connection to the pool between polls.
   else ``?after=N``, else from the newest event. Each event carries ``id:``.
 * A ``heartbeat`` event (after a keep-alive comment) every ``HEARTBEAT`` seconds
   lets a screen tell "quiet" from "disconnected".
+* Every ``AUTH_CHECK_SECONDS`` the stream checks that its token is still live (not revoked
+  or expired) or its person's session still valid; if not it sends ``denied`` and ends.
 * A stream ends after ``EVENT_STREAM_SECONDS`` (5 min) so server threads are
   recycled; EventSource reconnects by itself with ``Last-Event-ID``.
 * Each stream holds a server thread, so a process serves at most
@@ -30,12 +32,16 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core import feed as events
+from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp
 from .security import TokenPrincipal, requires
 
 POLL_SECONDS = 0.25
+#: How often a stream checks that its principal may still read the feed: a revoked token's
+#: or a logged-out session's stream ends within this and one poll (well under a second).
+AUTH_CHECK_SECONDS = POLL_SECONDS
 HEARTBEAT_SECONDS = 10.0
 STREAM_SECONDS = 300.0
 STREAM_SLOTS = 8
@@ -72,10 +78,7 @@ def _resume_point() -> int | None:
         raw = request.args.get("after")
     if raw is None or raw == "":
         return events.last_event_id()
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 18:
-        return None
-    return int(raw)
+    return whole_number(raw.strip())
 
 
 def _sse(event: str | None, data: Any, event_id: int | None = None) -> str:
@@ -109,11 +112,11 @@ def _principal_check() -> Any:
     if isinstance(who, TokenPrincipal):
         token_id = who.token_id
         return lambda: auth_service.token_is_live(token_id)
-    user_id = who.id
-    return lambda: auth_service.user_is_active(user_id)
+    user_id, generation = who.id, who.session_generation
+    return lambda: auth_service.session_is_live(user_id, generation)
 
 
-def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
+def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[str]:
     cfg = current_app.config
     poll = float(cfg.get("EVENT_STREAM_POLL_SECONDS", POLL_SECONDS))
     beat = float(cfg.get("EVENT_STREAM_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
@@ -128,10 +131,14 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
             return
         yield _sse("heartbeat", {"last_id": newest, "time": time.time()})
         next_beat = time.monotonic() + beat
+        next_check = time.monotonic() + AUTH_CHECK_SECONDS
         while time.monotonic() < ends:
             found = events.events_after(last)
-            rows = [(e.id, events.event_dict(e)) for e in found]
-            allowed = still_allowed() if time.monotonic() >= next_beat else True
+            rows = [(e.id, events.event_dict(e, role)) for e in found]
+            allowed = True
+            if time.monotonic() >= next_check:  # revoked, expired, logged out: end soon
+                allowed = still_allowed()
+                next_check = time.monotonic() + AUTH_CHECK_SECONDS
             # Between polls the stream holds no transaction and no connection.
             db.session.remove()
             if not allowed:
@@ -139,7 +146,8 @@ def _stream(after: int, still_allowed: Any, sock: Any) -> Iterator[str]:
                 return
             for event_id, data in rows:
                 last = event_id
-                yield _sse(None, data, event_id)
+                if data is not None:  # not for this principal's eyes: skipped, not resent
+                    yield _sse(None, data, event_id)
             if len(rows) >= events.PAGE:
                 continue  # catching up: fetch the next page at once
             if time.monotonic() >= next_beat:
@@ -187,7 +195,8 @@ def event_stream() -> Any:
         sock = request.environ.get("gunicorn.socket")
         db.session.remove()  # the login lookup's transaction ends here
         resp = Response(
-            stream_with_context(_stream(after, check, sock)), mimetype="text/event-stream"
+            stream_with_context(_stream(after, str(current_user.role), check, sock)),
+            mimetype="text/event-stream",
         )
     except BaseException:
         release()

@@ -12,15 +12,17 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..board import queries as board_service
 from ..catalog import views as bins
+from ..core import audit
 from ..core.errors import ServiceError
+from ..domain.numbers import whole_number
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
-from ..domain.statuses import Role
+from ..domain.statuses import AuditObject, Role, Source
 from ..extensions import db
 from ..masterdata import bins as catalog
 from ..sizing import loop as sizing
 from ..stock.scanning import MAX_QUANTITY
 from .forms import form_int
-from .security import requires
+from .security import actor, requires
 
 bp = Blueprint("board", __name__)
 
@@ -55,7 +57,8 @@ def board() -> Any:
     """All bins as cards, by zone or in state columns, with filters and search."""
     filt, view = board_args()
     data = board_service.load_board(filt)
-    return render_template("board/board.html", board=data, view=view)
+    can_edit = auth_service.has_role(current_user.role, Role.SUPERVISOR)
+    return render_template("board/board.html", board=data, view=view, can_edit=can_edit)
 
 
 @bp.get("/bins/sizing")
@@ -87,20 +90,28 @@ def sizing_overview() -> Any:
 @bp.post("/bins/sizing")
 @requires(Role.SUPERVISOR)
 def apply_sizes() -> Any:
-    """Apply the ticked recommendations, all in one go (or none, if any is bad)."""
+    """The ticked recommendations: first what applying them would change (cards, request
+    lines), to confirm; with ``confirm=1`` apply them all in one go (or none, if any is bad)."""
     back = redirect(url_for("board.sizing_overview") + _sizing_query())
     wanted: dict[str, int] = {}
     for value in request.form.getlist("apply")[:5000]:
         code, _, raw = value.rpartition(":")
-        if not code or not raw.isdigit() or len(raw) > 9 or int(raw) > MAX_QUANTITY:
+        quantity = whole_number(raw, max_digits=9)
+        if not code or quantity is None or quantity > MAX_QUANTITY:
             flash("A ticked bin came with an impossible quantity: nothing was changed.", "error")
             return back
-        wanted[code] = int(raw)
+        wanted[code] = quantity
     if not wanted:
         flash("Tick the bins whose card size to apply.", "error")
         return back
     try:
-        changed = sizing.apply_many(wanted, current_user.username)
+        if request.form.get("confirm") != "1":
+            plan = sizing.plan_apply(wanted)
+            db.session.rollback()
+            return render_template(
+                "bins/sizing_confirm.html", plan=plan, back_query=_sizing_query()
+            )
+        changed = sizing.apply_many(wanted, actor(source=Source.FORM))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -128,15 +139,19 @@ def bin_page(code: str) -> Any:
         window_days=current_app.config["DEMAND_DAYS"],
         safety_factor=current_app.config["SAFETY_FACTOR"],
     )
+    can_apply = auth_service.has_role(current_user.role, Role.SUPERVISOR)
     return render_template(
         "board/bin.html",
         card=card,
         advice=advice,
         chart=board_service.demand_chart(advice.demand),
-        can_apply=auth_service.has_role(current_user.role, Role.SUPERVISOR),
+        can_apply=can_apply,
         min_deliveries=MIN_MEASURED_DELIVERIES,
         max_quantity=MAX_QUANTITY,
         movements=bins.recent_movements(b.id),
+        history=audit.history(AuditObject.BIN, b.id) if can_apply else [],
+        label_offer=request.args.get("label") if can_apply else None,
+        renamed_from=request.args.get("from", "")[:16],
     )
 
 
@@ -147,7 +162,7 @@ def set_bin_active(code: str) -> Any:
     b = bins.get_bin(code[:64])
     active = request.form.get("active") == "1"
     try:
-        b = catalog.set_bin_active(b.code, active, current_user.username)
+        b = catalog.set_bin_active(b.code, active, actor(source=Source.FORM))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -171,7 +186,7 @@ def set_card_quantity(code: str) -> Any:
         flash(f"The card quantity must be a whole number from 0 to {MAX_QUANTITY}.", "error")
         return back
     try:
-        old, b = sizing.set_card_quantity(b.code, quantity, current_user.username)
+        old, b = sizing.set_card_quantity(b.code, quantity, actor(source=Source.FORM))
         state = b.state
         db.session.commit()
     except ServiceError as exc:

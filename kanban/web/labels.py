@@ -25,6 +25,14 @@ from ..labels.rendering import LabelFile
 from ..labels.selection import Selection
 from .security import requires
 
+#: Why an operator gets no labels (docs/decisions/labels.md, "Who prints labels").
+ONLY_SUPERVISORS_PRINT = (
+    "Labels are printed by supervisors and admins: a label decides what every scan of it "
+    "books, so new and replacement labels come from whoever looks after the bins. Ask a "
+    "supervisor to print the one you need. Until then, type the bin code on the Scan page "
+    "to scan a bin whose label is missing or torn."
+)
+
 bp = Blueprint("labels", __name__)
 
 #: One PDF or ZPL download at most (about 5 s of rendering); larger runs: `kanban labels`.
@@ -163,7 +171,7 @@ def _within_web_limit(found: list[LabelData], opts: RenderOptions, limit: int) -
 
 
 @bp.get("/labels")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def page() -> Any:
     """Choose bins and label stock; see the count and a preview before printing."""
     result: dict[str, Any] | None = None
@@ -191,7 +199,7 @@ def page() -> Any:
 
 
 @bp.get("/labels/summary.json")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def summary() -> Any:
     """The labels page's result as JSON: count, pages, preview and links (for live updates)."""
     sel, opts = _read("pdf")
@@ -199,7 +207,7 @@ def summary() -> Any:
 
 
 @bp.get("/labels/preview.png")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def preview() -> Any:
     """One bin's label as a PNG at the preset's resolution (``code``, ``preset``)."""
     code = request.args.get("code", "").strip()
@@ -212,7 +220,7 @@ def preview() -> Any:
 
 
 @bp.get("/labels/labels.pdf")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def pdf() -> Any:
     """The selection as a PDF on the preset's sheets (or roll labels)."""
     sel, opts = _read("pdf")
@@ -222,7 +230,7 @@ def pdf() -> Any:
 
 
 @bp.get("/labels/labels.zpl")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def zpl() -> Any:
     """The selection as a ZPL job for a Zebra printer (``dpi`` 203 or 300)."""
     sel, opts = _read("zpl")
@@ -232,7 +240,7 @@ def zpl() -> Any:
 
 
 @bp.get("/labels/print")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def print_view() -> Any:
     """The selection laid out on pages of the preset's size, for the browser's Print."""
     try:
@@ -255,7 +263,7 @@ def print_view() -> Any:
 
 
 @bp.get("/bins/<path:code>/label.png")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def bin_png(code: str) -> Any:
     """One bin's label as PNG (``preset``, ``dpi`` optional)."""
     opts = label_options.options("png", preset=request.args.get("preset"), dpi=_number("dpi"))
@@ -265,7 +273,7 @@ def bin_png(code: str) -> Any:
 
 
 @bp.get("/bins/<path:code>/label.svg")
-@requires(Role.SUPERVISOR)
+@requires(Role.SUPERVISOR, why=ONLY_SUPERVISORS_PRINT)
 def bin_svg(code: str) -> Any:
     """One bin's label as SVG (``preset`` optional)."""
     opts = label_options.options("svg", preset=request.args.get("preset"))

@@ -24,16 +24,18 @@ from flask import (
 from flask_login import current_user
 
 from ..auth import users as auth_service
+from ..core import audit
 from ..core.errors import ServiceError
 from ..domain import leadtime
-from ..domain.statuses import RequestStatus, Role, SentVia, Source
+from ..domain.numbers import whole_number
+from ..domain.statuses import AuditObject, RequestStatus, Role, SentVia, Source
 from ..extensions import db
 from ..models import utcnow
+from ..purchasing import autosend, overview, requests, review, sending
 from ..purchasing import documents as request_docs
-from ..purchasing import overview, requests, review, sending
 from ..purchasing import suppliers as supplier_service
 from ..stock.scanning import MAX_QUANTITY
-from . import settings
+from . import clock, settings
 from .forms import form_int
 from .security import actor, requires
 
@@ -90,7 +92,9 @@ def _back(request_id: int) -> Any:
 
 def _refused(exc: ServiceError) -> None:
     db.session.rollback()
-    flash(exc.message, "error")
+    hint = exc.details.get("admin_hint")  # the setting to fix: an admin's business only
+    is_admin = getattr(current_user, "role", None) == Role.ADMIN
+    flash(f"{exc.message} {hint}" if hint and is_admin else exc.message, "error")
 
 
 def _contact() -> tuple[str, str]:
@@ -144,8 +148,11 @@ def detail(request_id: int) -> Any:
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
         unfinished=requests.unfinished_send(req),
+        handed_over=req.sent_via == SentVia.HANDED_OVER,
+        deliveries=autosend.deliveries_for(req.id),
         max_quantity=MAX_QUANTITY,
         expected_if_sent=overview.expected_if_sent_now(req),
+        hidden_send_error=requests.HIDDEN_SEND_ERROR,
     )
 
 
@@ -202,7 +209,8 @@ def send(request_id: int) -> Any:
         return _back(request_id)
     line_ids: list[int] | None = None
     if via == SentVia.MANUAL:
-        line_ids = [int(v) for v in request.form.getlist("line_id") if v.isdigit()][:1000]
+        found = (whole_number(v) for v in request.form.getlist("line_id")[:1000])
+        line_ids = [n for n in found if n is not None]
     try:
         req = sending.send(
             request_id, settings.mail(), via=via, actor=_contact()[0], line_ids=line_ids or None
@@ -215,6 +223,20 @@ def send(request_id: int) -> Any:
         flash(f"{number} was emailed to {email}.", "ok")
     else:
         flash(f"{number} is marked as sent.", "ok")
+    return _back(request_id)
+
+
+@bp.post("/requests/<int:request_id>/deliveries/<int:delivery_id>/retry")
+@requires(Role.SUPERVISOR)
+def retry_delivery(request_id: int, delivery_id: int) -> Any:
+    """Email the draft again after automatic sending gave up (through the outbox)."""
+    try:
+        autosend.retry(request_id, delivery_id, by=_contact()[0])
+        db.session.commit()
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(request_id)
+    flash("The request will be emailed again in a moment; reload to see how it went.", "ok")
     return _back(request_id)
 
 
@@ -269,7 +291,9 @@ def _download(
 ) -> Response:
     req = requests.load_request(request_id)
     name, email = _contact()
-    doc = requests.request_doc(req, contact_name=name, contact_email=email)
+    doc = requests.request_doc(
+        req, contact_name=name, contact_email=email, zone=clock.zone(), site=settings.site()
+    )
     inline = request.args.get("inline") == "1" and ext == "pdf"
     disposition = "inline" if inline else "attachment"
     return Response(
@@ -308,6 +332,7 @@ def suppliers() -> Any:
         suppliers=supplier_service.list_suppliers(),
         stats=supplier_service.supplier_lead_times(),
         open_reqs=overview.open_counts(utcnow().date()),
+        can_change=_can_change(),
     )
 
 
@@ -333,6 +358,7 @@ def supplier(supplier_id: int) -> Any:
         items=supplier_service.supplier_items(sup.id),
         can_change=_can_change(),
         email_ready=settings.mail().email_configured,
+        history=audit.history(AuditObject.SUPPLIER, sup.id) if _can_change() else [],
     )
 
 
@@ -342,7 +368,7 @@ def auto_send(supplier_id: int) -> Any:
     """Switch "send automatically" on or off."""
     on = request.form.get("auto_send") == "1"
     try:
-        sup = supplier_service.set_auto_send(supplier_id, on, actor=_contact()[0])
+        sup = supplier_service.set_auto_send(supplier_id, on, actor=actor(source=Source.FORM))
         name = sup.name
         db.session.commit()
     except ServiceError as exc:

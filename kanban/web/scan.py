@@ -16,10 +16,18 @@ from markupsafe import Markup
 
 from ..barcodes.commands import command_svg
 from ..barcodes.decode import MAX_UPLOAD_BYTES
-from ..domain.codes import COMMAND_PREFIX, MAX_SCAN_LENGTH, MODES, Command, all_commands
+from ..domain.codes import (
+    ANSWERS,
+    COMMAND_PREFIX,
+    MAX_SCAN_LENGTH,
+    MODES,
+    Command,
+    all_commands,
+)
 from ..domain.statuses import CommandAction, Role
 from ..ops.https import ca_certificate
 from ..stock import recent as recent_scans
+from ..stock.guards import CONFIRMABLE
 from ..stock.scanning import MAX_QUANTITY, SCAN_ID_MAX
 from .board import STATE_LOOK
 from .security import actor, requires
@@ -48,9 +56,9 @@ SCAN_CACHE = "kanban-scan-v1"
 #: its module, the module that one imports, and the WebAssembly. The live camera loads them
 #: where the browser has no BarcodeDetector; the offline copy keeps all three.
 READER_FILES = (
-    "vendor/zxing-wasm/reader/index.js",
-    "vendor/zxing-wasm/share.js",
-    "vendor/zxing-wasm/zxing_reader.wasm",
+    "vendor/zxing_wasm/reader/index.js",
+    "vendor/zxing_wasm/share.js",
+    "vendor/zxing_wasm/zxing_reader.wasm",
 )
 
 #: Words and icons of the modes: the button, the result banner, the recent list. The icons
@@ -64,13 +72,29 @@ MODE_LOOK: dict[str, dict[str, str]] = {
 }
 
 
+#: What the commands without a value do, in words.
+COMMAND_WORDS: dict[str, str] = {
+    CommandAction.UNDO: "Undo my last scan",
+    CommandAction.CONFIRM: "Confirm: book it anyway",
+    CommandAction.CANCEL: "Cancel: do not book it",
+}
+
+#: The command sheet's sections: a title and the actions it prints.
+SHEET_SECTIONS: tuple[tuple[str, tuple[CommandAction, ...]], ...] = (
+    ("Mode", (CommandAction.MODE,)),
+    ("Quantity of the next scan", (CommandAction.QUANTITY,)),
+    ("Undo", (CommandAction.UNDO,)),
+    ("Answer a question (an unusual quantity, more than ordered)", ANSWERS),
+)
+
+
 def command_label(cmd: Command) -> str:
     """What a command does, in words (printed under its barcode and shown when scanned)."""
     if cmd.action == "mode":
         return f"Mode: {MODE_LOOK[str(cmd.value)]['word']}"
     if cmd.action == "quantity":
         return f"Quantity {cmd.value}"
-    return "Undo my last scan"
+    return COMMAND_WORDS[cmd.action]
 
 
 def command_table() -> dict[str, dict[str, Any]]:
@@ -96,6 +120,8 @@ def page_config() -> dict[str, Any]:
         "burst_min": BURST_MIN,
         "command_prefix": COMMAND_PREFIX,
         "commands": command_table(),
+        # Refusals the page asks about (confirm or cancel) rather than drops.
+        "confirmable": list(CONFIRMABLE),
         "modes": {m: MODE_LOOK[m] for m in (*MODES, CommandAction.UNDO)},
         "states": STATE_LOOK,
         "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],
@@ -154,13 +180,16 @@ def worker() -> Any:
 @bp.get("/scan/commands")
 @requires(Role.OPERATOR)
 def command_sheet() -> Any:
-    """A printable sheet of command barcodes: mode, quantity 1–10, undo."""
-    groups: dict[str, list[dict[str, Any]]] = {"mode": [], "quantity": [], "undo": []}
-    for cmd in all_commands():
-        # command_svg builds the SVG from numbers and an escaped text only.
-        svg = Markup(command_svg(cmd.text))  # noqa: S704
-        groups[cmd.action].append({"text": cmd.text, "label": command_label(cmd), "svg": svg})
-    return render_template("scan/commands.html", groups=groups)
+    """A printable sheet of command barcodes: mode, quantity 1–10, undo, confirm, cancel."""
+    sections = []
+    for title, actions in SHEET_SECTIONS:
+        found = []
+        for cmd in (c for c in all_commands() if c.action in actions):
+            # command_svg builds the SVG from numbers and an escaped text only.
+            svg = Markup(command_svg(cmd.text))  # noqa: S704
+            found.append({"text": cmd.text, "label": command_label(cmd), "svg": svg})
+        sections.append({"title": title, "commands": found})
+    return render_template("scan/commands.html", sections=sections)
 
 
 @bp.get("/scan/recent")

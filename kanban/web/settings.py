@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..purchasing.sending import MailSettings
+from ..purchasing.settings import MailSettings, SiteDetails
 
 
 def mail() -> MailSettings:
-    """Where requests are emailed from (``KANBAN_SMTP_URL``, ``KANBAN_MAIL_FROM``)."""
+    """Where requests are emailed from (``KANBAN_SMTP_URL``, ``KANBAN_MAIL_FROM``), with the
+    site's details."""
     return MailSettings.from_config(current_app.config)
+
+
+def site() -> SiteDetails:
+    """Who orders and where the goods go (``KANBAN_COMPANY_NAME`` …), for request documents."""
+    return SiteDetails.from_config(current_app.config)

@@ -79,7 +79,7 @@ def upload() -> Any:
         return _page(
             report=report,
             filename=upload.filename,
-            changes=imports.preview(report),
+            changes=report.changes,
             text=data.decode("utf-8-sig"),
         )
     if action == "import":
@@ -90,11 +90,7 @@ def upload() -> Any:
             db.session.rollback()
             return _page(400, report=report, filename=request.form.get("filename", ""))
         db.session.commit()
-        flash(
-            f"Imported {len(report.rows)} rows: {report.created} bins created, "
-            f"{report.updated} updated.",
-            "ok",
-        )
+        flash(f"Imported {len(report.rows)} rows: {report.summary}.", "ok")
         return redirect(url_for("spreadsheet.page"))
     flash("Unknown action.", "error")
     return _page(400)

@@ -2,19 +2,21 @@
 // changed bin to its card, the filter, and the counts per state, per group and in all.
 // What one card shows is cards.js.
 
-import { ageText, fillCard, matches, mergeKnown } from './cards.js';
+import { ageText, fillCard, matches, mergeKnown, needsAction } from './cards.js';
 import { CARD_STATES } from './vocab.js';
 
 /**
  * The cards of one page (board or wall) and how to keep them up to date.
  *
  * root: the element holding sections ([data-zone-section] or [data-column]),
- * the #card-template and #zone-template; view: "zones" or "columns".
+ * the #card-template and #zone-template; view: "zones" or "columns". actionFirst: the
+ * cards that need action sit in the [data-action-section] (the wall's ?sort=action).
  */
 export class CardSet {
-  constructor(root, { view = 'zones', filter = {}, onChange = () => {} } = {}) {
+  constructor(root, { view = 'zones', filter = {}, onChange = () => {}, actionFirst = false } = {}) {
     this.root = root;
     this.view = view;
+    this.actionFirst = actionFirst;
     this.filter = filter;
     this.onChange = onChange;
     this.zones = JSON.parse(root.dataset.zones || '[]');
@@ -33,9 +35,13 @@ export class CardSet {
     return i === -1 ? this.zones.length : i;
   }
 
+  inActionSection(card) {
+    return this.actionFirst && this.view === 'zones' && needsAction(card);
+  }
+
   sortKey(card) {
     const zone = card.dataset.zone;
-    return this.view === 'columns'
+    return this.view === 'columns' || this.inActionSection(card)
       ? [this.zoneIndex(zone), zone, card.dataset.bin]
       : [card.dataset.bin];
   }
@@ -60,7 +66,7 @@ export class CardSet {
     section.dataset.zoneSection = zone;
     section.querySelector('.zone-name-title').textContent = zone;
     if (!this.zones.includes(zone)) this.zones.push(zone);
-    const sections = [...this.root.querySelectorAll('[data-zone-section]')];
+    const sections = [...this.root.querySelectorAll('[data-zone-section]:not([data-action-section])')];
     const next = sections.find((s) => this.zoneIndex(s.dataset.zoneSection) > this.zoneIndex(zone));
     const parent = sections[0]?.parentElement || this.root.querySelector('[data-zones-root], [data-pages-root]');
     if (next) next.before(section);
@@ -73,6 +79,7 @@ export class CardSet {
     if (this.view === 'columns') {
       return this.root.querySelector(`[data-column="${card.dataset.state}"] .cards`);
     }
+    if (this.inActionSection(card)) return this.root.querySelector('[data-action-section] .cards');
     return this.zoneSection(card.dataset.zone)?.querySelector('.cards');
   }
 
@@ -103,9 +110,12 @@ export class CardSet {
       if (!tpl) return null;
       card = tpl.content.firstElementChild.cloneNode(true);
     }
-    const moved = added || card.dataset.state !== bin.state || card.dataset.zone !== bin.zone;
+    const wasUrgent = !added && this.inActionSection(card);
+    const flipped = !added && card.dataset.state !== bin.state;
+    let moved = added || flipped || card.dataset.zone !== bin.zone;
     const wasHidden = card.hidden;
     fillCard(card, mergeKnown(added ? null : card, bin));
+    moved = moved || wasUrgent !== this.inActionSection(card);
     if (moved) this.place(card);
     card.hidden = !matches(card, this.filter);
     card.classList.remove('just-changed');
@@ -113,7 +123,7 @@ export class CardSet {
     card.classList.add('just-changed');
     this.scheduleRecount();
     const result = added ? 'added' : 'changed';
-    this.onChange(card, result, moved || wasHidden !== card.hidden);
+    this.onChange(card, result, moved || wasHidden !== card.hidden, flipped || added);
     return result;
   }
 

@@ -6,6 +6,7 @@
 // touched. Text goes in with textContent, never as HTML. The set of cards on a
 // page (placing, counting) is card-set.js.
 
+import { cardReason, localText } from './clock.js';
 import { CARD_STATES, CardState } from './vocab.js';
 
 export const WORDS = {
@@ -60,7 +61,10 @@ function svgIcon(base, name) {
 function badge(base, cls, iconName, text, more = '') {
   const span = document.createElement('span');
   span.className = `badge ${cls}`;
-  span.append(svgIcon(base, iconName), text);
+  const word = document.createElement('span');
+  word.className = 'badge-word';
+  word.textContent = text;
+  span.append(svgIcon(base, iconName), word);
   if (more) {
     const extra = document.createElement('span');
     extra.className = 'badge-more';
@@ -88,7 +92,7 @@ export function fillCard(card, bin) {
   setText(card, '.state-word', WORDS[bin.state] || bin.state);
   const age = card.querySelector('time.age');
   age.setAttribute('datetime', bin.state_since);
-  age.title = `In this state since ${bin.state_since.slice(0, 16).replace('T', ' ')} UTC`;
+  age.title = `In this state since ${localText(bin.state_since)}`;
   setText(card, '.age-text', ageText(bin.state_since));
   setText(card, '.code', bin.code);
   setText(card, '.sku', bin.item.sku);
@@ -110,7 +114,14 @@ export function fillCard(card, bin) {
   }
   if (bin.flags.overdue) badges.push(badge(base, 'badge-overdue', 'late', 'Overdue'));
   flags.replaceChildren(...badges);
-  setText(card, '.reason', bin.reason);
+  setText(card, '.reason', cardReason(bin));
+}
+
+/** A card someone must act on: to replenish, out of stock or overdue
+ * (as kanban.domain.cards.needs_action). */
+export function needsAction(card) {
+  return card.dataset.state === CardState.REPLENISH
+    || Boolean(card.querySelector('.badge-stockout, .badge-overdue'));
 }
 
 /** What the board knows about a card that the event may not say.

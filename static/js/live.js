@@ -20,6 +20,8 @@
 // so a wall screen that runs for weeks stays right and an offline one keeps
 // showing what it has rather than an error page.
 
+import { timeOfDay, zoneName } from './clock.js';
+
 const POLL_MS = 1000;
 const STREAM_RETRY_MS = 30000;
 const REFRESH_SPREAD_MS = 60000; // screens reload within a minute of each other, not at once
@@ -206,10 +208,7 @@ export function showStatus(el, st) {
   const text = el.querySelector('.live-text');
   el.dataset.live = st.mode;
   if (st.mode === 'stale') {
-    const hhmmss = st.since.toLocaleTimeString([], {
-      hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-    });
-    text.textContent = `Stale since ${hhmmss}`;
+    text.textContent = `Stale since ${timeOfDay(st.since, { seconds: true })} ${zoneName(st.since)}`;
   } else {
     text.textContent = { live: 'Live', polling: 'Live (polling)', connecting: 'Connecting…' }[st.mode];
   }

@@ -40,6 +40,8 @@ export async function sendScan(item) {
   const body = { code: item.code, mode: item.mode, scan_id: item.scan_id, source: item.source };
   if (item.quantity !== undefined && item.quantity !== null) body.quantity = item.quantity;
   if (item.station) body.station = item.station;
+  if (item.scanned_at) body.scanned_at = item.scanned_at;
+  if (item.confirm) body.confirm = true; // the operator answered the question: book it
   try {
     const { resp, data } = await postJson(cfg.urls.scans, body);
     return classify(resp, data);

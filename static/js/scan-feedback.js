@@ -1,5 +1,6 @@
 // Sound and vibration after each scan (docs/spec.md §3.4): a short high beep for a good scan,
-// two rising tones when the card flipped, a low double buzz for an error.
+// two rising tones when the card flipped, a low double buzz for an error, three alternating
+// tones for a question that needs an answer (confirm or cancel).
 // Web Audio needs a user gesture first: unlock() is called on keys and taps.
 
 const TONES = {
@@ -8,6 +9,7 @@ const TONES = {
   error: [[196, 0.22], [0, 0.07], [196, 0.3]],
   queued: [[784, 0.08], [0, 0.05], [784, 0.08]],
   command: [[1318, 0.05]],
+  ask: [[880, 0.12], [0, 0.06], [660, 0.12], [0, 0.06], [880, 0.12]],
 };
 const VIBRATIONS = {
   ok: [60],
@@ -15,6 +17,7 @@ const VIBRATIONS = {
   error: [250, 100, 250],
   queued: [40, 60, 40],
   command: [30],
+  ask: [120, 80, 120, 80, 120],
 };
 
 let audio = null;

@@ -1,10 +1,13 @@
 // What a scanned or typed text does, whichever way it came (scanner, field, camera, photo).
 // A code too long is refused and the same code again within the debounce time is ignored;
-// a command barcode sets the mode or the quantity, or undoes the last scan; anything else is
-// a scan, put in the outbox with the mode, the quantity and the station, then sent.
+// a command barcode sets the mode or the quantity, undoes the last scan, or answers the
+// page's question (confirm, cancel: scan-ask.js); anything else is a scan, put in the outbox
+// with the mode, the quantity, the station and the time it was made, then sent. A typed
+// quantity is for that one scan: the field goes back to automatic at once.
 // Undo takes back a scan still waiting, or else asks the server to undo the newest one.
 
 import { postUndo } from './scan-api.js';
+import { answer } from './scan-ask.js';
 import { signal } from './scan-feedback.js';
 import { myScans, queue } from './scan-outbox.js';
 import { newScanId } from './scan-queue.js';
@@ -25,7 +28,15 @@ function submitScan(text, source) {
     showError('invalid_quantity', `The quantity must be a whole number from 0 to ${cfg.max_quantity}.`, text);
     return;
   }
-  const item = { scan_id: newScanId(), code: text, mode: currentMode(), source, queued_at: Date.now() };
+  const now = Date.now();
+  const item = {
+    scan_id: newScanId(),
+    code: text,
+    mode: currentMode(),
+    source,
+    queued_at: now,
+    scanned_at: new Date(now).toISOString(),
+  };
   if (q.value !== null) item.quantity = q.value;
   const where = station();
   if (where) item.station = where;
@@ -42,6 +53,10 @@ function runCommand(key) {
   }
   if (cmd.action === 'undo') {
     undoLast();
+    return;
+  }
+  if (cmd.action === 'confirm' || cmd.action === 'cancel') {
+    answer(cmd.action === 'confirm');
     return;
   }
   if (cmd.action === 'mode') setMode(cmd.value);

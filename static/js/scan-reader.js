@@ -1,6 +1,6 @@
 // The live camera's readers (docs/spec.md §3.3, docs/decoding.md): where the browser has
 // BarcodeDetector it reads the frames; otherwise zxing-cpp compiled to WebAssembly does, on
-// the phone (static/vendor/zxing-wasm, served by this app, kept by the service worker for
+// the phone (static/vendor/zxing_wasm, served by this app, kept by the service worker for
 // offline use); only where neither can run do frames go to the server (scan-camera.js).
 //
 // Each reader takes a video element and answers [{text, points}], points being the code's

@@ -1,9 +1,12 @@
-// The recent list (#scan-recent): the scans still waiting in the outbox, those the server
-// refused on a late replay, then this station's last scans as the server knows them
-// (GET /scan/recent, ?station=NAME; without a name, the user's own). The server says which
-// of them may be undone; the Undo buttons' clicks are wired by scan.js.
+// The recent list (#scan-recent): the scans still waiting in the outbox, those waiting for
+// an answer to a question, those refused on a late replay or cancelled, then this station's
+// last scans and the user's own as the server knows them (GET /scan/recent, ?station=NAME).
+// Each shows when it was made (scan-made.js), a card that flipped, and the station when it
+// is not this one. The server says which may be undone; scan.js wires the Undo buttons.
 
 import { getRecent } from './scan-api.js';
+import { openQuestions } from './scan-ask.js';
+import { madeAt } from './scan-made.js';
 import { failedReplays, queue } from './scan-outbox.js';
 import { $, clock, el, modeLook, station, stateLook } from './scan-station.js';
 
@@ -19,7 +22,7 @@ export function undoableScan() {
 
 export async function refreshRecent() {
   const where = station();
-  $('station-label').textContent = where || 'your scans on this device';
+  $('station-label').textContent = where ? `${where} and yours` : 'your scans';
   try {
     const { resp, data } = await getRecent(where);
     if (resp.ok && data && Array.isArray(data.scans)) recentCache = data.scans;
@@ -41,26 +44,27 @@ function recentRow(kind, cells, button) {
   return li;
 }
 
+function made(item) {
+  return clock(item.scanned_at || new Date(item.queued_at));
+}
+
+function waitingRow(kind, item, after) {
+  const look = modeLook(item.mode);
+  const qty = item.quantity === undefined ? '' : ` ${item.quantity}`;
+  return recentRow(kind, [
+    ['r-time', made(item)],
+    ['r-what', `${look.icon} ${look.word}${qty}`],
+    ['r-bin', item.code],
+    ['r-after', after],
+  ]);
+}
+
 export function renderRecent() {
   const rows = [];
-  for (const item of queue.items().reverse()) {
-    const look = modeLook(item.mode);
-    const qty = item.quantity === undefined ? '' : ` ${item.quantity}`;
-    rows.push(recentRow('waiting', [
-      ['r-time', clock(new Date(item.queued_at))],
-      ['r-what', `${look.icon} ${look.word}${qty}`],
-      ['r-bin', item.code],
-      ['r-after', '◷ waiting to be sent'],
-    ]));
-  }
-  for (const f of failedReplays.slice(0, 5)) {
-    rows.push(recentRow('failed', [
-      ['r-time', clock(new Date(f.item.queued_at))],
-      ['r-what', `${modeLook(f.item.mode).icon} ${modeLook(f.item.mode).word}`],
-      ['r-bin', f.item.code],
-      ['r-after', `✖ not recorded: ${f.message}`],
-    ]));
-  }
+  for (const item of queue.items().reverse()) rows.push(waitingRow('waiting', item, '◷ waiting to be sent'));
+  for (const item of openQuestions()) rows.push(waitingRow('asking', item, '? not booked yet: confirm or cancel'));
+  for (const f of failedReplays.slice(0, 5)) rows.push(waitingRow('failed', f.item, `✖ not recorded: ${f.message}`));
+  const here = station();
   for (const s of recentCache) {
     const look = modeLook(s.mode);
     const st = stateLook(s.state_after);
@@ -71,12 +75,14 @@ export function renderRecent() {
       button.dataset.scanId = s.scan_id;
       button.setAttribute('aria-label', `Undo ${look.word} ${s.quantity} of ${s.bin}`);
     }
+    const elsewhere = s.station && s.station !== here ? ` at ${s.station}` : '';
     rows.push(recentRow(s.undone ? 'undone' : 'done', [
-      ['r-time', clock(s.at)],
+      ['r-time', clock(madeAt(s.scan_id, s.at))],
       ['r-what', `${look.icon} ${look.word} ${s.quantity}`],
       ['r-bin', s.bin],
       ['r-after', `→ ${s.on_hand_after} on hand · ${st.icon} ${st.word}`],
-      ['r-who', s.mine ? 'you' : s.actor],
+      ['r-flip', s.flipped ? `⚑ card flipped to ${st.word}` : ''],
+      ['r-who', `${s.mine ? 'you' : s.actor}${elsewhere}`],
       ['r-undone', s.undone ? '↩ undone' : ''],
     ], button));
   }

@@ -18,9 +18,10 @@ const parts = {
   state: result.querySelector('.result-state'),
   why: result.querySelector('.result-why'),
   detail: result.querySelector('.result-detail'),
+  create: result.querySelector('.result-create'),
 };
 
-// outcome: ok | error | queued | command | undo | busy
+// outcome: ok | error | queued | command | undo | busy | ask
 export function show(outcome, fields) {
   result.dataset.outcome = outcome;
   result.className = `result result-${outcome}`;
@@ -31,6 +32,7 @@ export function show(outcome, fields) {
     parts[name].textContent = value || '';
     parts[name].hidden = !value;
   }
+  parts.create.hidden = true;
   parts.state.className = 'result-state';
   if (fields.stateClass) parts.state.classList.add(`state-${fields.stateClass}`);
   // Restart the flash animation even when two results in a row look alike.
@@ -58,7 +60,9 @@ export function showApplied(item, data, live) {
   const qty = data.mode === Mode.COUNT ? `: ${data.quantity}` : ` ${data.quantity}`;
   const details = [];
   if (data.replayed) details.push('Already recorded earlier: nothing was counted twice.');
-  if (!live) details.push(`Scanned at ${clock(new Date(item.queued_at))} while offline; sent now.`);
+  if (item.confirm) details.push('Confirmed by you.');
+  if (!live) details.push(`Scanned at ${clock(item.scanned_at || new Date(item.queued_at))} while offline; sent now.`);
+  if (live && item.quantity !== undefined) details.push(`Quantity ${item.quantity} was for this scan only: the next scan is automatic.`);
   if (data.request) details.push(`On supplier request #${data.request.id} (${data.request.status}).`);
   const fields = binFields(data.bin);
   const stateWord = stateLook(data.bin.state).word;
@@ -81,6 +85,7 @@ const ERROR_TITLES = {
   code_too_long: 'Code too long',
   invalid_code: 'Not a code',
   no_code: 'No barcode found',
+  nothing_to_answer: 'No question open',
   offline: 'Server not reachable',
   session: 'Log in again',
 };
@@ -104,4 +109,14 @@ export function showNotice(text) {
   noticeTimer = setTimeout(() => {
     notice.hidden = true;
   }, 4000);
+}
+
+// A supervisor who scans a code that is no bin yet may create it: the server sends the
+// new-bin form's address (with the code it would have) only to supervisors.
+export function offerNewBin(url) {
+  if (typeof url !== 'string' || !url.startsWith('/bins/new?')) return;
+  const link = parts.create.querySelector('a');
+  link.href = url;
+  link.textContent = `✚ Create bin ${new URL(url, window.location.href).searchParams.get('code')}`;
+  parts.create.hidden = false;
 }

@@ -5,6 +5,7 @@
 //
 // Everything shown that came from a scan or the server is set with textContent.
 
+import { timeOfDay, zoneName } from './clock.js';
 import { MODES, Mode } from './vocab.js';
 
 export const app = document.getElementById('scan-app');
@@ -42,10 +43,10 @@ export function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** "14:08:05 CET": a time of day on the site's clock, the zone named (clock.js). */
 export function clock(value) {
-  const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const time = timeOfDay(value, { seconds: true });
+  return time && `${time} ${zoneName(value)}`;
 }
 
 export function station() {
@@ -83,15 +84,42 @@ export function setMode(next) {
 
 export function readQty() {
   const raw = qtyInput.value.trim();
-  if (raw === '') return { ok: !qtyInput.validity.badInput, value: null };
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > cfg.max_quantity) return { ok: false, value: null };
+  if (raw === '') return { ok: true, value: null };
+  const n = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n > cfg.max_quantity) return { ok: false, value: null };
   return { ok: true, value: n };
 }
 
+// What the next scan takes, under the scan field: "automatic", or a typed quantity marked as
+// being for the next scan only (#scan-app[data-qty] = auto | set colours it).
 export function updateQtyNow() {
   const q = readQty();
-  $('scan-qty-now').textContent = q.value === null ? '· quantity: automatic' : `· quantity: ${q.value}`;
+  const set = q.value !== null || !q.ok;
+  app.dataset.qty = set ? 'set' : 'auto';
+  $('scan-qty-now').textContent = set
+    ? `· quantity ${q.ok ? q.value : '?'} for the next scan only, then automatic`
+    : '· quantity: automatic';
+}
+
+// A tap or click into the quantity field selects what it holds, and the first key replaces
+// it: typing 50 into a field holding 12 gives 50, never 1502, wherever the caret landed.
+export function armQtyField() {
+  let fresh = false;
+  qtyInput.addEventListener('focus', () => {
+    fresh = true;
+    qtyInput.select();
+  });
+  qtyInput.addEventListener('click', () => {
+    if (fresh) qtyInput.select(); // the click placed the caret after focus selected all
+  });
+  qtyInput.addEventListener('beforeinput', (e) => {
+    if (!fresh) return;
+    fresh = false;
+    if (e.inputType.startsWith('insert')) qtyInput.value = '';
+  });
+  qtyInput.addEventListener('blur', () => {
+    fresh = false;
+  });
 }
 
 export function setQty(value) {

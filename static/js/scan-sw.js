@@ -6,7 +6,7 @@
 // keeps the last copy of the scan page and of the files it uses, and serves that copy only
 // when the server cannot be reached (network first). It never touches API calls: the page's
 // own outbox queues scans and replays them, each with its scan id, once the server is back.
-// The files kept include the live camera's WebAssembly reader (static/vendor/zxing-wasm,
+// The files kept include the live camera's WebAssembly reader (static/vendor/zxing_wasm,
 // the .js modules and the .wasm): scan-offline.js puts them in the cache on the first visit,
 // even before the camera is used, so that the camera reads labels offline too.
 //

@@ -11,11 +11,15 @@
 //   scan-outbox.js    the scans waiting to be sent and the "waiting" bar
 //   scan-recent.js    the recent list
 //   scan-input.js     what a scanned text or command barcode does, undo
+//   scan-ask.js       the question before an unusual quantity or an over-receipt is booked
+//   scan-sent.js      what the scans that waited through a network drop did
+//   scan-made.js      when each scan was made, for the recent list
 //   scan-capture.js   photo of a label and live camera
 //   scan-offline.js   the copy kept for a reload without network
 //   scan-keys.js, scan-queue.js, scan-camera.js, scan-feedback.js: the scanner's keys, the
 //   outbox's storage, the camera's frames, sound and vibration.
 
+import { ask, setUpQuestions } from './scan-ask.js';
 import { setUpCapture } from './scan-capture.js';
 import { prepare, setMuted, unlock } from './scan-feedback.js';
 import { handleText, undoScan } from './scan-input.js';
@@ -23,17 +27,26 @@ import { attachWedge } from './scan-keys.js';
 import { keepPageOffline } from './scan-offline.js';
 import { outboxEvents, queue, updateWaiting } from './scan-outbox.js';
 import { recentList, refreshRecent, refreshRecentSoon, renderRecent } from './scan-recent.js';
+import { setUpSent, showSent } from './scan-sent.js';
 import {
-  $, app, cfg, input, qtyInput, refocus, setMode, setQty, station, stationInput, stepQty, store,
-  updateQtyNow,
+  $, app, armQtyField, cfg, input, qtyInput, refocus, setMode, setQty, station, stationInput,
+  stepQty, store, updateQtyNow,
 } from './scan-station.js';
 import { Source } from './vocab.js';
 
 const RECENT_REFRESH_MS = 20000;
 
-// The recent list follows the outbox.
+// The recent list follows the outbox; the server's questions and the summary after a
+// network drop come from it too.
 outboxEvents.addEventListener('change', () => renderRecent());
 outboxEvents.addEventListener('applied', () => refreshRecentSoon());
+outboxEvents.addEventListener('ask', (e) => {
+  ask(e.detail.item, e.detail.error);
+  renderRecent();
+});
+outboxEvents.addEventListener('delivered', (e) => showSent(e.detail, cfg.confirmable));
+setUpQuestions();
+setUpSent();
 
 recentList.addEventListener('click', (e) => {
   const button = e.target.closest('button.r-undo');
@@ -74,6 +87,7 @@ $('qty-auto').addEventListener('click', () => {
   setQty(null);
   refocus();
 });
+armQtyField();
 qtyInput.addEventListener('input', updateQtyNow);
 qtyInput.addEventListener('keydown', (e) => {
   if (e.key === 'Enter') {

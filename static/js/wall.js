@@ -1,111 +1,18 @@
-// Wall mode: the board on a TV. Live cards, counts, a clock, a live/stale
-// indicator, and pages of zones that turn by themselves when the cards do not
-// fit on the screen.
+// Wall mode: the board on a TV. Live cards, counts, the site's clock, a live/stale
+// indicator, and as many cards on a page as stay readable at 5 m: full cards when they all
+// fit, dense cards (state, code, on hand / card) when they do not, and pages that turn by
+// themselves when even the dense cards do not fit (wall-pages.js). A card that changes
+// state brings its page up at once.
 
 import { CardSet } from './card-set.js';
+import { timeOfDay, weekdayOf, zoneName } from './clock.js';
 import { LiveFeed, showStatus } from './live.js';
+import { pageOf, pageTitle, paginate, showPage } from './wall-pages.js';
 import { CARD_STATES, EventKind } from './vocab.js';
 
 const root = document.getElementById('wall');
-
-function px(value) {
-  const n = parseFloat(value);
-  return Number.isFinite(n) ? n : 0;
-}
-
-/**
- * Split the shown zones into pages that fit the body's height, filling each
- * page: a zone that does not fit in what is left of a page continues on the
- * next one, its heading repeated and marked "part 2/3". A zone does not start
- * with a lone row at the foot of a page when more of it follows.
- * Returns [[{section, cards, part, parts}], ...].
- */
-function paginate(body) {
-  for (const el of body.querySelectorAll('.off-page')) el.classList.remove('off-page');
-  for (const el of body.querySelectorAll('[data-zone-part]')) el.textContent = '';
-  const avail = body.clientHeight;
-  const gap = px(getComputedStyle(body).rowGap);
-  const pages = [];
-  let page = [];
-  let used = 0;
-  const newPage = () => {
-    if (page.length) pages.push(page);
-    page = [];
-    used = 0;
-  };
-  const sections = [...body.querySelectorAll('[data-zone-section]')].filter((s) => !s.hidden);
-  for (const section of sections) {
-    const cards = [...section.querySelectorAll('.card')].filter((c) => !c.hidden);
-    if (!cards.length) continue;
-    const rowGap = px(getComputedStyle(section.querySelector('.cards')).rowGap);
-    const box = section.getBoundingClientRect();
-    const rows = [];
-    let top = null;
-    for (const card of cards) {
-      const rect = card.getBoundingClientRect();
-      if (top === null || Math.abs(rect.top - top) > 1) {
-        rows.push({ cards: [], height: rect.height, top: rect.top });
-        top = rect.top;
-      }
-      const row = rows[rows.length - 1];
-      row.cards.push(card);
-      row.height = Math.max(row.height, rect.height);
-    }
-    const head = rows[0].top - box.top;
-    const last = rows[rows.length - 1];
-    const tail = box.bottom - (last.top + last.height);
-    // Height of a part holding rows [from, to).
-    const partHeight = (from, to) => {
-      let h = head + tail + (to - from - 1) * rowGap;
-      for (let r = from; r < to; r += 1) h += rows[r].height;
-      return h;
-    };
-    const chunks = [];
-    let r = 0;
-    while (r < rows.length) {
-      const room = avail - used - (page.length ? gap : 0);
-      let to = r;
-      while (to < rows.length && partHeight(r, to + 1) <= room) to += 1;
-      const lone = to === r + 1 && to < rows.length; // one row here, the rest overleaf
-      if (page.length && (to === r || lone)) {
-        newPage();
-        continue;
-      }
-      if (to === r) to = r + 1; // a row taller than a whole page still gets shown
-      const chunk = { section, cards: rows.slice(r, to).flatMap((row) => row.cards) };
-      used += (page.length ? gap : 0) + partHeight(r, to);
-      page.push(chunk);
-      chunks.push(chunk);
-      r = to;
-      if (r < rows.length) newPage();
-    }
-    chunks.forEach((chunk, n) => {
-      chunk.part = n + 1;
-      chunk.parts = chunks.length;
-    });
-  }
-  newPage();
-  return pages;
-}
-
-function showPage(body, page) {
-  const onPage = new Set();
-  const sections = new Map();
-  for (const chunk of page) {
-    sections.set(chunk.section, chunk);
-    for (const card of chunk.cards) onPage.add(card);
-  }
-  for (const section of body.querySelectorAll('[data-zone-section]')) {
-    const chunk = sections.get(section);
-    section.classList.toggle('off-page', !chunk);
-    if (!chunk) continue;
-    section.querySelector('[data-zone-part]').textContent =
-      chunk.parts > 1 ? `part ${chunk.part}/${chunk.parts}` : '';
-    for (const card of section.querySelectorAll('.card')) {
-      card.classList.toggle('off-page', !onPage.has(card));
-    }
-  }
-}
+//: How long a card that changed state keeps its outline (it flashes first).
+const FLIPPED_MS = 60000;
 
 if (root) {
   document.documentElement.classList.add('js');
@@ -117,6 +24,7 @@ if (root) {
   let pages = [];
   let index = 0;
   let turnTimer = null;
+  let jumpTo = null; // a card whose page must come up at the next layout
 
   const render = () => {
     if (!pages.length) {
@@ -129,8 +37,8 @@ if (root) {
     showPage(body, pages[index]);
     const paged = pages.length > 1;
     root.classList.toggle('paged', paged);
-    info.textContent = paged ? `Page ${index + 1}/${pages.length}` : 'All zones';
-    zonesOut.textContent = pages[index].map((c) => c.section.dataset.zoneSection).join(' · ');
+    info.textContent = paged ? `Page ${index + 1}/${pages.length}` : '';
+    zonesOut.textContent = paged ? pageTitle(pages[index]) : '';
     if (paged) {
       timer.classList.remove('running');
       void timer.offsetWidth; // restart the page timer bar
@@ -139,15 +47,17 @@ if (root) {
     }
   };
 
-  const layout = () => {
-    const height = body.clientHeight;
-    pages = paginate(body);
-    render();
-    // Showing "Page 1/3" and the timer can change the footer's height: measure again.
-    if (body.clientHeight !== height) {
-      pages = paginate(body);
-      render();
-    }
+  // Full cards if they all fit on one page, else dense cards (as many a page as fit).
+  // Dense is measured first: full cards can only fit where dense ones need one page.
+  const fit = () => {
+    root.classList.add('dense');
+    const dense = paginate(body);
+    if (dense.length !== 1) return dense;
+    root.classList.remove('dense');
+    const full = paginate(body);
+    if (full.length === 1) return full;
+    root.classList.add('dense');
+    return paginate(body);
   };
 
   const schedule = () => {
@@ -158,6 +68,26 @@ if (root) {
         layout(); // re-measure each turn: cards may have come and gone
       }
     }, rotateMs);
+  };
+
+  const layout = () => {
+    // Measured without the footer first: only a wall that needs pages shows "Page 1/3" and
+    // the timer, and measures again in the room that leaves.
+    root.classList.remove('paged');
+    pages = fit();
+    if (pages.length > 1) {
+      root.classList.add('paged');
+      pages = fit();
+    }
+    if (jumpTo) {
+      const at = pageOf(pages, jumpTo);
+      jumpTo = null;
+      if (at !== -1 && at !== index % pages.length) {
+        index = at;
+        schedule(); // the page with the change stays a full turn
+      }
+    }
+    render();
   };
 
   let relayoutTimer = null;
@@ -171,38 +101,57 @@ if (root) {
   const state = args.get('state') || '';
   const cards = new CardSet(root, {
     view: 'zones',
+    actionFirst: root.dataset.actionFirst !== undefined,
     filter: {
       zone: args.get('zone') || '',
       supplier: args.get('supplier') || '',
       state: CARD_STATES.includes(state) ? state : '',
       q: (args.get('q') || '').trim(),
     },
-    onChange: (_card, _what, layoutChanged) => {
-      if (layoutChanged) relayoutSoon();
+    onChange: (card, _what, layoutChanged, flipped) => {
+      if (flipped && !card.hidden) {
+        jumpTo = card;
+        card.classList.add('flipped');
+        clearTimeout(card.flippedTimer);
+        card.flippedTimer = setTimeout(() => card.classList.remove('flipped'), FLIPPED_MS);
+      }
+      if (layoutChanged || flipped) relayoutSoon();
     },
   });
 
-  layout();
-  schedule();
-  window.addEventListener('resize', relayoutSoon);
 
-  // Clock: hours and minutes large, seconds and the date smaller.
+  // The site's clock, whatever the TV's own zone: hours and minutes large, seconds, the
+  // zone and the date smaller.
   const clock = root.querySelector('[data-clock]');
-  const [hmEl, secEl, dayEl] = ['clock-hm', 'clock-s', 'clock-day'].map((cls) => {
+  const [hmEl, secEl, zoneEl, dayEl] = ['clock-hm', 'clock-s', 'clock-zone', 'clock-day'].map((cls) => {
     const span = document.createElement('span');
     span.className = cls;
     return span;
   });
-  clock.append(hmEl, secEl, dayEl);
+  clock.append(hmEl, secEl, zoneEl, dayEl);
   const tick = () => {
     const now = new Date();
     clock.setAttribute('datetime', now.toISOString());
-    hmEl.textContent = now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
-    secEl.textContent = `:${String(now.getSeconds()).padStart(2, '0')}`;
-    dayEl.textContent = now.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' });
+    const hms = timeOfDay(now, { seconds: true });
+    hmEl.textContent = hms.slice(0, 5);
+    secEl.textContent = hms.slice(5);
+    zoneEl.textContent = zoneName(now);
+    dayEl.textContent = weekdayOf(now);
   };
   tick();
   setInterval(tick, 1000);
+
+  // Measure once the header is filled in (the clock), and again whenever the body's size
+  // changes (a resize, full screen, a header that wraps).
+  layout();
+  schedule();
+  let lastHeight = body.clientHeight;
+  new ResizeObserver(() => {
+    if (body.clientHeight !== lastHeight) {
+      lastHeight = body.clientHeight;
+      relayoutSoon();
+    }
+  }).observe(body);
 
   // Full screen needs a click; the button hides itself once full screen.
   const fs = root.querySelector('[data-fullscreen]');
@@ -212,7 +161,6 @@ if (root) {
   });
   document.addEventListener('fullscreenchange', () => {
     fs.hidden = Boolean(document.fullscreenElement);
-    relayoutSoon();
   });
 
   const indicator = root.querySelector('.live');

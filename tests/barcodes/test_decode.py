@@ -32,7 +32,7 @@ from kanban.barcodes import decode as dec
 from kanban.barcodes.decode import DecodedCode, DecodeError
 from kanban.barcodes.decode_images import load_grey, open_checked
 from kanban.barcodes.decode_pipeline import run_pipeline
-from kanban.barcodes.decode_pool import current_pool
+from kanban.barcodes.decode_pool import worker_processes
 from kanban.barcodes.decode_results import clean_results
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -460,9 +460,9 @@ def test_a_dying_worker_is_reported_and_replaced() -> None:
     thread = threading.Thread(target=run)
     thread.start()
     time.sleep(0.5)
-    pool = current_pool()
-    assert pool is not None
-    for proc in list(pool._processes.values()):  # SIGKILL, as sudden as ZBar's abort()
+    procs = worker_processes()
+    assert procs
+    for proc in procs:  # SIGKILL, as sudden as ZBar's abort()
         proc.kill()
     thread.join(20)
     assert len(outcome) == 1 and isinstance(outcome[0], DecodeError)

@@ -156,3 +156,11 @@ class CuttableProxy:
     def close(self) -> None:
         self.listener.close()
         self.cut()
+
+
+@pytest.fixture
+def errors() -> Iterator[list[str]]:
+    """Collects JavaScript errors of the pages a test attaches it to; none are allowed."""
+    found: list[str] = []
+    yield found
+    assert not found, f"JavaScript errors: {found}"

@@ -96,6 +96,7 @@ def test_a_scan_flips_the_card_on_an_open_board_and_wall_within_a_second(
     scan: Callable[..., Any],
 ) -> None:
     board = logged_in("operator")
+    board.click("nav a[href='/board']")  # operators land on Scan: the menu leads here
     expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
     wall = open_wall()
     for page in (board, wall):
@@ -235,6 +236,7 @@ def test_board_filters_as_you_type_keeps_them_in_the_link_and_live_cards_follow(
     scan: Callable[..., Any],
 ) -> None:
     board = logged_in("operator")
+    board.click("nav a[href='/board']")  # operators land on Scan: the menu leads here
     expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
     board.fill("input[name=q]", "b-1")
     expect(board.locator("[data-shown-n]")).to_have_text("1")
@@ -289,8 +291,9 @@ def test_a_wall_pages_through_the_zones_when_the_cards_do_not_fit(
     make_token: Callable[..., str],
 ) -> None:
     codes = set()
+    # Enough bins that even dense cards need three pages at 1280×720 (about 64 a page).
     for z, zone in enumerate(["Assembly line 1", "Packing", "Goods-in"]):
-        for i in range(14):
+        for i in range(50):
             codes.add(make_bin(f"{'APG'[z]}-{i:02d}", on_hand=3 + i % 5, card=5, zone=zone))
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
@@ -389,6 +392,7 @@ def test_a_supervisor_sizes_a_card_from_its_chart_and_open_boards_follow(
     make_bin("S-1", on_hand=66, card=5, order=20, zone="Assembly", lead_time_days=5)
     pull_history("S-1", 2, 28)  # 10 left, 2 a day: ⌈2 × 5 × 1.25⌉ = 13
     board = logged_in("operator")
+    board.click("nav a[href='/board']")  # operators land on Scan: the menu leads here
     card = board.locator('.card[data-bin="S-1"]')
     expect(card).to_have_attribute("data-state", "stocked")
     expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
@@ -422,6 +426,7 @@ def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_retu
     logged_in: Callable[..., Any], floor: list[str], live_server: LiveServer
 ) -> None:
     board = logged_in("operator")
+    board.click("nav a[href='/board']")  # operators land on Scan: the menu leads here
     expect(board.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
     expect(board.locator(".card[data-bin]")).to_have_count(4)
     mark_no_reload(board)

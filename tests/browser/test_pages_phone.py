@@ -21,6 +21,13 @@ PAGES = [
     "/suppliers",
     "/labels",
     "/scan",
+    "/bins/new",
+    "/bins/P-1/edit",
+    "/suppliers/new",
+    "/items",
+    "/zones",
+    "/audit",
+    "/exports",
 ]
 
 

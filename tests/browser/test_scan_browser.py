@@ -7,87 +7,27 @@ shows and what the server recorded (the ledger in the database).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
 
 from kanban.barcodes.labels import LabelData, render_png
 from kanban.domain.codes import all_commands
-from kanban.extensions import db
-from kanban.models import Bin, Movement
 from kanban.web.scan import SCAN_CACHE
 
 from ..conftest import LiveServer
 from .conftest import CuttableProxy, login
-
-TIMEOUT = 15_000  # ms; waits end as soon as their condition holds
-
+from .scan_page import TIMEOUT, movements, on_hand, open_scan, scan, wait_result, watch
 
 # Like the rest of the suite, these run on SQLite and again on PostgreSQL.
-
-
-def open_scan(page: Any, server: LiveServer) -> Any:
-    page.goto(f"{server.url}/scan")
-    page.wait_for_selector("#scan-app[data-ready=true]", timeout=TIMEOUT)
-    return page
-
-
-def scan(page: Any, text: str) -> None:
-    """What a USB scanner does: type fast, then Enter.
-
-    One call, so that the keys and the Enter leave together rather than in two round
-    trips from this process, which a busy test machine can hold apart for longer than
-    any scanner would.
-    """
-    page.keyboard.type(text + "\n", delay=5)
-
-
-def wait_result(page: Any, outcome: str, contains: str = "") -> str:
-    sel = f"#scan-result[data-outcome={outcome}]"
-    page.wait_for_selector(sel, timeout=TIMEOUT)
-    if contains:
-        page.wait_for_function(
-            "([sel, text]) => document.querySelector(sel)?.textContent.includes(text)",
-            arg=[sel, contains],
-            timeout=TIMEOUT,
-        )
-    return str(page.inner_text("#scan-result"))
-
-
-def movements(kind: str | None = None) -> list[Movement]:
-    db.session.rollback()
-    stmt = sa.select(Movement).where(Movement.kind != "initial").order_by(Movement.id)
-    if kind:
-        stmt = stmt.where(Movement.kind == kind)
-    return list(db.session.scalars(stmt))
-
-
-def on_hand(code: str) -> int:
-    db.session.rollback()
-    return int(db.session.scalar(sa.select(Bin.on_hand).where(Bin.code == code)) or 0)
 
 
 def label_image(code: str) -> Image.Image:
     png = render_png(LabelData(code, "Hex bolt M8", "SKU-1", "Aisle B", 5, 20, "Acme"), dpi=200)
     return Image.open(io.BytesIO(png)).convert("L")
-
-
-@pytest.fixture
-def errors(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    """Collects JavaScript errors of the pages a test attaches it to; none are allowed."""
-    found: list[str] = []
-    yield found
-    assert not found, f"JavaScript errors: {found}"
-
-
-def watch(page: Any, found: list[str]) -> Any:
-    page.on("pageerror", lambda exc: found.append(str(exc)))
-    return page
 
 
 # --------------------------------------------------------------------------- USB scanners

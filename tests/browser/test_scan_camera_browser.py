@@ -2,7 +2,7 @@
 
 Chromium's fake camera plays a label (a .y4m file) into ``getUserMedia``. Chromium on Linux
 has no BarcodeDetector, and an init script deletes it anyway, so the frames are read by
-zxing-cpp as WebAssembly (static/vendor/zxing-wasm), on the page: it still reads with the
+zxing-cpp as WebAssembly (static/vendor/zxing_wasm), on the page: it still reads with the
 server unreachable, and the scan waits in the outbox. A code that is not a bin is outlined
 in red and said so at once, and is never scanned.
 """

@@ -49,7 +49,9 @@ def test_a_supervisor_downloads_edits_previews_and_imports_the_spreadsheet(
     page.screenshot(path=str(artifacts_dir / "spreadsheet-preview.png"), full_page=True)
 
     page.click("button[value=import]")
-    expect(page.locator(".flash")).to_contain_text("Imported 2 rows: 1 bins created, 1 updated.")
+    expect(page.locator(".flash")).to_contain_text(
+        "Imported 2 rows: 1 bin created, 1 updated, 0 unchanged."
+    )
     page.goto(f"{live_server.url}/")
     expect(page.locator('.card[data-bin="A-1"]')).to_have_attribute("data-state", "replenish")
     expect(page.locator('.card[data-bin="N-1"]')).to_have_attribute("data-state", "stocked")

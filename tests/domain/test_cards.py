@@ -104,6 +104,23 @@ def test_flags_stockout_and_overdue_only_while_ordered() -> None:
     assert not cards.flags(3, "replenish", overdue=True).overdue
 
 
+@pytest.mark.parametrize(
+    ("state", "stockout", "overdue", "expected"),
+    [
+        (S.STOCKED, False, False, False),
+        (S.ORDERED, False, False, False),
+        (S.REPLENISH, False, False, True),
+        (S.ORDERED, True, False, True),
+        (S.ORDERED, False, True, True),
+        (S.STOCKED, True, False, True),
+    ],
+)
+def test_needs_action_is_replenish_stockout_or_overdue(
+    state: S, stockout: bool, overdue: bool, expected: bool
+) -> None:
+    assert cards.needs_action(state, stockout, overdue) is expected
+
+
 def test_expected_state_for_check() -> None:
     assert cards.expected_state(9, 5, False, False) == {S.STOCKED}
     assert cards.expected_state(2, 5, False, False) == set()

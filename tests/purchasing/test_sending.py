@@ -16,15 +16,18 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from pypdf import PdfReader
 
+from kanban import config
 from kanban.core.actor import Actor
 from kanban.core.errors import ServiceError
 from kanban.domain.statuses import SentVia
 from kanban.extensions import db
 from kanban.models import Bin, Item, RequestLine, Supplier, SupplierRequest
-from kanban.purchasing import autosend, mail, requests, review, sending
+from kanban.purchasing import mail, requests, review, sending
+from kanban.purchasing.settings import SiteDetails
 from kanban.stock.scanning import MoveResult, record_scan
 
 from ..conftest import Api
+from ..outbox import drain
 from ..pg import free_port
 from ..smtp_server import DroppingServer, SmtpServer, self_signed_cert
 
@@ -294,6 +297,24 @@ def test_failed_send_can_be_retried(smtp: SmtpServer, two_lines: int) -> None:
     assert len(smtp.inbox.messages) == 1
 
 
+def test_the_email_and_pdf_name_the_suppliers_contact_and_carry_its_note(
+    app: Flask, smtp: SmtpServer, two_lines: int
+) -> None:
+    sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == "Acme Fasteners"))
+    assert sup is not None
+    sup.contact, sup.request_note = "Ann Smith", "Customer no. 4711 · deliver to gate 3"
+    db.session.commit()
+    sending.send_by_email(two_lines, _mail(), actor="sam")
+    [got] = smtp.inbox.messages
+    body = got.body()
+    assert body.startswith("Hello Ann Smith (Acme Fasteners),")
+    assert "Note:          Customer no. 4711 · deliver to gate 3" in body
+    pdf = PdfReader(io.BytesIO(got.attachment(".pdf")))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Attention Ann Smith" in pdf_text
+    assert "Note Customer no. 4711 · deliver to gate 3" in pdf_text
+
+
 def test_supplier_without_email_is_refused_before_any_mail(
     smtp: SmtpServer, two_lines: int
 ) -> None:
@@ -310,8 +331,86 @@ def test_send_without_smtp_marks_sent_and_by_email_is_refused(app: Flask, two_li
     with pytest.raises(ServiceError) as err:
         sending.send(two_lines, _mail(), via="email")
     assert err.value.code == "smtp_not_configured"
+    # Said for a supervisor; the setting to fix is a hint for admins only.
+    assert err.value.message.startswith("Email is not set up: ask your admin")
+    assert "KANBAN" not in err.value.message
+    assert "KANBAN_SMTP_URL" in str(err.value.details["admin_hint"])
     req = sending.send(two_lines, _mail())  # the default without SMTP: mark it sent
     assert (req.status, req.sent_via) == ("sent", "manual")
+
+
+def test_a_misconfigured_smtp_url_tells_supervisors_to_ask_their_admin(
+    app: Flask, two_lines: int
+) -> None:
+    app.config["SMTP_URL"] = "http://mail.plant.example"
+    with pytest.raises(ServiceError) as err:
+        sending.send(two_lines, _mail(), via="email")
+    assert err.value.code == "smtp_misconfigured"
+    assert err.value.message.startswith("Email is not set up correctly: ask your admin")
+    assert "KANBAN" not in err.value.message
+    assert "KANBAN_SMTP_URL must start with" in str(err.value.details["admin_hint"])
+    assert req_of(two_lines).status == "draft"
+
+
+SITE = {
+    "COMPANY_NAME": "Müller Antriebe GmbH",
+    "DELIVERY_ADDRESS": "Plant 2, Goods in (gate 3); Industriestraße 5; 70565 Stuttgart",
+    "BUYER_NAME": "Sam Buyer",
+    "BUYER_EMAIL": "purchasing@mueller.example",
+    "BUYER_PHONE": "+49 711 555 0100",
+    "TERMS": "Payment 30 days net. Deliveries Monday to Friday, 7:00 to 15:00.",
+}
+
+
+def test_email_and_pdf_carry_company_delivery_address_buyer_and_terms(
+    app: Flask, smtp: SmtpServer, two_lines: int
+) -> None:
+    app.config.update(SITE)
+    sending.send_by_email(two_lines, _mail(), actor="ana")
+    [got] = smtp.inbox.messages
+    assert got.message["Reply-To"] == "purchasing@mueller.example"  # replies reach the buyer
+    assert got.message["From"] == "kanban@plant.example"
+    number = requests.request_number(two_lines)
+    lines = got.body().splitlines()
+    assert f"please supply the items below for our purchase request {number} from Müller " in (
+        got.body()
+    )
+    at = lines.index("Deliver to:    Müller Antriebe GmbH")
+    assert lines[at + 1 : at + 4] == [
+        " " * 15 + "Plant 2, Goods in (gate 3)",
+        " " * 15 + "Industriestraße 5",
+        " " * 15 + "70565 Stuttgart",
+    ]
+    terms = lines.index("Terms:")
+    assert lines[terms + 1] == SITE["TERMS"]
+    assert "Contact: Sam Buyer <purchasing@mueller.example> · +49 711 555 0100" in lines
+    assert lines[-2:] == ["Sam Buyer", "Müller Antriebe GmbH"]  # the signature
+
+    pdf = PdfReader(io.BytesIO(got.attachment(".pdf")))
+    text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    for expected in (
+        "Buyer Müller Antriebe GmbH",
+        "Deliver to Müller Antriebe GmbH Plant 2, Goods in (gate 3) Industriestraße 5 "
+        "70565 Stuttgart",
+        "Contact Sam Buyer <purchasing@mueller.example> · +49 711 555 0100",
+        f"Terms {SITE['TERMS']}",
+    ):
+        assert expected in text, expected
+    assert pdf.metadata is not None and pdf.metadata.author == "Müller Antriebe GmbH"
+
+
+def test_without_site_details_the_sender_is_the_contact_and_nothing_is_left_blank(
+    smtp: SmtpServer, two_lines: int
+) -> None:
+    sending.send_by_email(two_lines, _mail(), actor="ana")
+    [got] = smtp.inbox.messages
+    assert got.message["Reply-To"] is None
+    body = got.body()
+    assert "Contact: ana <kanban@plant.example>" in body
+    assert "Deliver to" not in body and "Terms" not in body and " from " not in body
+    pdf = PdfReader(io.BytesIO(got.attachment(".pdf")))
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Buyer" not in text and "Deliver to" not in text and "Terms" not in text
 
 
 # ------------------------------------------- the database during the SMTP talk
@@ -447,30 +546,30 @@ def _auto(on: bool = True) -> None:
 
 
 def test_auto_send_supplier_gets_the_email_right_after_the_flip(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     result = pull("A-1")
     assert result.flipped and result.request is not None
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     assert [m.rcpt_tos for m in smtp.inbox.messages] == [[SUPPLIER_EMAIL]]
     req = req_of(int(result.request["id"]))
     assert (req.status, req.sent_via) == ("sent", "email")
     assert state("A-1") == "ordered"
     pull("A-1")  # no flip, no second email
-    assert autosend.wait_for_background(20) and len(smtp.inbox.messages) == 1
+    assert drain(app) == 0 and len(smtp.inbox.messages) == 1
 
 
 def test_auto_send_failure_never_fails_the_scan(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     smtp.inbox.rcpt_reply = "550 No such user"
     result = pull("A-1")
     assert result.flipped and result.bin["on_hand"] == 4
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     req = req_of(int(result.request["id"]))  # type: ignore[index]
     assert req.status == "draft" and "550 No such user" in (req.send_error or "")
     assert state("A-1") == "replenish"
@@ -483,17 +582,18 @@ def test_auto_send_without_smtp_says_why_on_the_draft(
     make_bin("A-1", on_hand=5, card=5)
     _auto()
     result = pull("A-1")
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 1
     req = req_of(int(result.request["id"]))  # type: ignore[index]
-    assert req.status == "draft" and "KANBAN_SMTP_URL" in (req.send_error or "")
+    assert req.status == "draft" and "Email is not set up: ask your admin" in (req.send_error or "")
+    assert "KANBAN" not in (req.send_error or "")  # shown to every supervisor on the draft
 
 
 def test_suppliers_without_auto_send_are_left_alone(
-    smtp: SmtpServer, make_bin: Callable[..., str]
+    app: Flask, smtp: SmtpServer, make_bin: Callable[..., str]
 ) -> None:
     make_bin("A-1", on_hand=5, card=5)
     result = pull("A-1")
-    assert autosend.wait_for_background(20)
+    assert drain(app) == 0
     assert smtp.inbox.messages == []
     assert req_of(int(result.request["id"])).status == "draft"  # type: ignore[index]
 
@@ -551,3 +651,25 @@ def test_lines_sent_are_the_lines_emailed(smtp: SmtpServer, two_lines: int) -> N
     assert {line.status for line in sent_lines} == {"open"}
     csv_rows = smtp.inbox.messages[0].attachment(".csv").decode("utf-8-sig").splitlines()
     assert len(csv_rows) == 1 + len(sent_lines)
+
+
+def test_the_site_details_come_from_their_kanban_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KANBAN_COMPANY_NAME", "Plant Example Ltd")
+    monkeypatch.setenv("KANBAN_DELIVERY_ADDRESS", "Goods in; 1 Mill Lane ;Leeds LS1 4AP")
+    monkeypatch.setenv("KANBAN_BUYER_NAME", "Sam Buyer")
+    monkeypatch.setenv("KANBAN_BUYER_EMAIL", "buying@plant.example")
+    monkeypatch.setenv("KANBAN_BUYER_PHONE", "+44 113 496 0000")
+    monkeypatch.setenv("KANBAN_TERMS", "Net 30.")
+    settings = sending.MailSettings.from_config(
+        config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    )
+    assert settings.site == SiteDetails(
+        company="Plant Example Ltd",
+        delivery_address=("Goods in", "1 Mill Lane", "Leeds LS1 4AP"),
+        buyer_name="Sam Buyer",
+        buyer_email="buying@plant.example",
+        buyer_phone="+44 113 496 0000",
+        terms="Net 30.",
+    )

@@ -34,7 +34,7 @@ def backdate(movement_id: int, days_ago: int) -> None:
 
 def pull(code: str, qty: int, days_ago: int, sid: str | None = None) -> int:
     """A pull made ``days_ago`` days ago; returns its movement id."""
-    result = record_scan(code, "pull", qty, ANA, sid)
+    result = record_scan(code, "pull", qty, ANA, sid, confirm=True)  # history, not a question
     backdate(result.movement_id, days_ago)
     return result.movement_id
 
@@ -58,7 +58,7 @@ def deliver(code: str, lead_days: float) -> None:
     """One full replenishment cycle of the bin whose signal → received took ``lead_days``."""
     b = db.session.scalar(sa.select(Bin).where(Bin.code == code))
     assert b is not None
-    result = record_scan(code, "pull", b.on_hand - b.card_quantity + 1, ANA, None)
+    result = record_scan(code, "pull", b.on_hand - b.card_quantity + 1, ANA, None, confirm=True)
     assert result.flipped and result.request is not None
     line = lines.open_line(b.id)
     assert line is not None
@@ -181,3 +181,63 @@ def test_an_impossible_card_quantity_is_refused_and_changes_nothing(
     db.session.rollback()
     assert refused.value.code == "invalid_quantity"
     assert db.session.scalar(sa.select(Bin.card_quantity)) == 5
+
+
+def _states() -> dict[str, tuple[int, str]]:
+    db.session.rollback()
+    return dict(
+        (code, (card, state))
+        for code, card, state in db.session.execute(
+            sa.select(Bin.code, Bin.card_quantity, Bin.state)
+        )
+    )
+
+
+def test_the_plan_of_an_apply_counts_the_cards_and_lines_it_changes_and_writes_nothing(
+    make_bin: Callable[..., str],
+) -> None:
+    make_bin("P-1", on_hand=10, card=5, order=20)  # raised above its stock: flips, opens
+    make_bin("P-2", on_hand=10, card=40, order=20)  # on a draft; lowered below its stock
+    make_bin("P-3", on_hand=10, card=5, order=20)  # raised but still covered: no change
+    make_bin("P-4", on_hand=2, card=5, order=20, supplier="Bolt Co")  # ordered: keeps it
+    p4 = lines.open_line_request(db.session.scalar(sa.select(Bin.id).where(Bin.code == "P-4")))
+    assert p4 is not None
+    sending.mark_sent(p4[0])
+    db.session.commit()
+    make_bin("P-5", on_hand=10, card=5)  # ticked with the card it has: left out
+    before, lines_before = _states(), db.session.scalars(sa.select(RequestLine.status)).all()
+    wanted = {"P-1": 13, "P-2": 7, "P-3": 8, "P-4": 9, "P-5": 5}
+
+    plan = sizing.plan_apply(wanted)
+    assert [(c.code, c.old, c.new, c.state_after, c.line_change) for c in plan.changes] == [
+        ("P-1", 5, 13, "replenish", "opened"),
+        ("P-2", 40, 7, "stocked", "withdrawn"),
+        ("P-3", 5, 8, "stocked", ""),
+        ("P-4", 5, 9, "ordered", ""),
+    ]
+    assert (plan.cards, plan.flips, plan.lines_opened, plan.lines_withdrawn, plan.lines) == (
+        4, 2, 1, 1, 2,
+    )  # fmt: skip
+    assert _states() == before  # a plan writes nothing
+    assert db.session.scalars(sa.select(RequestLine.status)).all() == lines_before
+
+    # Applying does what the plan said.
+    changed = sizing.apply_many(wanted, "super")
+    db.session.commit()
+    assert [code for code, _, _ in changed] == ["P-1", "P-2", "P-3", "P-4"]
+    after = _states()
+    assert {c.code: (c.new, c.state_after) for c in plan.changes} == {
+        code: after[code] for code in ("P-1", "P-2", "P-3", "P-4")
+    }
+    statuses = list(db.session.scalars(sa.select(RequestLine.status)))
+    assert statuses.count("withdrawn") == 1 and statuses.count("open") == 2  # P-1 new, P-4 sent
+
+
+def test_a_plan_refuses_what_an_apply_would_refuse(make_bin: Callable[..., str]) -> None:
+    make_bin("P-1", on_hand=10, card=5)
+    with pytest.raises(ServiceError) as unknown:
+        sizing.plan_apply({"P-1": 7, "NOPE": 3})
+    assert unknown.value.code == "unknown_bin"
+    with pytest.raises(ServiceError) as bad:
+        sizing.plan_apply({"P-1": MAX_QUANTITY + 1})
+    assert bad.value.code == "invalid_quantity"

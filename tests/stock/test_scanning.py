@@ -106,7 +106,7 @@ def test_replayed_scan_id_moves_nothing_and_returns_first_result(
 
 def test_pull_beyond_stock_goes_negative_and_flags_stockout(make_bin: Callable[..., str]) -> None:
     code = make_bin(on_hand=2, card=5)
-    result = scan(code, qty=5)
+    result = record_scan(code, "pull", 5, ANA, None, confirm=True)  # it asks first
     assert result.bin["on_hand"] == -3
     assert result.bin["flags"]["stockout"] and result.bin["flags"]["count_needed"]
 

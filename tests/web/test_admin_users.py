@@ -63,7 +63,7 @@ def test_admin_creates_a_user_who_can_log_in_with_that_role(app: Flask, admin: F
         data={
             "username": "carla",
             "role": "supervisor",
-            "password": "forklift-42",
+            "password": "forklift-4242",
             "csrf_token": csrf(admin),
         },
     )
@@ -72,7 +72,7 @@ def test_admin_creates_a_user_who_can_log_in_with_that_role(app: Flask, admin: F
     assert 'data-user="carla" data-active="true"' in admin.get("/admin/users").get_data(
         as_text=True
     )
-    carla = log_in_as(app, "carla", "forklift-42")
+    carla = log_in_as(app, "carla", "forklift-4242")
     assert carla.get("/requests").status_code == 200  # a supervisor page
     assert carla.get("/admin/users").status_code == 403  # not an admin
 
@@ -136,7 +136,7 @@ def test_a_new_password_replaces_the_old_one(
     admin.post(
         f"/admin/users/{gus_id}/password", data={"password": "tiny", "csrf_token": csrf(admin)}
     )
-    assert flash_of(admin) == "error: Password must have at least 8 characters."
+    assert flash_of(admin) == "error: Passwords of operators must have at least 8 characters."
     admin.post(
         f"/admin/users/{gus_id}/password",
         data={"password": "pallet-jack-9", "csrf_token": csrf(admin)},

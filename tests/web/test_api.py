@@ -72,6 +72,15 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("count without quantity", {"code": "A-01-01", "mode": "count"}, "quantity_required"),
     ("receive with no open line", {"code": "A-01-01", "mode": "receive"}, "quantity_required"),
     ("array body", ["A-01-01"], "invalid_json"),
+    ("unusual pull", {"code": "A-01-01", "quantity": 99}, "unusual_quantity"),
+    ("confirm not bool", {"code": "A-01-01", "quantity": 99, "confirm": "yes"}, "invalid_confirm"),
+    (
+        "scanned_at no zone",
+        {"code": "A-01-01", "scanned_at": "2024-05-01T9:30"},
+        "invalid_scanned_at",
+    ),
+    ("scanned_at number", {"code": "A-01-01", "scanned_at": 1714555800}, "invalid_scanned_at"),
+    ("scanned_at too long", {"code": "A-01-01", "scanned_at": "2" * 41}, "invalid_scanned_at"),
 ]
 
 
@@ -314,3 +323,69 @@ def _meta_csrf(html: str) -> str:
 def test_unknown_api_route_is_json_404(api: Api) -> None:
     resp = api.get("/api/nothing-here")
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+
+
+# --------------------------------------------------------------- questions and scan times
+
+
+def test_an_unusual_pull_is_409_with_its_limits_until_confirmed(
+    api: Api, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", on_hand=26, card=5, order=20, pull=1)
+    resp = api.scan("A-1", quantity=99, scan_id="big-1")
+    assert resp.status_code == 409
+    err = resp.get_json()["error"]
+    assert err["code"] == "unusual_quantity"
+    assert err["message"].startswith("Pulling 99 ea from bin A-1 is more than the 26 on hand")
+    assert err["details"] == {
+        "bin": "A-1",
+        "mode": "pull",
+        "quantity": 99,
+        "exceeds": ["on_hand", "order_quantity", "usual_pull"],
+        "limits": {"on_hand": 26, "order_quantity": 20, "usual_pull": 10},
+        "factor": 10,
+        "on_hand": 26,
+        "card_quantity": 5,
+        "order_quantity": 20,
+        "pull_quantity": 1,
+    }
+    assert api.get("/api/bins/A-1").get_json()["on_hand"] == 26
+
+    done = api.scan("A-1", quantity=99, scan_id="big-1", confirm=True)
+    assert done.status_code == 201 and done.get_json()["bin"]["on_hand"] == -73
+    replay = api.scan("A-1", quantity=99, scan_id="big-1")  # the first result, no question
+    assert replay.status_code == 200 and replay.get_json()["replayed"] is True
+    assert replay.get_json()["movement_id"] == done.get_json()["movement_id"]
+    assert api.scan("A-1", quantity=10).status_code == 409  # still below zero: asks
+    assert api.scan("A-1").status_code == 201  # the bin's own pull quantity never asks
+
+
+def test_the_unusual_factor_is_a_setting(app: Any, api: Api, make_bin: Callable[..., str]) -> None:
+    make_bin("A-1", on_hand=500, card=50, order=200, pull=2)
+    app.config["UNUSUAL_FACTOR"] = 3
+    err = api.scan("A-1", quantity=7).get_json()["error"]
+    assert err["details"]["limits"]["usual_pull"] == 6
+    assert "3 times the usual pull" in err["message"]
+    assert api.scan("A-1", quantity=6).status_code == 201
+
+
+def test_an_over_receipt_409_carries_what_is_still_open(
+    api: Api, supervisor_api: Api, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", on_hand=5, card=5, order=20)
+    request_id = api.scan("A-1").get_json()["request"]["id"]
+    supervisor_api.post(f"/api/requests/{request_id}/send")
+    err = api.scan("A-1", mode="receive", quantity=25).get_json()["error"]
+    assert err["code"] == "over_receipt"
+    assert err["details"] == {"bin": "A-1", "quantity": 25, "remaining": 20}
+
+
+def test_scanned_at_is_echoed_in_utc_and_never_after_the_server_received_it(
+    api: Api, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", on_hand=26)
+    made = api.scan("A-1", scanned_at="2024-05-01T11:30:00+02:00").get_json()
+    assert made["scanned_at"] == "2024-05-01T09:30:00+00:00"
+    ahead = api.scan("A-1", scanned_at="2999-01-01T00:00:00Z").get_json()
+    assert ahead["scanned_at"] < "2999" and ahead["scanned_at"].endswith("+00:00")
+    assert api.scan("A-1").get_json()["scanned_at"] is None

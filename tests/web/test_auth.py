@@ -78,7 +78,30 @@ def test_open_redirect_after_login_is_refused(
         "/login?next=https://evil.example/",
         data={"username": "ana", "password": "password-ana", "csrf_token": csrf(client)},
     )
-    assert resp.headers["Location"] == "/board"
+    assert resp.headers["Location"] == "/scan"  # an operator's landing page, not evil.example
+
+
+@pytest.mark.parametrize(
+    ("role", "next_", "landing"),
+    [
+        ("operator", None, "/scan"),
+        ("operator", "/?", "/scan"),  # the site's address (the board) asks for no page
+        ("operator", "/board", "/scan"),
+        ("operator", "/requests", "/requests"),  # a page asked for is kept
+        ("supervisor", None, "/board"),
+        ("supervisor", "/?", "/board"),
+        ("admin", None, "/board"),
+    ],
+)
+def test_operators_land_on_scan_and_supervisors_on_the_board(
+    client: FlaskClient, make_user: Callable[..., str], role: str, next_: str | None, landing: str
+) -> None:
+    make_user("kim", role)
+    url = "/login" if next_ is None else f"/login?next={next_}"
+    resp = client.post(
+        url, data={"username": "kim", "password": "password-kim", "csrf_token": csrf(client)}
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == landing
 
 
 def test_logout_needs_post(client: FlaskClient, make_user: Callable[..., str]) -> None:
@@ -126,3 +149,19 @@ def test_templates_have_no_inline_script() -> None:
         text = path.read_text()
         assert not re.search(INLINE_SCRIPT, text), path
         assert not re.search(r"\son(click|load|submit|change|input)=", text), path
+
+
+def test_only_the_demo_site_shows_the_demo_logins_on_the_login_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    shown = r'<tr data-demo-user="([^"]+)"><td><code>[^<]+</code></td><td><code>([^<]+)</code>'
+    assert re.findall(shown, client.get("/login").get_data(as_text=True)) == []
+    app.config["DEMO"] = True  # what `kanban demo` sets
+    html = client.get("/login").get_data(as_text=True)
+    assert re.findall(shown, html) == [
+        ("super", "kanban-super"),
+        ("ana", "kanban-ana"),
+        ("ben", "kanban-ben"),
+        ("admin", "kanban-admin"),
+    ]
+    assert re.search(INLINE_SCRIPT, html) is None

@@ -478,7 +478,16 @@ def test_applying_the_ticked_card_sizes_changes_them_all_or_none(
             "R-1": 5,
             "R-2": 40,
         }, bad
-    resp = client.post("/bins/sizing", data={"apply": ["R-1:13", "R-2:7"], "csrf_token": token})
+    chosen = {"apply": ["R-1:13", "R-2:7"], "csrf_token": token}
+    review = client.post("/bins/sizing", data=chosen)  # first the plan, to confirm
+    assert review.status_code == 200 and 'id="sizing-confirm"' in review.get_data(as_text=True)
+    db.session.rollback()
+    assert dict(db.session.execute(sa.select(Bin.code, Bin.card_quantity)).all()) == {
+        "R-1": 5,
+        "R-2": 40,
+    }
+    resp = client.post("/bins/sizing", data={**chosen, "confirm": "1"})
+    assert resp.status_code == 302
     assert "Card size applied to 2 bins." in client.get("/bins/sizing").get_data(as_text=True)
     db.session.rollback()
     got = {b.code: (b.card_quantity, b.state) for b in db.session.scalars(sa.select(Bin))}
@@ -486,6 +495,51 @@ def test_applying_the_ticked_card_sizes_changes_them_all_or_none(
     lines = {(line.bin.code, line.status) for line in db.session.scalars(sa.select(RequestLine))}
     # R-2 started below its card of 40 with a draft line; lowered to 7 it is withdrawn.
     assert lines == {("R-1", "open"), ("R-2", "withdrawn")}
+
+
+def test_the_card_size_review_starts_with_nothing_ticked(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R-1", on_hand=500, card=5, lead_time_days=5)
+    make_bin("R-2", on_hand=500, card=40, lead_time_days=5)
+    pull_history("R-1", 2, 28)
+    pull_history("R-2", 1, 28)
+    login(client, make_user, "supervisor")
+    html = client.get("/bins/sizing?show=all").get_data(as_text=True)
+    boxes = re.findall(r'<input type="checkbox" name="apply"[^>]*>', html)
+    assert len(boxes) == 2 and not any("checked" in box for box in boxes)
+
+
+def test_the_review_says_how_many_cards_and_request_lines_an_apply_changes(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("R-1", on_hand=10, card=5, order=20)  # raised above its stock: opens a line
+    make_bin("R-2", on_hand=10, card=40, order=20)  # on a draft; lowered: withdraws it
+    make_bin("R-3", on_hand=10, card=5, order=20)  # raised, still covered: nothing else
+    login(client, make_user, "supervisor")
+    token = _csrf(client.get("/bins/sizing").get_data(as_text=True))
+    chosen = {"apply": ["R-1:13", "R-2:7", "R-3:8"], "csrf_token": token, "zone": "Packing"}
+    resp = client.post("/bins/sizing", data=chosen)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    counts = dict(re.findall(r'<strong data-count="(\w+)">([^<]+)</strong>', html))
+    assert counts == {"cards": "3 cards", "lines": "2 request lines"}
+    said = dict(re.findall(r'<li data-count="(\w+)">([^<]+)</li>', html))
+    assert said["opened"].startswith("1 card flips to") and "1 request line opens" in said["opened"]
+    assert (
+        said["withdrawn"].startswith("1 card returns to") and "1 draft line is" in said["withdrawn"]
+    )
+    assert said["same"] == "1 card keeps its state and request lines"
+    rows = re.findall(r'<tr data-bin="([^"]+)" data-state-after="(\w+)">', html)
+    assert rows == [("R-1", "replenish"), ("R-2", "stocked"), ("R-3", "stocked")]
+    # The confirm form carries the same choice and asks for the confirmation.
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html)
+    assert ("confirm", "1") in hidden and ("zone", "Packing") in hidden
+    assert [v for k, v in hidden if k == "apply"] == ["R-1:13", "R-2:7", "R-3:8"]
+    assert re.search(r'<a href="/bins/sizing\?zone=Packing" id="sizing-cancel">', html)
+    assert not re.search(r"<script(?![^>]*\s(?:src=|type=\"application/json\"))[^>]*>", html)
+    db.session.rollback()
+    assert db.session.scalars(sa.select(RequestLine.status)).all() == ["open"]  # R-2's, as before
 
 
 def test_the_card_size_overview_is_for_supervisors(
@@ -497,5 +551,7 @@ def test_the_card_size_overview_is_for_supervisors(
     token = _csrf(client.get("/").get_data(as_text=True))
     resp = client.post("/bins/sizing", data={"apply": ["R-1:50"], "csrf_token": token})
     assert resp.status_code == 403
+    sure = {"apply": ["R-1:50"], "csrf_token": token, "confirm": "1"}
+    assert client.post("/bins/sizing", data=sure).status_code == 403
     db.session.rollback()
     assert db.session.scalar(sa.select(Bin.card_quantity)) == 5

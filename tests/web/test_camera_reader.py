@@ -97,8 +97,8 @@ def test_the_scan_page_gets_its_reader_from_this_server_and_the_csp_lets_it_comp
     config = json.loads(Page(resp.get_data(as_text=True)).by_id("scan-app")["data-config"])
     reader = config["urls"]["reader"]
     assert reader == {
-        "module": "/static/vendor/zxing-wasm/reader/index.js",
-        "wasm": "/static/vendor/zxing-wasm/zxing_reader.wasm",
+        "module": "/static/vendor/zxing_wasm/reader/index.js",
+        "wasm": "/static/vendor/zxing_wasm/zxing_reader.wasm",
     }
     assert config["urls"]["resolve"] == "/api/resolve"
     # The offline copy keeps every file of the reader.

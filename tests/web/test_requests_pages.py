@@ -342,8 +342,41 @@ def test_without_smtp_the_page_offers_only_mark_as_sent(
     p = page(client, f"/requests/{draft}")
     assert p.find("button", id="send-email") == []
     assert len(p.find("button", id="mark-sent")) == 1
+    assert p.one("span", id="no-email").text.startswith("Email is not set up: ask your admin.")
     refused = post(client, f"/requests/{draft}/send", via="email")
-    assert any("KANBAN_SMTP_URL" in f for f in refused.flashes())
+    assert refused.flashes() == [
+        "Email is not set up: ask your admin to set it up. Meanwhile download or print the "
+        "request, send it yourself and mark it sent."
+    ]
+
+
+def test_admins_are_told_which_setting_sets_up_email(
+    client: FlaskClient, make_user: Callable[..., str], draft: int
+) -> None:
+    login(client, make_user, "admin")
+    p = page(client, f"/requests/{draft}")
+    assert "KANBAN_SMTP_URL" in p.one("span", id="no-email").text
+    refused = post(client, f"/requests/{draft}/send", via="email")
+    [said] = refused.flashes()
+    assert said.startswith("Email is not set up: ask your admin") and "KANBAN_SMTP_URL" in said
+
+
+def test_the_downloaded_pdf_carries_the_site_details(
+    app: Flask, client: FlaskClient, make_user: Callable[..., str], draft: int
+) -> None:
+    app.config.update(
+        COMPANY_NAME="Plant Example Ltd",
+        DELIVERY_ADDRESS="Goods in\\n1 Mill Lane",
+        BUYER_NAME="Sam Buyer",
+        TERMS="Net 30.",
+    )
+    login(client, make_user, "supervisor")
+    pdf = PdfReader(io.BytesIO(client.get(f"/requests/{draft}.pdf").data))
+    text = " ".join(" ".join(pg.extract_text() for pg in pdf.pages).split())
+    assert "Buyer Plant Example Ltd" in text
+    assert "Deliver to Plant Example Ltd Goods in 1 Mill Lane" in text
+    assert "Contact Sam Buyer <kanban@localhost>" in text  # no buyer email: the sender
+    assert "Terms Net 30." in text
 
 
 # -------------------------------------------------------------------- receiving

@@ -113,7 +113,8 @@ def test_scan_page_has_a_focused_field_modes_quantity_and_the_command_table(
         "receive",
         "count",
     ]
-    assert page.by_id("scan-qty")["type"] == "number"
+    qty = page.by_id("scan-qty")  # text: no wheel changes it, and its text can be selected
+    assert (qty["type"], qty["inputmode"], qty["maxlength"]) == ("text", "numeric", "7")
     photo = page.by_id("scan-photo")
     assert photo["type"] == "file" and photo["accept"] == "image/*"
     assert photo["capture"] == "environment"
@@ -131,6 +132,8 @@ def test_scan_page_has_a_focused_field_modes_quantity_and_the_command_table(
         assert parsed is not None
         assert (cmd["action"], cmd["value"]) == (parsed.action, parsed.value)
     assert config["commands"]["*KB:MODE:RECEIVE"]["label"] == "Mode: Receive"
+    assert config["commands"]["*KB:CONFIRM"]["action"] == "confirm"
+    assert config["confirmable"] == ["unusual_quantity", "over_receipt"]
     assert set(config["modes"]) >= {"pull", "receive", "count"}
     assert config["states"]["replenish"]["word"] == "Replenish"
 
@@ -256,6 +259,17 @@ def test_command_sheet_prints_every_command_as_a_readable_barcode(
         assert [r.data.decode() for r in pyzbar.decode(img)] == [cmd.text]
 
 
+def test_command_sheet_has_the_answers_to_the_pages_question(
+    operator_client: FlaskClient,
+) -> None:
+    html = operator_client.get("/scan/commands").get_data(as_text=True)
+    page = Page(html)
+    assert len(page.find("h2")) == 4  # mode, quantity, undo, answers
+    assert [f["data-command"] for f in page.find("figure")][-2:] == ["*KB:CONFIRM", "*KB:CANCEL"]
+    assert "Confirm: book it anyway" in html and "Cancel: do not book it" in html
+    assert html.index("<h2>Answer a question") < html.index('data-command="*KB:CONFIRM"')
+
+
 @pytest.mark.parametrize("text", [c.text for c in all_commands()])
 def test_command_barcode_png_decodes_with_both_engines(text: str) -> None:
     img = Image.open(io.BytesIO(command_png(text, module_px=2)))
@@ -289,15 +303,22 @@ def test_recent_scans_of_a_station_offer_undo_for_your_own_only(
     body = mine.get("/scan/recent?station=Station%201").get_json()
     assert body["station"] == "Station 1"
     scans = body["scans"]
-    assert [s["scan_id"] for s in scans] == ["t-1", "m-1"]  # newest first, this station only
-    t1, m1 = scans
+    # Newest first: this station's scans, and your own wherever they were made (a renamed
+    # station keeps your scans and their Undo).
+    assert [s["scan_id"] for s in scans] == ["m-2", "t-1", "m-1"]
+    assert [s["station"] for s in scans] == ["Station 2", "Station 1", "Station 1"]
+    assert scans[0]["undoable"] is True
+    assert [
+        s["scan_id"] for s in theirs.get("/scan/recent?station=Station%201").get_json()["scans"]
+    ] == ["t-1", "m-1"]  # someone else's scans at another station are not listed
+    _, t1, m1 = scans
     assert (m1["mine"], m1["undoable"], m1["undone"]) == (True, True, False)
     assert (t1["mine"], t1["undoable"]) == (False, False)
     assert m1["bin"] == "A-1" and m1["mode"] == "pull" and m1["quantity"] == 1
     assert m1["on_hand_after"] == 9 and m1["source"] == "usb"
 
     assert mine.post("/api/scans/m-1/undo").status_code == 201
-    m1 = mine.get("/scan/recent?station=Station%201").get_json()["scans"][1]
+    m1 = mine.get("/scan/recent?station=Station%201").get_json()["scans"][2]
     assert (m1["undone"], m1["undoable"]) == (True, False)
 
     # Without a station name: your own scans, wherever they were made.

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from kanban.extensions import db
 from kanban.models import Bin, Movement, RequestLine
+from kanban.ops import demo
 
 from .test_board import login
 
@@ -113,7 +114,7 @@ def test_import_from_the_preview_writes_every_row(
         },
     )
     assert resp.status_code == 302
-    assert "Imported 2 rows: 1 bins created, 1 updated." in supervisor.get(
+    assert "Imported 2 rows: 1 bin created, 1 updated, 0 unchanged." in supervisor.get(
         "/bins/spreadsheet"
     ).get_data(as_text=True)
     db.session.rollback()
@@ -121,6 +122,84 @@ def test_import_from_the_preview_writes_every_row(
     assert bins["A-1"].card_quantity == 9 and bins["A-1"].state == "replenish"  # 7 < 9
     assert bins["N-1"].on_hand == 5 and bins["N-1"].zone.name == "Dock"
     assert db.session.scalar(sa.select(sa.func.count(RequestLine.id))) == 1
+
+
+def _import(client: FlaskClient, page: str) -> str:
+    """Press Import on a preview page; returns the flash of the page it leads to."""
+    text = re.search(r'name="csv" value="([^"]*)"', page)
+    assert text is not None
+    return _import_text(client, htmlmod.unescape(text.group(1)))
+
+
+def test_a_semicolon_separated_file_with_decimal_commas_previews_and_imports(
+    supervisor: FlaskClient, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", on_hand=7, card=3, order=12, supplier="Acme", sku="S-A1")
+    european = (
+        HEADER.replace(",", ";")
+        + "A-1;S-A1;Part in A-1;Assembly line 1;Acme;orders@acme.example;7,0;9;12;1;7\r\n"
+        + '"N-1";"S-N1";"Schraube M6; verzinkt";"Dock";"Acme";;"5,00";2;10;;\r\n'
+    )
+    status, page = preview(supervisor, european.encode("utf-8-sig"))
+    assert status == 200 and 'data-ok="true"' in page, page
+    counts = dict(re.findall(r'<b class="sheet-(\w+)">(\d+)</b>', page))
+    assert counts == {"new": "1", "changed": "1", "same": "0"}
+    assert re.search(r'data-bin="A-1" data-kind="changed">.*?card quantity 3 → 9', page, re.S)
+    assert _import(supervisor, page) == "Imported 2 rows: 1 bin created, 1 updated, 0 unchanged."
+    db.session.rollback()
+    bins = {b.code: b for b in db.session.scalars(sa.select(Bin))}
+    assert (bins["A-1"].card_quantity, bins["N-1"].on_hand) == (9, 5)
+    assert bins["N-1"].item.name == "Schraube M6; verzinkt"
+
+
+def _import_text(client: FlaskClient, text: str) -> str:
+    """Import this text as the preview's Import button would; returns the flash."""
+    resp = client.post(
+        "/bins/spreadsheet", data={"action": "import", "csrf_token": csrf(client), "csv": text}
+    )
+    assert resp.status_code == 302
+    done = client.get("/bins/spreadsheet").get_data(as_text=True)
+    flash = re.search(r'<p class="flash flash-ok" role="alert">([^<]+)</p>', done)
+    assert flash is not None
+    return flash.group(1)
+
+
+def test_reimporting_the_demo_export_reports_the_counts_of_its_preview(
+    supervisor: FlaskClient,
+) -> None:
+    demo.seed()
+    db.session.commit()
+    exported = supervisor.get("/bins/export.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported)))
+    rows[1][7] = str(int(rows[1][7]) + 1)  # one card quantity changed
+    rows.append(
+        [
+            "Z-99",
+            "SKU-Z99",
+            "New part",
+            "Packing",
+            "Acme",
+            "orders@acme.example",
+            "5",
+            "2",
+            "10",
+            "1",
+            "4",
+        ]
+    )
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    for text, counts, said in (
+        (exported, ("0", "0", "64"), "0 bins created, 0 updated, 64 unchanged"),
+        (out.getvalue(), ("1", "1", "63"), "1 bin created, 1 updated, 63 unchanged"),
+    ):
+        status, page = preview(supervisor, text)
+        assert status == 200
+        shown = dict(re.findall(r'<b class="sheet-(\w+)">(\d+)</b>', page))
+        assert (shown["new"], shown["changed"], shown["same"]) == counts
+        assert f"Importing it will report: {said}." in page
+        rows_in = len(text.strip().splitlines()) - 1
+        assert _import_text(supervisor, text) == f"Imported {rows_in} rows: {said}."
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,15 @@ from kanban.auth import users as auth_service
 from kanban.extensions import db
 from kanban.models import (
     Bin,
+    Delivery,
     DeviceToken,
     Event,
     Movement,
+    Notice,
     RequestLine,
     SupplierRequest,
     User,
+    Webhook,
 )
 
 from ..conftest import Api
@@ -47,9 +50,14 @@ URL_ARGS = {
     "request_id": 1,
     "line_id": 1,
     "supplier_id": 1,
+    "item_id": 1,
+    "zone_id": 1,
+    "record_id": 1,  # a supplier, item or zone on its master-data form
     "token_id": 1,
     "user_id": 1,
     "filename": "css/app.css",
+    "webhook_id": 1,
+    "delivery_id": 1,
 }
 
 
@@ -95,6 +103,9 @@ def snapshot() -> dict[str, Any]:
         ),
         "tokens": count(DeviceToken),
         "revoked tokens": count(DeviceToken, DeviceToken.revoked_at.is_not(None)),
+        "webhooks": count(Webhook, Webhook.active.is_(True)),
+        "deliveries": count(Delivery),
+        "notices seen": count(Notice, Notice.seen_at.is_not(None)),
         "bins": sorted(
             tuple(r) for r in db.session.execute(sa.select(Bin.code, Bin.on_hand, Bin.state))
         ),
@@ -254,3 +265,22 @@ def test_display_principal_cannot_open_operator_or_supervisor_pages(
     assert checked >= 15
     for path in ("/api/bins", "/api/bins/A-1", "/api/events?after=0", "/api/whoami"):
         assert client.get(path, headers=headers).status_code == 200, path
+
+
+def test_sort_action_puts_the_cards_that_need_action_first(
+    client: FlaskClient, make_token: Callable[..., str], world: dict[str, Any]
+) -> None:
+    resp = open_link(client, make_token("display"), "&sort=action")
+    assert resp.headers["Location"] == "/wall?sort=action"
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    cards = Cards(html).cards
+    # A-1 (replenish) sits in the "Needs action" group (data-zone-section=""), first.
+    assert [(c.code, c.group) for c in cards] == [("A-1", ""), ("B-1", "Packing")]
+    assert "data-action-section" in html and "Needs action" in html
+    # Without the option the cards stay in their zones, and there is no such group.
+    plain = client.get("/wall").get_data(as_text=True)
+    assert [(c.code, c.group) for c in Cards(plain).cards] == [
+        ("A-1", "Assembly"),
+        ("B-1", "Packing"),
+    ]
+    assert "data-action-section" not in plain

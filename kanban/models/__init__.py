@@ -11,16 +11,18 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .domain.cards import CARD_STATES, CardState
-from .domain.statuses import (
+from ..domain.cards import CARD_STATES, CardState
+from ..domain.statuses import (
     TOKEN_ROLES,
     USER_ROLES,
+    AuditAction,
+    AuditObject,
     LineStatus,
     MovementKind,
     RequestStatus,
     Source,
 )
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> dt.datetime:
@@ -52,6 +54,16 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
+def _record_version() -> Mapped[int]:
+    """The version of a master-data record: +1 on every change of its fields by a person
+    (docs/decisions.md, "Editing master data"); an edit made on an older one is refused."""
+    return mapped_column(default=1, server_default=sa.text("1"))
+
+
+def _active() -> Mapped[bool]:
+    return mapped_column(default=True, server_default=sa.true())
+
+
 class Supplier(db.Model):  # type: ignore[name-defined]
     """Who bins are replenished from."""
 
@@ -59,12 +71,17 @@ class Supplier(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
+    #: The person at the supplier who handles our requests.
+    contact: Mapped[str | None] = mapped_column(sa.String(120))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     lead_time_days: Mapped[int] = mapped_column(default=7)
     min_order_value: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))
     min_order_quantity: Mapped[int | None]
+    #: Printed on every request to this supplier (our customer number, where to deliver).
+    request_note: Mapped[str | None] = mapped_column(sa.String(500))
     auto_send: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    record_version: Mapped[int] = _record_version()
 
     items: Mapped[list[Item]] = relationship(back_populates="supplier")
     __table_args__ = (sa.CheckConstraint("lead_time_days >= 0", name="lead_time"),)
@@ -83,6 +100,8 @@ class Item(db.Model):  # type: ignore[name-defined]
     pack_multiple: Mapped[int] = mapped_column(default=1)
     unit_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 4))
     manufacturer_barcode: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    active: Mapped[bool] = _active()
+    record_version: Mapped[int] = _record_version()
 
     supplier: Mapped[Supplier] = relationship(back_populates="items")
     bins: Mapped[list[Bin]] = relationship(back_populates="item")
@@ -96,6 +115,8 @@ class Zone(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(80), unique=True)
     position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = _active()
+    record_version: Mapped[int] = _record_version()
 
     bins: Mapped[list[Bin]] = relationship(back_populates="zone")
 
@@ -119,7 +140,9 @@ class Bin(db.Model):  # type: ignore[name-defined]
         sa.ForeignKey("movements.id", use_alter=True, name="fk_bins_state_movement")
     )
     active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped by every stock UPDATE (scans); master-data edits use ``record_version``.
     version: Mapped[int] = mapped_column(default=0)
+    record_version: Mapped[int] = _record_version()
 
     item: Mapped[Item] = relationship(back_populates="bins")
     zone: Mapped[Zone] = relationship(back_populates="bins")
@@ -142,12 +165,19 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Sessions carry the generation they were made in; raising it ends them all
+    #: (logout, a new password, switching off, "log out everywhere").
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     __table_args__ = (sa.CheckConstraint(_in("role", USER_ROLES), name="role"),)
 
     @property
     def is_active(self) -> bool:
         """Deactivated users cannot log in."""
         return self.active
+
+    def get_id(self) -> str:
+        """What a session stores: the user and the generation it was made in."""
+        return f"{self.id}.{self.session_generation}"
 
     def set_password(self, password: str) -> None:
         """Store a salted hash, never the password."""
@@ -170,6 +200,8 @@ class DeviceToken(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: After this the token no longer works (None: until revoked).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (sa.CheckConstraint(_in("role", TOKEN_ROLES), name="role"),)
 
 
@@ -285,10 +317,62 @@ class Event(db.Model):  # type: ignore[name-defined]
 
 
 class LoginFailure(db.Model):  # type: ignore[name-defined]
-    """Failed logins, for rate limiting (kept in the database so all processes agree)."""
+    """Login attempts, for rate limiting (kept in the database so all processes agree).
+
+    A row is written before the password is checked and deleted when it was right, so
+    what stays is the failures (see ``auth.logins``)."""
 
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), index=True)
-    address: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: The known device the attempt came from (its cookie's id), None for any other.
+    device: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined]
+    """One change to master data, users or tokens: who, when, what, before and after.
+
+    Written in the transaction of the change (:mod:`kanban.core.audit`); never edited or
+    deleted: the database refuses UPDATE and DELETE on this table (see the migration).
+    """
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device_tokens.id"))
+    actor: Mapped[str] = mapped_column(sa.String(64), index=True)
+    source: Mapped[str] = mapped_column(sa.String(16))
+    object_type: Mapped[str] = mapped_column(sa.String(16))
+    object_id: Mapped[int | None]
+    #: What the record was called when it changed (a bin code, an SKU, a name).
+    label: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    __table_args__ = (
+        sa.CheckConstraint(_in("object_type", tuple(AuditObject)), name="object_type"),
+        sa.CheckConstraint(_in("action", tuple(AuditAction)), name="action"),
+        sa.Index("ix_audit_entries_object", "object_type", "object_id"),
+    )
+
+
+class AuditLink(db.Model):  # type: ignore[name-defined]
+    """Another record an audit entry changed (each bin an import changed), so that the
+    record's page lists the entry in its history. Never edited or deleted either."""
+
+    __tablename__ = "audit_links"
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.id"), primary_key=True)
+    object_type: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    object_id: Mapped[int] = mapped_column(primary_key=True)
+    __table_args__ = (sa.Index("ix_audit_links_object", "object_type", "object_id"),)
+
+
+# The outbox, webhooks and notices live in their own module (this one was full);
+# importing them here registers their tables with every import of the models.
+from .outbox import Delivery as Delivery  # noqa: E402
+from .outbox import DeliveryAttempt as DeliveryAttempt  # noqa: E402
+from .outbox import Notice as Notice  # noqa: E402
+from .outbox import Webhook as Webhook  # noqa: E402
