@@ -50,6 +50,13 @@ BENCHMARKS = [
         ["--webhook", "down", "--seconds", "3", "--rounds", "1"],
     ),
     (
+        "scan_postgresql",
+        "scan_pg",
+        "Scan throughput on PostgreSQL, and two servers sharing it",
+        [],
+        ["--seconds", "3", "--rounds", "1", "--clients", "8", "--workers", "2", "--cross", "10"],
+    ),
+    (
         "board",
         "board",
         "Board render and scan → board latency",

@@ -30,7 +30,9 @@ def _as_postgres(args: list[str]) -> list[str]:
 class ThrowawayPostgres:
     """initdb into a temp dir, start on a free loopback port, stop and delete on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        #: fsync on, as in production (benchmarks); the tests run without it.
+        self.durable = durable
         self.dir = Path(tempfile.mkdtemp(prefix="kanban-pg-"))
         self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
@@ -59,7 +61,8 @@ class ThrowawayPostgres:
             check=True,
             **quiet,
         )
-        opts = f"-p {self.port} -k {self.dir} -h 127.0.0.1 -c fsync=off -c max_connections=200"
+        fsync = "on" if self.durable else "off"
+        opts = f"-p {self.port} -k {self.dir} -h 127.0.0.1 -c fsync={fsync} -c max_connections=200"
         subprocess.run(
             _as_postgres(
                 [
