@@ -52,6 +52,7 @@ class WriteMutex:
         self.path = path
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
+        self._pid = os.getpid()
         self._owner = threading.local()
 
     def held(self) -> bool:
@@ -64,8 +65,12 @@ class WriteMutex:
             return
         self._thread_lock.acquire()
         try:
-            if self._fd is None:
+            if self._fd is None or self._pid != os.getpid():
+                # A process forked after the parent wrote (gunicorn's workers after a demo
+                # seed, say) must not share the parent's open file: flock locks belong to
+                # it, so parent and children would all hold the lock at once.
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._thread_lock.release()
