@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ..core.outbox import Job, Outcome
+from ..core.tx import after_commit
 from ..domain import delivery as rules
 from ..domain.statuses import DeliveryStatus
 from ..extensions import db
 from ..models import Delivery, Webhook
+from . import events
 from .signing import signature
 
 USER_AGENT = "kanban-webhooks/1"
@@ -167,3 +169,4 @@ class WebhookHandler:
                 waiting.where(Delivery.due_at < hook.paused_until).values(due_at=hook.paused_until)
             )
         db.session.flush()
+        after_commit(events.forget)  # new deliveries wait with it (or no longer wait)

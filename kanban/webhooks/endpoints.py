@@ -17,10 +17,11 @@ from sqlalchemy.orm import selectinload
 
 from ..core import outbox
 from ..core.errors import NotFound, ServiceError
-from ..core.tx import begin_write
+from ..core.tx import after_commit, begin_write
 from ..domain.statuses import DeliveryKind, DeliveryStatus, WebhookEvent
 from ..extensions import db
 from ..models import Delivery, Webhook, utcnow
+from .events import forget as forget_subscriptions
 from .signing import new_secret
 
 MAX_URL = 2000
@@ -76,6 +77,7 @@ def add(url: str, events: Iterable[str] | None, *, by: str) -> tuple[Webhook, st
     )
     db.session.add(hook)
     db.session.flush()
+    after_commit(forget_subscriptions)  # this process's next change already writes for it
     return hook, secret
 
 
@@ -104,6 +106,7 @@ def remove(webhook_id: int) -> Webhook:
     )
     hook.active = False
     db.session.flush()
+    after_commit(forget_subscriptions)
     return hook
 
 

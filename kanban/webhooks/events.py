@@ -19,7 +19,10 @@ The body::
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +37,34 @@ from ..purchasing import requests
 _SUBSCRIBED = sa.select(Webhook.id, Webhook.events, Webhook.paused_until).where(
     Webhook.active.is_(True)
 )
+#: Seconds a process trusts its list of subscribed endpoints. Every scan would otherwise
+#: read it while holding SQLite's write lock; an endpoint added, removed or paused by
+#: another process is seen within this (in the same process at once: :func:`forget`).
+SUBSCRIPTIONS_TTL = 1.0
+_known: weakref.WeakKeyDictionary[sa.Engine, tuple[float, Sequence[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+_known_lock = threading.Lock()
+
+
+def _subscribed() -> Sequence[Any]:
+    """The active endpoints with their events and pause (see :data:`SUBSCRIPTIONS_TTL`)."""
+    engine, now = db.engine, time.monotonic()
+    with _known_lock:
+        found = _known.get(engine)
+    if found is not None and found[0] > now:
+        return found[1]
+    rows = db.session.execute(_SUBSCRIBED).all()
+    with _known_lock:
+        _known[engine] = (now + SUBSCRIPTIONS_TTL, rows)
+    return rows
+
+
+def forget() -> None:
+    """Read the endpoints afresh at the next change (an endpoint was added, removed or
+    paused by this process: call it after the commit)."""
+    with _known_lock:
+        _known.clear()
 
 
 def body(
@@ -70,8 +101,8 @@ def _fan_out(
 
 
 def _on_card_changed(_sender: Any, change: Any) -> None:
-    endpoints = db.session.execute(_SUBSCRIBED).all()
-    if not endpoints:  # the common case: one cheap read per change
+    endpoints = _subscribed()
+    if not endpoints:  # the common case
         return
     now, data = utcnow(), change.event_data()
     _fan_out(WebhookEvent.BIN_CHANGED, data, endpoints, now, change.request_id)
@@ -80,7 +111,7 @@ def _on_card_changed(_sender: Any, change: Any) -> None:
 
 
 def _request_event(event: WebhookEvent, request_id: int) -> None:
-    endpoints = db.session.execute(_SUBSCRIBED).all()
+    endpoints = _subscribed()
     if not any(event in (row.events or ()) for row in endpoints):
         return
     data = requests.request_dict(requests.load_request(request_id))
