@@ -6,10 +6,7 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +15,13 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import config, create_app
-from .auth import users as auth_service
 from .barcodes.decode import engines_status
+from .cli_common import cli_actor, fail
 from .cli_labels import labels
 from .cli_outbox import webhook, worker
-from .core.actor import Actor
+from .cli_users import create_user, token
 from .core.errors import ServiceError
-from .domain.statuses import TOKEN_ROLES, USER_ROLES, Source
+from .domain.statuses import Source
 from .extensions import db
 from .masterdata import bins as bins_service
 from .masterdata import imports
@@ -34,20 +31,6 @@ from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
 from .ops.worker import make_drainer
 from .stock import check as ledger
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
-
-
-def _cli_actor(source: str = Source.CLI) -> Actor:
-    """Who runs a command, for the ledger and the audit trail: the system user."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a bare container)
-        name = "unknown"
-    return Actor(name=f"cli:{name}"[:64], source=source)
 
 
 def upgrade_database(app: Flask) -> None:
@@ -62,7 +45,7 @@ def upgrade_database(app: Flask) -> None:
         db.session.rollback()
     if bad:
         shown = ", ".join(repr(c) for c in bad[:20]) + (" …" if len(bad) > 20 else "")
-        _fail(
+        fail(
             f"{len(bad)} bin code(s) break the rules for codes (no empty, '.' or '..' "
             f"part between '/'): {shown}. Run `kanban fix-codes --dry-run` to see the new "
             "codes, then `kanban fix-codes` to rename them (and print their labels again)."
@@ -104,87 +87,9 @@ def seed_demo() -> None:
     try:
         counts = demo_service.seed()
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-
-
-@click.command("create-user")
-@click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in USER_ROLES]), required=True)
-@click.option(
-    "--password",
-    envvar="KANBAN_NEW_PASSWORD",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="Asked for when not given.",
-)
-@with_appcontext
-def create_user(name: str, role: str, password: str) -> None:
-    """Create a user who logs in with a password."""
-    try:
-        auth_service.create_user(name, password, role, actor=_cli_actor())
-    except ServiceError as exc:
-        _fail(exc.message)
-    db.session.commit()
-    click.echo(f"Created {role} {name}.")
-
-
-@click.group()
-def token() -> None:
-    """Device tokens for scanners, integrations and wall screens."""
-
-
-@token.command("create")
-@click.argument("name")
-@click.option(
-    "--role",
-    type=click.Choice([r.value for r in TOKEN_ROLES]),
-    required=True,
-)
-@click.option(
-    "--expires-days",
-    type=click.IntRange(1, 3650),
-    default=None,
-    help="Stop working after this many days (default: only when revoked).",
-)
-@with_appcontext
-def token_create(name: str, role: str, expires_days: int | None) -> None:
-    """Create a token and print it once (only its hash is kept)."""
-    expires_in = dt.timedelta(days=expires_days) if expires_days else None
-    try:
-        tok, plain = auth_service.create_token(name, role, expires_in, actor=_cli_actor())
-    except ServiceError as exc:
-        _fail(exc.message)
-    db.session.commit()
-    click.echo(plain)
-    click.echo(f"Token {tok.id} ({name}, {role}) created. It is shown only now.", err=True)
-
-
-@token.command("list")
-@with_appcontext
-def token_list() -> None:
-    """List tokens (never the secrets)."""
-    now = dt.datetime.now(dt.UTC)
-    for tok in auth_service.list_tokens():
-        state = "revoked" if tok.revoked_at else "active"
-        if not tok.revoked_at and tok.expires_at is not None:
-            state = "expired" if tok.expires_at <= now else f"active until {tok.expires_at:%F}"
-        click.echo(f"{tok.id}\t{tok.name}\t{tok.role}\t{tok.prefix}…\t{state}")
-
-
-@token.command("revoke")
-@click.argument("token_id", type=int)
-@with_appcontext
-def token_revoke(token_id: int) -> None:
-    """Revoke a token by id: it stops working at once."""
-    try:
-        auth_service.revoke_token(token_id, actor=_cli_actor())
-    except ServiceError as exc:
-        _fail(exc.message)
-    db.session.commit()
-    click.echo(f"Token {token_id} revoked.")
 
 
 @click.command("import")
@@ -194,15 +99,13 @@ def token_revoke(token_id: int) -> None:
 def import_cmd(file: Path, dry_run: bool) -> None:
     """Import the bins spreadsheet (CSV); nothing is written unless every row is valid."""
     if file.stat().st_size > imports.MAX_BYTES:
-        _fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
-    report = imports.import_bins(
-        file.read_bytes(), dry_run=dry_run, actor=_cli_actor(Source.IMPORT)
-    )
+        fail(f"{file} is larger than {imports.MAX_BYTES // (1024 * 1024)} MiB")
+    report = imports.import_bins(file.read_bytes(), dry_run=dry_run, actor=cli_actor(Source.IMPORT))
     if not report.ok:
         db.session.rollback()
         for err in report.errors:
             click.echo(err, err=True)
-        _fail(f"{len(report.errors)} error(s); nothing was imported.")
+        fail(f"{len(report.errors)} error(s); nothing was imported.")
     if dry_run:
         db.session.rollback()
         click.echo(
@@ -242,7 +145,7 @@ def check(as_json: bool) -> None:
     for p in problems:
         click.echo(str(p), err=True)
     if problems:
-        _fail(f"{len(problems)} problem(s) found.", 2)
+        fail(f"{len(problems)} problem(s) found.", 2)
     click.echo("Ledger OK: every bin's stock and card agree with its movements and lines.")
 
 
@@ -274,7 +177,7 @@ def backup(path: Path) -> None:
     try:
         target = backup_service.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
     except ServiceError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     click.echo(f"Backup written to {target}")
 
 

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import signal
-import sys
 from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .cli_common import fail
 from .core.errors import ServiceError
 from .domain.statuses import WebhookEvent
 from .extensions import db
 from .ops.worker import THREADS, make_drainer
 from .webhooks import endpoints
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
 
 
 @click.command("worker")
@@ -74,7 +69,7 @@ def webhook_add(url: str, events: tuple[str, ...]) -> None:
     try:
         hook, secret = endpoints.add(url, names or None, by="cli")
     except ServiceError as exc:
-        _fail(exc.message, 2)
+        fail(exc.message, 2)
     db.session.commit()
     click.echo(f"Webhook {hook.id}: {hook.url}")
     click.echo(f"Events: {', '.join(hook.events)}")
@@ -101,6 +96,6 @@ def webhook_remove(webhook_id: int) -> None:
     try:
         hook = endpoints.remove(webhook_id)
     except ServiceError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     db.session.commit()
     click.echo(f"Webhook {hook.id} ({hook.url}) removed.")

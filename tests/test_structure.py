@@ -158,3 +158,23 @@ def _raw_status_strings(tree: ast.Module) -> Iterator[tuple[int, str]]:
 def test_no_raw_status_string_outside_the_definitions(rel: str) -> None:
     tree = next(t for r, _p, t in MODULES if r == rel)
     assert list(_raw_status_strings(tree)) == []
+
+
+def test_advisory_lock_keys_are_defined_once_and_never_shared() -> None:
+    """Two locks with one PostgreSQL advisory key would wait for each other (the outbox
+    leader's session lock once blocked every bin created while a worker ran)."""
+    keys: dict[int, str] = {}
+    for rel, _path, tree in MODULES:
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.endswith("LOCK_KEY")
+            ):
+                where = f"{rel}:{node.targets[0].id}"
+                assert rel == "core/tx.py", f"{where}: define advisory lock keys in core/tx.py"
+                value = ast.literal_eval(node.value)
+                assert value not in keys, f"{where} has the key of {keys[value]}"
+                keys[value] = where
+    assert len(keys) >= 4

@@ -40,12 +40,10 @@ from ..extensions import db
 from ..models import utcnow
 from . import outbox
 from .outbox import Job, Outcome
+from .tx import LEADER_LOCK_KEY
 from .wake import wake
 
 log = logging.getLogger("kanban.outbox")
-
-#: Key of the PostgreSQL advisory lock the leader holds ("kanc").
-LEADER_LOCK_KEY = 0x6B616E63
 
 
 class Handler(Protocol):

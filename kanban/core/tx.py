@@ -43,6 +43,9 @@ MASTERDATA_LOCK_KEY = 0x6B616E63
 #: Key of the PostgreSQL advisory lock that makes a login attempt's limit check and its
 #: record one step (60 parallel attempts must not all pass a limit of 10).
 LOGIN_LOCK_KEY = 0x6B616E64
+#: Key of the PostgreSQL advisory lock (session-level) that the outbox worker's leader
+#: holds (:mod:`kanban.core.drainer`). Every key is defined here, so that no two meet.
+LEADER_LOCK_KEY = 0x6B616E65
 
 
 class WriteMutex:
