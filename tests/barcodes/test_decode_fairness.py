@@ -79,7 +79,8 @@ def test_parallel_large_uploads_from_one_user_do_not_fail_other_users_decodes() 
 
     def upload() -> None:
         try:
-            dec.decode_bytes(big, timeout=1.0, owner="user:abuser")
+            # A long budget: each job runs on until its timeout stops it.
+            dec.decode_bytes(big, timeout=1.0, owner="user:abuser", budget=5)
             abuser.append("done")
         except DecodeError as exc:
             abuser.append(exc.code)
@@ -156,6 +157,6 @@ def test_the_api_answers_429_to_a_second_upload_from_the_same_device(
         t.join(120)
     # One of mine was read (or ran out of time on this busy machine), the others refused at
     # once; the other device was never refused.
-    assert sorted(statuses["mine"])[:2] == [429, 429], statuses
     assert statuses["mine"].count(429) == 3 - PER_OWNER, statuses
+    assert {s for s in statuses["mine"] if s != 429} <= {200, 504}, statuses
     assert statuses["other"] in ([200], [504]), statuses

@@ -270,7 +270,7 @@ def test_a_send_under_way_elsewhere_is_waited_for(
     drain(app)
     d = the_email()
     assert (d.status, d.attempts) == ("pending", 0) and smtp.inbox.messages == []
-    claims.release(rid, taken.claimed_at, "the person's send failed")
+    claims.release(rid, taken.claimed_at, "the person's send failed", dt.UTC)
     db.session.commit()
     drain(app, later=MINUTE)
     assert len(smtp.inbox.messages) == 1 and the_email().status == "delivered"

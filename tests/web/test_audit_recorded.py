@@ -174,7 +174,9 @@ def test_users_roles_passwords_and_switching_off_are_recorded_without_the_passwo
     )
     bea = user_id("bea")
     client.post(f"/admin/users/{bea}/role", data={"role": "supervisor", "csrf_token": token})
-    client.post(f"/admin/users/{bea}/password", data={"password": "new-pw-22", "csrf_token": token})
+    client.post(
+        f"/admin/users/{bea}/password", data={"password": "forklift-pw-77", "csrf_token": token}
+    )
     client.post(f"/admin/users/{bea}/active", data={"active": "0", "csrf_token": token})
     entries = trail(object="user", object_id=str(bea))
     assert [(e["actor"], e["action"], e["before"], e["after"]) for e in entries] == [
@@ -205,5 +207,10 @@ def test_tokens_created_and_revoked_are_recorded_without_the_secret(
         ("Scanner 3", "created"),
         ("Scanner 3", "revoked"),
     ]
-    assert entries[0]["after"] == {"name": "Scanner 3", "role": "operator", "prefix": tok.prefix}
+    assert entries[0]["after"] == {
+        "name": "Scanner 3",
+        "role": "operator",
+        "prefix": tok.prefix,
+        "expires_at": None,
+    }
     assert secret.group(0) not in json.dumps(entries)

@@ -110,7 +110,7 @@ def test_the_scan_page_gets_its_reader_from_this_server_and_the_csp_lets_it_comp
 
 
 def test_the_vendored_reader_carries_its_licences_and_loads_nothing_from_a_cdn() -> None:
-    folder = STATIC / "vendor" / "zxing-wasm"
+    folder = STATIC / "vendor" / "zxing_wasm"
     assert "MIT" in (folder / "LICENSE").read_text()
     assert "Apache License" in (folder / "LICENSE-zxing-cpp").read_text()
     assert "zxing-wasm 3.1.6" in (folder / "VERSION").read_text()
