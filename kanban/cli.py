@@ -19,6 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import config, create_app
 from .auth import users as auth_service
 from .barcodes.decode import engines_status
+from .cli_data import prune_events, seed_load
 from .cli_labels import labels
 from .cli_outbox import webhook, worker
 from .core.actor import Actor
@@ -79,6 +80,8 @@ def register(group: click.Group) -> None:
         labels,
         worker,
         webhook,
+        seed_load,
+        prune_events,
     ):
         group.add_command(command)
 
