@@ -195,10 +195,14 @@ def send_request(request_id: int) -> Any:
 @bp.get("/events")
 @requires(Role.DISPLAY)
 def list_events() -> Any:
-    """The change feed after an id (clients catch up with the last id they saw)."""
+    """The change feed after an id (clients catch up with the last id they saw);
+    ``reset: true`` when events after it were pruned."""
     raw = request.args.get("after", "0")
     if not raw.isdigit() or len(raw) > 18:
         return error("invalid_after", "after must be a non-negative whole number.")
+    if events.pruned_after(int(raw)):
+        # What the client missed was pruned: it reloads in full (static/js/live.js).
+        return jsonify(events=[], last_id=events.last_event_id(), reset=True)
     found = events.events_after(int(raw))
     last = found[-1].id if found else int(raw)
     return jsonify(events=[events.event_dict(e) for e in found], last_id=last)
