@@ -18,8 +18,9 @@ import requests as http
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from kanban.core import feed
 from kanban.extensions import db
-from kanban.models import SupplierRequest
+from kanban.models import Event, SupplierRequest
 
 from ..conftest import LiveServer, pull_history, start_server, stop_server
 from .conftest import CuttableProxy, login
@@ -442,3 +443,51 @@ def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_retu
         "data-state", "stocked", timeout=TIMEOUT
     )
     assert_not_reloaded(board)
+
+
+def test_a_board_away_longer_than_the_feed_keeps_events_reloads_in_full(
+    live_server: LiveServer,
+    browser: Any,
+    make_user: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    proxy = CuttableProxy(int(live_server.url.rsplit(":", 1)[1]))
+    context = browser.new_context()
+    try:
+        board = context.new_page()
+        name = make_user("super1", "supervisor")
+        login(board, proxy.url, name, f"password-{name}")
+        board.goto(f"{proxy.url}/board")
+        expect(board.locator("#board .live")).to_have_attribute(
+            "data-live", "live", timeout=TIMEOUT
+        )
+        mark_no_reload(board)
+        # The board loses its connection; meanwhile the floor goes on and, while it is
+        # away, the events it missed leave the feed (only the newest is kept).
+        board.route("**/api/events**", lambda route: route.abort())
+        proxy.cut()
+        scan("A-1")
+        scan("B-1")
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+        db.session.execute(sa.update(Event).values(created_at=long_ago))
+        db.session.commit()
+        assert feed.prune(dt.datetime.now(dt.UTC) - dt.timedelta(days=30)) > 0
+        expect(board.locator("#board .live")).to_have_attribute(
+            "data-live", "stale", timeout=TIMEOUT
+        )
+        expect(board.locator('.card[data-bin="A-1"]')).to_have_attribute("data-state", "stocked")
+        # Back online: the feed cannot replay what it no longer holds, so the page reloads
+        # in full and shows the floor as it is now.
+        board.unroute("**/api/events**")
+        for code, state in {"A-1": "replenish", "B-1": "replenish", "A-2": "stocked"}.items():
+            card = board.locator(f'.card[data-bin="{code}"]')
+            expect(card).to_have_attribute("data-state", state, timeout=TIMEOUT)
+        expect(board.locator('.card[data-bin="A-1"] .on-hand')).to_have_text("4")
+        assert board.evaluate("window.__noReload === undefined")  # a new page: it reloaded
+        expect(board.locator("#board .live")).to_have_attribute(
+            "data-live", "live", timeout=TIMEOUT
+        )
+    finally:
+        context.close()
+        proxy.close()
