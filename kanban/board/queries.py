@@ -239,7 +239,7 @@ def load_board(filt: BoardFilter, now: dt.datetime | None = None) -> Board:
     overdue = views.overdue_bin_ids()
     order = {name: i for i, name in enumerate(zones)}
     # One Core query (no ORM objects): the board of a few thousand bins stays fast.
-    rows = db.session.execute(views.CARD_QUERY.where(Bin.active.is_(True)))
+    rows = db.session.execute(views.CARDS_QUERY.where(Bin.active.is_(True)))
     cards = [
         views.card_dict(v, overdue=v.id in overdue)
         for v in (views.CardView(**row._asdict()) for row in rows)
