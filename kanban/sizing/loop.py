@@ -248,11 +248,7 @@ def overview(
         .group_by(Movement.bin_id)
     ):
         pulled[bin_id] = pulled.get(bin_id, 0) - int(back)
-    per_supplier: dict[int, list[leadtime.LineLeadTime]] = {}
-    for m in suppliers.measured_lines():  # newest first
-        times = per_supplier.setdefault(m.request.supplier_id, [])
-        if len(times) < DELIVERIES_LOOKED_AT:
-            times.append(m.times)
+    per_supplier = suppliers.recent_lead_times(DELIVERIES_LOOKED_AT)
     leads = {}
     out = []
     for bin_id, code, card, item, unit, zone, sid, supplier, configured in bins:

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from kanban.extensions import db
 from kanban.models import Bin, Event, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
+from kanban.purchasing import suppliers
 
 from ..conftest import Api
 from ..web.test_board import board, login
@@ -127,3 +128,13 @@ def test_seed_load_refuses_a_database_with_a_bin(make_bin: Callable[..., str], r
     result = runner.invoke(args=["seed-load", *SMALL])
     assert result.exit_code == 1 and "not empty" in result.output
     assert count(Bin) == 1 and count(Supplier) == 1
+
+
+def test_the_card_sizes_overview_reads_each_suppliers_newest_deliveries_as_a_bin_page(
+    seeded: str,
+) -> None:
+    recent = suppliers.recent_lead_times(5)
+    ids = list(db.session.scalars(sa.select(Supplier.id).order_by(Supplier.id)))
+    assert sum(len(v) for v in recent.values()) == 5 * len(ids)  # each has more lines
+    for sid in ids:
+        assert recent[sid] == [m.times for m in suppliers.measured_lines([sid], limit=5)]
