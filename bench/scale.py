@@ -42,12 +42,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "scale.md"
 KANBAN = str(Path(sys.executable).with_name("kanban"))
 
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+from bench.common import pct, write_results  # noqa: E402  (after the path is set)
 
 
 def command(env: dict[str, str], *args: str) -> float:
@@ -263,13 +258,7 @@ def main() -> None:
         f"ANALYZE; pages through the Flask test client as a supervisor ({args.requests} "
         "requests each, alternating); backup and scans against `kanban serve` (2 workers)."
     )
-    table = ["| what | measured | target | result |", "|---|---|---|---|"]
-    table += [f"| {a} | {m} | {tg} | {res} |" for a, m, tg, res in rows]
-    text = "## A year at a big site\n\n" + header + "\n\n" + "\n".join(table) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print()
-    print(text)
+    write_results(args.out, "A year at a big site", header, rows)
 
 
 if __name__ == "__main__":

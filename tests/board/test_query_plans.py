@@ -27,6 +27,7 @@ from kanban.extensions import db
 from kanban.models import Bin, Event, Movement, Zone
 from kanban.ops import seedload
 
+from ..conftest import truncate_all
 from ..web.test_board import login
 
 BIG_TABLES = {Movement.__tablename__, Event.__tablename__}
@@ -36,11 +37,7 @@ SIZE = seedload.LoadSize(bins=2000, suppliers=100, movements=200_000, days=365)
 @pytest.fixture
 def db_url(pg_database: str) -> str:
     """This module runs on PostgreSQL only (see the docstring): a fresh, empty database."""
-    engine = sa.create_engine(pg_database)
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE")
-    engine.dispose()
+    truncate_all(pg_database)
     return pg_database
 
 
