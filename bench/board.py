@@ -16,10 +16,7 @@ Writes bench/results/board.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import queue
 import random
 import re
@@ -36,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "board.md"
 
-from bench.common import pct, write_results  # noqa: E402  (after the path is set)
+from bench.common import measured_on, pct, write_results  # noqa: E402  (after the path is set)
 
 
 def bins_csv(n: int) -> str:
@@ -279,10 +276,8 @@ def main() -> None:
             ok(lat["missing"] == 0),
         ),
     ]
-    cores = os.cpu_count()
     header = (
-        f"Measured {dt.date.today().isoformat()} on {cores} cores ({platform.machine()}, "
-        f"Python {platform.python_version()}), SQLite; render through the Flask test "
+        f"{measured_on()}, SQLite; render through the Flask test "
         f"client ({args.requests} requests each, alternating); latency against "
         f"`kanban serve` (gunicorn 2 workers × 16 threads), {args.scans} scans, one SSE "
         "reader with a display token."

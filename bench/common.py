@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import platform
 from pathlib import Path
+
+
+def measured_on() -> str:
+    """ "Measured <date> on <n> cores (<machine>, Python <version>)", to start a header."""
+    return (
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores "
+        f"({platform.machine()}, Python {platform.python_version()})"
+    )
 
 
 def pct(values: list[float], p: float) -> float:

@@ -20,9 +20,7 @@ Writes bench/results/scale.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import random
 import re
 import subprocess
@@ -42,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "scale.md"
 KANBAN = str(Path(sys.executable).with_name("kanban"))
 
-from bench.common import pct, write_results  # noqa: E402  (after the path is set)
+from bench.common import measured_on, pct, write_results  # noqa: E402  (after the path is set)
 
 
 def command(env: dict[str, str], *args: str) -> float:
@@ -251,9 +249,8 @@ def main() -> None:
         ("scan latency p99 meanwhile", f"{pct(b['latencies'], 0.99):.0f} ms", "", ""),
     ]  # fmt: skip
     header = (
-        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores "
-        f"({platform.machine()}, Python {platform.python_version()}), PostgreSQL 15 "
-        f"(throwaway server, fsync off); {args.bins:,} bins, {args.suppliers} suppliers, "
+        f"{measured_on()}, PostgreSQL 15 (throwaway server, fsync off); "
+        f"{args.bins:,} bins, {args.suppliers} suppliers, "
         f"{args.movements:,} movements over {args.days} days from `kanban seed-load`, then "
         f"ANALYZE; pages through the Flask test client as a supervisor ({args.requests} "
         "requests each, alternating); backup and scans against `kanban serve` (2 workers)."
