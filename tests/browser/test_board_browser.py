@@ -491,3 +491,42 @@ def test_a_board_away_longer_than_the_feed_keeps_events_reloads_in_full(
     finally:
         context.close()
         proxy.close()
+
+
+def test_a_big_sites_board_shows_one_zone_and_another_zone_is_a_new_page(
+    browser: Any,
+    db_url: str,
+    instance: Path,
+    make_user: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    """Above KANBAN_BOARD_SCOPE_ABOVE bins (3 here), a board filtered by zone holds that
+    zone's cards only: live changes of other zones stay off it, and choosing another zone
+    loads that zone's page."""
+    big = start_server(db_url, instance / "big", extra_env={"KANBAN_BOARD_SCOPE_ABOVE": "3"})
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        user = make_user("super-big", "supervisor")
+        login(page, big.url, user, f"password-{user}")
+        page.goto(f"{big.url}/board?zone=Assembly")
+        expect(page.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        expect(page.locator(".card[data-bin]")).to_have_count(3)
+        mark_no_reload(page)
+        scan("B-1")  # another zone: not on this page
+        scan("A-1")
+        card = page.locator('.card[data-bin="A-1"]')
+        expect(card).to_have_attribute("data-state", "replenish", timeout=TIMEOUT)
+        expect(page.locator('.card[data-bin="B-1"]')).to_have_count(0)
+        assert_not_reloaded(page)
+        page.select_option("select[name=zone]", "Packing")
+        page.wait_for_url(re.compile(r"zone=Packing"), timeout=TIMEOUT)
+        expect(page.locator('.card[data-bin="B-1"]')).to_have_attribute(
+            "data-state", "replenish", timeout=TIMEOUT
+        )
+        expect(page.locator(".card[data-bin]")).to_have_count(1)
+        expect(page.locator("#board")).to_have_attribute("data-scope-zone", "Packing")
+    finally:
+        context.close()
+        stop_server(big)
