@@ -445,6 +445,15 @@ def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_retu
     assert_not_reloaded(board)
 
 
+def open_board(context: Any, base_url: str, user: str, query: str = "") -> Any:
+    """A new page of ``context``: ``user`` logs in and opens the board, which goes live."""
+    page = context.new_page()
+    login(page, base_url, user, f"password-{user}")
+    page.goto(f"{base_url}/board{query}")
+    expect(page.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    return page
+
+
 def test_a_board_away_longer_than_the_feed_keeps_events_reloads_in_full(
     live_server: LiveServer,
     browser: Any,
@@ -455,13 +464,7 @@ def test_a_board_away_longer_than_the_feed_keeps_events_reloads_in_full(
     proxy = CuttableProxy(int(live_server.url.rsplit(":", 1)[1]))
     context = browser.new_context()
     try:
-        board = context.new_page()
-        name = make_user("super1", "supervisor")
-        login(board, proxy.url, name, f"password-{name}")
-        board.goto(f"{proxy.url}/board")
-        expect(board.locator("#board .live")).to_have_attribute(
-            "data-live", "live", timeout=TIMEOUT
-        )
+        board = open_board(context, proxy.url, make_user("super1", "supervisor"))
         mark_no_reload(board)
         # The board loses its connection; meanwhile the floor goes on and, while it is
         # away, the events it missed leave the feed (only the newest is kept).
@@ -507,11 +510,8 @@ def test_a_big_sites_board_shows_one_zone_and_another_zone_is_a_new_page(
     big = start_server(db_url, instance / "big", extra_env={"KANBAN_BOARD_SCOPE_ABOVE": "3"})
     context = browser.new_context()
     try:
-        page = context.new_page()
         user = make_user("super-big", "supervisor")
-        login(page, big.url, user, f"password-{user}")
-        page.goto(f"{big.url}/board?zone=Assembly")
-        expect(page.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+        page = open_board(context, big.url, user, "?zone=Assembly")
         expect(page.locator(".card[data-bin]")).to_have_count(3)
         mark_no_reload(page)
         scan("B-1")  # another zone: not on this page
