@@ -16,10 +16,7 @@ Writes bench/results/board.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import queue
 import random
 import re
@@ -36,12 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "board.md"
 
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+from bench.common import measured_on, pct, write_results  # noqa: E402  (after the path is set)
 
 
 def bins_csv(n: int) -> str:
@@ -284,21 +276,13 @@ def main() -> None:
             ok(lat["missing"] == 0),
         ),
     ]
-    cores = os.cpu_count()
     header = (
-        f"Measured {dt.date.today().isoformat()} on {cores} cores ({platform.machine()}, "
-        f"Python {platform.python_version()}), SQLite; render through the Flask test "
+        f"{measured_on()}, SQLite; render through the Flask test "
         f"client ({args.requests} requests each, alternating); latency against "
         f"`kanban serve` (gunicorn 2 workers × 16 threads), {args.scans} scans, one SSE "
         "reader with a display token."
     )
-    table = ["| what | measured | target | result |", "|---|---|---|---|"]
-    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    text = "## Board\n\n" + header + "\n\n" + "\n".join(table) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print()
-    print(text)
+    write_results(args.out, "Board", header, rows)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,13 @@ BENCHMARKS = [
         [],
         ["--bins", "300", "--scans", "20"],
     ),
+    (
+        "scale",
+        "scale",
+        "A year at a big site (PostgreSQL)",
+        [],
+        ["--bins", "2000", "--suppliers", "50", "--movements", "200000", "--requests", "5"],
+    ),
     ("decode", "decode", "Barcode decoding", [], ["--runs", "1"]),
     ("labels", "labels", "Label rendering", [], ["--bins", "100", "--runs", "1"]),
 ]

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import config, create_app
 from .barcodes.decode import engines_status
 from .cli_common import cli_actor, fail
+from .cli_data import prune_events, seed_load
 from .cli_labels import labels
 from .cli_outbox import webhook, worker
 from .cli_users import create_user, token
@@ -75,6 +76,8 @@ def register(group: click.Group) -> None:
         labels,
         worker,
         webhook,
+        seed_load,
+        prune_events,
     ):
         group.add_command(command)
 

@@ -89,6 +89,16 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "Attempts of an email or webhook delivery before it is marked failed (1-30).",
     ),
     "KANBAN_WEBHOOK_TIMEOUT": ("5", "Seconds a webhook receiver has to answer (1-30)."),
+    "KANBAN_BOARD_SCOPE_ABOVE": (
+        "5000",
+        "Above this many active bins, a board filtered by zone holds that zone's cards only "
+        "and changing zone loads a new page (1-1000000).",
+    ),
+    "KANBAN_EVENT_RETENTION_DAYS": (
+        "30",
+        "Days the change feed keeps its events (1-3650); older ones are pruned every hour by "
+        "the outbox worker and by `kanban prune-events`. A board away longer reloads in full.",
+    ),
 }
 
 
@@ -210,6 +220,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "AUTO_SEND_DAILY_CAP": _number("KANBAN_AUTO_SEND_DAILY_CAP", int, 1, 1000),
         "DELIVERY_ATTEMPTS": _number("KANBAN_DELIVERY_ATTEMPTS", int, 1, 30),
         "WEBHOOK_TIMEOUT": _number("KANBAN_WEBHOOK_TIMEOUT", float, 1, 30),
+        "BOARD_SCOPE_ABOVE": _number("KANBAN_BOARD_SCOPE_ABOVE", int, 1, 1_000_000),
+        "EVENT_RETENTION_DAYS": _number("KANBAN_EVENT_RETENTION_DAYS", int, 1, 3650),
         # Uploads (photos to decode, CSV imports) are bounded before they are read.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # A previewed spreadsheet (at most 5 MiB) is posted back as one form field.

@@ -86,7 +86,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(url: str) -> None:
+def truncate_all(url: str) -> None:
     engine = sa.create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -102,7 +102,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    _truncate_all(url)
+    truncate_all(url)
     return url
 
 

@@ -25,6 +25,8 @@ from ..extensions import db
 from ..models import Bin, Zone
 
 VIEWS = ("zones", "columns")
+#: Above this many active bins, a board filtered by zone holds that zone's cards only.
+SCOPE_ABOVE = 5000
 #: Longest search text kept from a query string.
 QUERY_MAX = 100
 #: Longest zone or supplier name kept from a query string (the model's limits).
@@ -163,6 +165,8 @@ class Board:
     last_event_id: int
     now: dt.datetime
     shown: set[str] = field(default_factory=set)
+    #: The one zone whose cards the page holds (a big site's board filtered by zone), or "".
+    scope_zone: str = ""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -227,8 +231,15 @@ def zone_names() -> list[str]:
     return list(db.session.scalars(sa.select(Zone.name).order_by(Zone.position, Zone.name)))
 
 
-def load_board(filt: BoardFilter, now: dt.datetime | None = None) -> Board:
+def load_board(
+    filt: BoardFilter, now: dt.datetime | None = None, *, scope_above: int = SCOPE_ABOVE
+) -> Board:
     """Every active bin as a card, sorted by zone order then code, with the filter applied.
+
+    A big site's board (more than ``scope_above`` active bins) filtered by zone holds the
+    cards of that zone only (``Board.scope_zone``): twenty thousand cards are megabytes of
+    page that nobody reads at once. Otherwise every card is there, the ones that do not
+    match hidden, so that the page re-filters at once.
 
     The newest event id is read *before* the bins: an event committed in between
     is then sent again by the feed (it carries the full bin, so applying it
@@ -239,7 +250,13 @@ def load_board(filt: BoardFilter, now: dt.datetime | None = None) -> Board:
     overdue = views.overdue_bin_ids()
     order = {name: i for i, name in enumerate(zones)}
     # One Core query (no ORM objects): the board of a few thousand bins stays fast.
-    rows = db.session.execute(views.CARD_QUERY.where(Bin.active.is_(True)))
+    stmt = views.CARDS_QUERY.where(Bin.active.is_(True))
+    scope = ""
+    if filt.zone and filt.zone in order:
+        active = sa.select(sa.func.count()).where(Bin.active.is_(True))
+        if (db.session.scalar(active) or 0) > scope_above:
+            scope, stmt = filt.zone, stmt.where(Zone.name == filt.zone)
+    rows = db.session.execute(stmt)
     cards = [
         views.card_dict(v, overdue=v.id in overdue)
         for v in (views.CardView(**row._asdict()) for row in rows)
@@ -253,6 +270,7 @@ def load_board(filt: BoardFilter, now: dt.datetime | None = None) -> Board:
         filter=filt,
         last_event_id=last,
         now=now or dt.datetime.now(dt.UTC),
+        scope_zone=scope,
     )
     board.shown = {c["code"] for c in cards if filt.matches(c)}
     return board

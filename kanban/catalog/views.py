@@ -147,34 +147,53 @@ class CardView:
         )
 
 
-_why = sa.orm.aliased(Movement)
-CARD_QUERY = (
-    sa.select(
-        Bin.id,
-        Bin.code,
-        Item.sku,
-        Item.name.label("item_name"),
-        Item.unit,
-        Zone.name.label("zone"),
-        Supplier.name.label("supplier"),
-        Bin.on_hand,
-        Bin.card_quantity,
-        Bin.order_quantity,
-        Bin.pull_quantity,
-        Bin.state,
-        Bin.state_since,
-        Bin.active,
-        Bin.state_movement_id,
-        _why.kind.label("why_kind"),
-        _why.actor.label("why_actor"),
-        _why.station.label("why_station"),
-        Bin.record_version,
+def _card_query(why: tuple[Any, Any, Any]) -> sa.Select[*tuple[Any, ...]]:
+    """The card's columns, with the kind, actor and station of the movement behind its
+    state taken from ``why``."""
+    kind, actor, station = why
+    return (
+        sa.select(
+            Bin.id,
+            Bin.code,
+            Item.sku,
+            Item.name.label("item_name"),
+            Item.unit,
+            Zone.name.label("zone"),
+            Supplier.name.label("supplier"),
+            Bin.on_hand,
+            Bin.card_quantity,
+            Bin.order_quantity,
+            Bin.pull_quantity,
+            Bin.state,
+            Bin.state_since,
+            Bin.active,
+            Bin.state_movement_id,
+            kind.label("why_kind"),
+            actor.label("why_actor"),
+            station.label("why_station"),
+            Bin.record_version,
+        )
+        .select_from(Bin)
+        .join(Item, Item.id == Bin.item_id)
+        .join(Supplier, Supplier.id == Item.supplier_id)
+        .join(Zone, Zone.id == Bin.zone_id)
     )
-    .select_from(Bin)
-    .join(Item, Item.id == Bin.item_id)
-    .join(Supplier, Supplier.id == Item.supplier_id)
-    .join(Zone, Zone.id == Bin.zone_id)
-    .outerjoin(_why, _why.id == Bin.state_movement_id)
+
+
+def _why_of(column: Any) -> Any:
+    return sa.select(column).where(Movement.id == Bin.state_movement_id).scalar_subquery()
+
+
+_why = sa.orm.aliased(Movement)
+#: One card (or a few): the movement behind its state joined in.
+CARD_QUERY = _card_query((_why.kind, _why.actor, _why.station)).outerjoin(
+    _why, _why.id == Bin.state_movement_id
+)
+#: Every card at once (the board, the wall, ``GET /api/bins``): the movement behind each
+#: state is looked up by its id, bin by bin. Joined, PostgreSQL would hash the whole
+#: ledger (millions of rows at a big site) to find a few thousand of them.
+CARDS_QUERY = _card_query(
+    (_why_of(Movement.kind), _why_of(Movement.actor), _why_of(Movement.station))
 )
 
 
@@ -275,7 +294,7 @@ def bin_dict(b: Bin, *, overdue: bool = False) -> dict[str, Any]:
 
 def list_cards() -> list[CardView]:
     """Every bin (active or not) as a card, by code, in one Core query (as the board)."""
-    rows = db.session.execute(CARD_QUERY.order_by(Bin.code))
+    rows = db.session.execute(CARDS_QUERY.order_by(Bin.code))
     return [CardView(**row._asdict()) for row in rows]
 
 

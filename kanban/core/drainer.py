@@ -157,6 +157,16 @@ def leader_lock(engine: sa.Engine) -> LeaderLock:
     return FileLock(Path(str(Path(database).resolve()) + ".drainer"))
 
 
+@dataclasses.dataclass(frozen=True)
+class Chore:
+    """Housekeeping the leader runs every ``every`` seconds (and once when it starts
+    leading), in an app context, such as pruning the change feed."""
+
+    name: str
+    every: float
+    run: Callable[[], object]
+
+
 class Drainer:
     """Delivers what the outbox holds for one app (see the module docstring)."""
 
@@ -170,8 +180,10 @@ class Drainer:
         poll: float = 1.0,
         standby: float = 2.0,
         clock: Callable[[], dt.datetime] = utcnow,
+        chores: tuple[Chore, ...] = (),
     ) -> None:
         self.app = app
+        self.chores = chores
         self.handlers = dict(handlers)
         self.threads = max(1, threads)
         self.max_attempts = max_attempts
@@ -251,8 +263,12 @@ class Drainer:
         ]
         for t in workers:
             t.start()
+        due = dict.fromkeys(range(len(self.chores)), 0.0)  # at once, then every so often
         try:
-            while not self._stop.wait(self.standby):
+            while True:
+                self._run_chores(due)
+                if self._stop.wait(self.standby):
+                    break
                 if not lock.alive():
                     log.error("lost the outbox leader lock; standing by")
                     break
@@ -261,6 +277,18 @@ class Drainer:
             wake.poke()
             for t in workers:
                 t.join(30)
+
+    def _run_chores(self, due: dict[int, float]) -> None:
+        """Run the chores that are due; one that fails is logged and tried next time."""
+        for n, chore in enumerate(self.chores):
+            if time.monotonic() < due[n]:
+                continue
+            due[n] = time.monotonic() + chore.every
+            try:
+                with self.app.app_context():
+                    chore.run()
+            except Exception:
+                log.exception("the outbox worker's chore %s failed", chore.name)
 
     def run(self) -> None:
         """Stand by until this process may lead, then drain until :meth:`stop`."""

@@ -7,6 +7,7 @@ each change, in the same transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,10 +16,12 @@ from ..domain.statuses import EventKind, Role
 from ..extensions import db
 from ..models import Event, utcnow
 from . import signals
-from .tx import conn, lock_event_order
+from .tx import begin_write, conn, lock_event_order
 
 #: The most events one call of :func:`events_after` returns.
 PAGE = 500
+#: Events deleted per transaction by :func:`prune`.
+PRUNE_BATCH = 5000
 
 
 _INSERT = sa.insert(Event.__table__).returning(Event.__table__.c.id)
@@ -56,6 +59,48 @@ def events_after(after: int, limit: int = PAGE) -> list[Event]:
 def last_event_id() -> int:
     """The newest event id, 0 when the feed is empty."""
     return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))) or 0
+
+
+def pruned_after(after: int) -> bool:
+    """True when events newer than ``after`` were pruned (:func:`prune`): a client that
+    saw only up to ``after`` cannot catch up from the feed and must reload in full.
+
+    Ids are not contiguous (a rolled-back write uses one up), so a client just before a
+    gap at the window's edge may reload without need: harmless, and rare."""
+    oldest = db.session.scalar(sa.select(sa.func.min(Event.id)))
+    return oldest is not None and after < oldest - 1
+
+
+def prune(older_than: dt.datetime, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete the events created before ``older_than``, oldest first, ``batch`` at a time,
+    each batch in its own short transaction (committed here: a long delete would hold
+    its locks against every scan). Returns how many were deleted.
+
+    The newest event is always kept, whatever its age: it marks the head of the feed,
+    so that boards know where they are and SQLite never hands out its id again.
+    Nothing else refers to an event (deliveries carry their own ids), so none is
+    needed by anyone once it is older than the window."""
+    deleted = 0
+    while True:
+        begin_write()
+        newest = last_event_id()
+        oldest_first = (
+            sa.select(Event.id)
+            .where(Event.created_at < older_than, Event.id < newest)
+            .order_by(Event.id)
+            .limit(batch)
+        )
+        ids = list(db.session.scalars(oldest_first))
+        if ids:
+            db.session.execute(
+                sa.delete(Event).where(
+                    Event.id.between(ids[0], ids[-1]), Event.created_at < older_than
+                )
+            )
+        db.session.commit()
+        deleted += len(ids)
+        if len(ids) < batch:
+            return deleted
 
 
 #: What people who may not send are told instead of why a send failed.

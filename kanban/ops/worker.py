@@ -7,12 +7,14 @@ in the foreground; of all of them, one drains at a time (:mod:`kanban.core.drain
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
-from ..core.drainer import Drainer, Handler
+from ..core import feed
+from ..core.drainer import Chore, Drainer, Handler
 from ..domain.statuses import DeliveryKind
 from ..purchasing.autosend import AutoSendSettings, EmailHandler
 from ..purchasing.sending import MailSettings
@@ -20,6 +22,8 @@ from ..webhooks.delivery import WebhookHandler
 
 #: Deliveries under way at once in the draining process.
 THREADS = 4
+#: How often the worker prunes the change feed (seconds).
+PRUNE_EVERY = 3600.0
 
 
 def handlers(config: Mapping[str, Any]) -> dict[DeliveryKind, Handler]:
@@ -32,11 +36,20 @@ def handlers(config: Mapping[str, Any]) -> dict[DeliveryKind, Handler]:
     }
 
 
+def prune_events(days: int, now: dt.datetime | None = None) -> int:
+    """Delete the change events older than ``days`` days (``KANBAN_EVENT_RETENTION_DAYS``)."""
+    now = now or dt.datetime.now(dt.UTC)
+    return feed.prune(now - dt.timedelta(days=days))
+
+
 def make_drainer(app: Flask, *, threads: int = THREADS) -> Drainer:
-    """A drainer for ``app``'s database, with its settings as they are now."""
+    """A drainer for ``app``'s database, with its settings as they are now; while it
+    leads it also prunes the change feed once an hour."""
+    days = int(app.config.get("EVENT_RETENTION_DAYS", 30))
     return Drainer(
         app,
         handlers(app.config),
         threads=threads,
         max_attempts=int(app.config.get("DELIVERY_ATTEMPTS", 8)),
+        chores=(Chore("prune events", PRUNE_EVERY, lambda: prune_events(days)),),
     )

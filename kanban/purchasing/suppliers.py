@@ -89,6 +89,45 @@ def measured_lines(
     return out
 
 
+def recent_lead_times(per_supplier: int) -> dict[int, list[leadtime.LineLeadTime]]:
+    """The lead times of each supplier's newest ``per_supplier`` sent lines, newest first
+    (the same lines as :func:`measured_lines` with a limit, for every supplier at once).
+
+    One query that returns only those lines' times: what the card-sizes overview needs,
+    at a cost that does not grow with the years of lines behind them."""
+    newest_first = RequestLine.id.desc()
+    rank = sa.func.row_number().over(
+        partition_by=SupplierRequest.supplier_id, order_by=newest_first
+    )
+    ranked = (
+        sa.select(
+            SupplierRequest.supplier_id,
+            RequestLine.id,
+            RequestLine.status,
+            RequestLine.created_at,
+            SupplierRequest.sent_at,
+            RequestLine.closed_at,
+            rank.label("rank"),
+        )
+        .join(SupplierRequest, RequestLine.request_id == SupplierRequest.id)
+        .where(
+            SupplierRequest.status.in_((RequestStatus.SENT, RequestStatus.RECEIVED)),
+            RequestLine.status.in_(ACTIVE_LINES),
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ranked)
+        .where(ranked.c.rank <= per_supplier)
+        .order_by(ranked.c.supplier_id, ranked.c.id.desc())
+    )
+    out: dict[int, list[leadtime.LineLeadTime]] = {}
+    for supplier_id, _id, status, created, sent, closed, _rank in rows:
+        received = closed if status == LineStatus.RECEIVED else None
+        out.setdefault(supplier_id, []).append(leadtime.line_lead_time(created, sent, received))
+    return out
+
+
 def supplier_lead_times() -> dict[int, leadtime.SupplierLeadTime]:
     """Every supplier's measured lead times (suppliers without sent lines are absent)."""
     per: dict[int, list[leadtime.LineLeadTime]] = {}

@@ -204,10 +204,14 @@ def send_request(request_id: int) -> Any:
 @bp.get("/events")
 @requires(Role.DISPLAY)
 def list_events() -> Any:
-    """The change feed after an id (clients catch up with the last id they saw)."""
+    """The change feed after an id (clients catch up with the last id they saw);
+    ``reset: true`` when events after it were pruned."""
     after = whole_number(request.args.get("after", "0"))
     if after is None:
         return error("invalid_after", "after must be a non-negative whole number.")
+    if events.pruned_after(after):
+        # What the client missed was pruned: it reloads in full (static/js/live.js).
+        return jsonify(events=[], last_id=events.last_event_id(), reset=True)
     found = events.events_after(after)
     last = found[-1].id if found else after
     role = str(current_user.role)

@@ -6,6 +6,9 @@ a few times a second and returns its connection to the pool between polls.
 
 * Resume: the ``Last-Event-ID`` header (sent by EventSource when it reconnects),
   else ``?after=N``, else from the newest event. Each event carries ``id:``.
+* A client whose resume point is older than the oldest event kept (events older
+  than ``KANBAN_EVENT_RETENTION_DAYS`` are pruned) gets a ``reset`` event and
+  reloads in full, as does one more than ``MAX_REPLAY`` events behind.
 * A ``heartbeat`` event (after a keep-alive comment) every ``HEARTBEAT`` seconds
   lets a screen tell "quiet" from "disconnected".
 * Every ``AUTH_CHECK_SECONDS`` the stream checks that its token is still live (not revoked
@@ -124,8 +127,12 @@ def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[st
     last = after
     try:
         newest = events.last_event_id()
+        pruned = events.pruned_after(after)
         db.session.remove()
         yield f"retry: {RETRY_MS}\n\n"
+        if pruned:  # what the client missed is no longer in the feed
+            yield _sse("reset", {"last_id": newest, "reason": "events pruned"})
+            return
         if newest - after > MAX_REPLAY:
             yield _sse("reset", {"last_id": newest, "reason": "too far behind"})
             return

@@ -56,7 +56,7 @@ def board_args() -> tuple[board_service.BoardFilter, str]:
 def board() -> Any:
     """All bins as cards, by zone or in state columns, with filters and search."""
     filt, view = board_args()
-    data = board_service.load_board(filt)
+    data = board_service.load_board(filt, scope_above=current_app.config["BOARD_SCOPE_ABOVE"])
     can_edit = auth_service.has_role(current_user.role, Role.SUPERVISOR)
     return render_template("board/board.html", board=data, view=view, can_edit=can_edit)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from ..auth import users as auth_service
@@ -70,7 +70,7 @@ def _open_display_link(plain: str) -> Any:
 @requires(Role.DISPLAY)
 def _wall_page() -> Any:
     filt = board_service.BoardFilter.from_args(request.args)
-    data = board_service.load_board(filt)
+    data = board_service.load_board(filt, scope_above=current_app.config["BOARD_SCOPE_ABOVE"])
     return render_template(
         "wall/wall.html",
         board=data,

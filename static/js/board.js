@@ -27,8 +27,15 @@ if (root) {
     return params;
   };
 
+  // A big site's board filtered by zone holds that zone's cards only: another zone
+  // (or all of them) is a new page from the server.
+  const scope = root.dataset.scopeZone || '';
   const applyFilter = () => {
     const filter = readFilter();
+    if (scope && filter.zone !== scope) {
+      window.location.search = linkArgs(filter, cards.view).toString();
+      return;
+    }
     cards.applyFilter(filter);
     // Keep the address in step, so the link shows the same board to someone else.
     const params = linkArgs(filter, cards.view);
@@ -65,7 +72,9 @@ if (root) {
     lastId: Number(root.dataset.lastEventId || 0),
     refreshAt: Date.parse(root.dataset.refreshAt) || 0,
     onEvent: (event) => {
-      if (event.kind === EventKind.BIN_CHANGED && event.data && event.data.code) cards.patch(event.data);
+      if (event.kind !== EventKind.BIN_CHANGED || !event.data || !event.data.code) return;
+      if (scope && event.data.zone !== scope && !cards.find(event.data.code)) return; // not on this page
+      cards.patch(event.data);
     },
     onStatus: (st) => {
       showStatus(indicator, st);

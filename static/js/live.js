@@ -5,7 +5,10 @@
 // stream cannot be used (no EventSource, a refused or failing stream), the
 // feed polls GET /api/events?after=N instead and retries the stream later.
 // Events are applied once each, in id order, so a screen that was away
-// catches up on everything it missed.
+// catches up on everything it missed. When what it missed is no longer in the
+// feed (pruned after KANBAN_EVENT_RETENTION_DAYS, or too much to replay), the
+// server says "reset" (an SSE event, or reset: true when polling) and the page
+// reloads in full.
 //
 // Status, for the "live" indicator:
 //   live       the stream is open and the server spoke within staleAfter
@@ -169,6 +172,12 @@ export class LiveFeed {
       });
       if (resp.ok) {
         const body = await resp.json();
+        if (body.reset) {
+          // What this page missed was pruned from the feed: only a reload shows it.
+          this.stopPolling();
+          this.onReset();
+          return;
+        }
         this.lastContact = Date.now();
         if (!this.es || this.es.readyState !== EventSource.OPEN) this.downSince = null;
         for (const event of body.events) this.handle(event);

@@ -18,8 +18,9 @@ import requests as http
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from kanban.core import feed
 from kanban.extensions import db
-from kanban.models import SupplierRequest
+from kanban.models import Event, SupplierRequest
 
 from ..conftest import LiveServer, pull_history, start_server, stop_server
 from .conftest import CuttableProxy, login
@@ -442,3 +443,90 @@ def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_retu
         "data-state", "stocked", timeout=TIMEOUT
     )
     assert_not_reloaded(board)
+
+
+def open_board(context: Any, base_url: str, user: str, query: str = "") -> Any:
+    """A new page of ``context``: ``user`` logs in and opens the board, which goes live."""
+    page = context.new_page()
+    login(page, base_url, user, f"password-{user}")
+    page.goto(f"{base_url}/board{query}")
+    expect(page.locator("#board .live")).to_have_attribute("data-live", "live", timeout=TIMEOUT)
+    return page
+
+
+def test_a_board_away_longer_than_the_feed_keeps_events_reloads_in_full(
+    live_server: LiveServer,
+    browser: Any,
+    make_user: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    proxy = CuttableProxy(int(live_server.url.rsplit(":", 1)[1]))
+    context = browser.new_context()
+    try:
+        board = open_board(context, proxy.url, make_user("super1", "supervisor"))
+        mark_no_reload(board)
+        # The board loses its connection; meanwhile the floor goes on and, while it is
+        # away, the events it missed leave the feed (only the newest is kept).
+        board.route("**/api/events**", lambda route: route.abort())
+        proxy.cut()
+        scan("A-1")
+        scan("B-1")
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=40)
+        db.session.execute(sa.update(Event).values(created_at=long_ago))
+        db.session.commit()
+        assert feed.prune(dt.datetime.now(dt.UTC) - dt.timedelta(days=30)) > 0
+        expect(board.locator("#board .live")).to_have_attribute(
+            "data-live", "stale", timeout=TIMEOUT
+        )
+        expect(board.locator('.card[data-bin="A-1"]')).to_have_attribute("data-state", "stocked")
+        # Back online: the feed cannot replay what it no longer holds, so the page reloads
+        # in full and shows the floor as it is now.
+        board.unroute("**/api/events**")
+        for code, state in {"A-1": "replenish", "B-1": "replenish", "A-2": "stocked"}.items():
+            card = board.locator(f'.card[data-bin="{code}"]')
+            expect(card).to_have_attribute("data-state", state, timeout=TIMEOUT)
+        expect(board.locator('.card[data-bin="A-1"] .on-hand')).to_have_text("4")
+        assert board.evaluate("window.__noReload === undefined")  # a new page: it reloaded
+        expect(board.locator("#board .live")).to_have_attribute(
+            "data-live", "live", timeout=TIMEOUT
+        )
+    finally:
+        context.close()
+        proxy.close()
+
+
+def test_a_big_sites_board_shows_one_zone_and_another_zone_is_a_new_page(
+    browser: Any,
+    db_url: str,
+    instance: Path,
+    make_user: Callable[..., str],
+    floor: list[str],
+    scan: Callable[..., Any],
+) -> None:
+    """Above KANBAN_BOARD_SCOPE_ABOVE bins (3 here), a board filtered by zone holds that
+    zone's cards only: live changes of other zones stay off it, and choosing another zone
+    loads that zone's page."""
+    big = start_server(db_url, instance / "big", extra_env={"KANBAN_BOARD_SCOPE_ABOVE": "3"})
+    context = browser.new_context()
+    try:
+        user = make_user("super-big", "supervisor")
+        page = open_board(context, big.url, user, "?zone=Assembly")
+        expect(page.locator(".card[data-bin]")).to_have_count(3)
+        mark_no_reload(page)
+        scan("B-1")  # another zone: not on this page
+        scan("A-1")
+        card = page.locator('.card[data-bin="A-1"]')
+        expect(card).to_have_attribute("data-state", "replenish", timeout=TIMEOUT)
+        expect(page.locator('.card[data-bin="B-1"]')).to_have_count(0)
+        assert_not_reloaded(page)
+        page.select_option("select[name=zone]", "Packing")
+        page.wait_for_url(re.compile(r"zone=Packing"), timeout=TIMEOUT)
+        expect(page.locator('.card[data-bin="B-1"]')).to_have_attribute(
+            "data-state", "replenish", timeout=TIMEOUT
+        )
+        expect(page.locator(".card[data-bin]")).to_have_count(1)
+        expect(page.locator("#board")).to_have_attribute("data-scope-zone", "Packing")
+    finally:
+        context.close()
+        stop_server(big)

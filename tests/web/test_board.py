@@ -194,6 +194,23 @@ def test_filters_show_exactly_the_matching_cards(
         assert {c.code for c in page.cards} == set(floor)  # the rest stay, hidden, for live JS
 
 
+def test_a_big_sites_board_filtered_by_zone_holds_only_that_zones_cards(
+    app: Flask, client: FlaskClient, make_user: Callable[..., str], floor: dict[str, str]
+) -> None:
+    app.config["BOARD_SCOPE_ABOVE"] = 4  # five bins make a big site here
+    login(client, make_user)
+    html = client.get("/?zone=Packing&state=stocked").get_data(as_text=True)
+    page = Cards(html)
+    assert {c.code for c in page.cards} == {"B-1", "B-2", "B-3"}  # no other zone's card
+    assert page.shown() == {"B-2", "B-3"}
+    assert 'data-scope-zone="Packing"' in html  # the page asks the server for another zone
+    whole = board(client, "?state=stocked")  # no zone: every card, as on a small site
+    assert {c.code for c in whole.cards} == set(floor)
+    assert 'data-scope-zone=""' in client.get("/?zone=Nowhere").get_data(as_text=True)
+    app.config["BOARD_SCOPE_ABOVE"] = 5  # not above: every card stays, hidden
+    assert {c.code for c in board(client, "?zone=Packing").cards} == set(floor)
+
+
 def test_filter_form_lists_zones_and_suppliers_and_keeps_the_choice(
     client: FlaskClient, make_user: Callable[..., str], floor: dict[str, str]
 ) -> None:
