@@ -54,7 +54,10 @@ BENCHMARKS = [
         "scan_pg",
         "Scan throughput on PostgreSQL, and two servers sharing it",
         [],
-        ["--seconds", "3", "--rounds", "1", "--clients", "8", "--workers", "2", "--cross", "10"],
+        [
+            *("--seconds", "3", "--rounds", "1", "--clients", "8", "--workers", "2"),
+            *("--cross", "10", "--year", "40000"),
+        ],
     ),
     (
         "board",
