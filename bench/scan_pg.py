@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pg import ThrowawayPostgres, free_port  # type: ignore[import-not-found]  # noqa: E402
-from scan_throughput import BINS, load  # type: ignore[import-not-found]  # noqa: E402
+from scan_throughput import BINS, create_bins, load  # type: ignore[import-not-found]  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "scan_postgresql.md"
 START_STOCK = 10_000_000
@@ -185,7 +185,6 @@ def main() -> None:
     from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
-    from kanban.masterdata import bins as catalog
     from kanban.models import Bin, Movement
     from kanban.ops import seedload
     from kanban.stock import check as ledger
@@ -217,17 +216,7 @@ def main() -> None:
                 f"{year.movements:,} movements from `kanban seed-load`)"
             )
         with app.app_context():
-            for i in range(BINS):
-                catalog.create_bin(
-                    f"T-{i:03d}",
-                    sku=f"SKU-{i}",
-                    item_name=f"Part {i}",
-                    zone="Bench",
-                    supplier=f"Supplier {i % 4}",
-                    on_hand=START_STOCK,
-                    card_quantity=START_STOCK - 50,
-                    order_quantity=100,
-                )
+            create_bins(START_STOCK)
             _, token = auth.create_token("bench", "operator")
             db.session.commit()
             db.engine.dispose()

@@ -67,6 +67,24 @@ def receiver(mode: str) -> tuple[str, object | None]:
     return f"http://127.0.0.1:{server.server_address[1]}/hook", server
 
 
+def create_bins(start_stock: int) -> None:
+    """The benchmark's bins T-000 … (in an app context; the caller commits): stock far
+    above the card, so that pulls never flip a card and every scan costs the same."""
+    from kanban.masterdata import bins as catalog
+
+    for i in range(BINS):
+        catalog.create_bin(
+            f"T-{i:03d}",
+            sku=f"SKU-{i}",
+            item_name=f"Part {i}",
+            zone="Bench",
+            supplier=f"Supplier {i % 4}",
+            on_hand=start_stock,
+            card_quantity=start_stock - 50,
+            order_quantity=100,
+        )
+
+
 def serve(instance: str, port: int, workers: int, threads: int) -> None:
     """Child mode: the kanban app plus the bare endpoint, under gunicorn."""
     import sqlalchemy as sa
@@ -180,7 +198,6 @@ def main() -> None:
     from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
-    from kanban.masterdata import bins as catalog
     from kanban.models import Bin
     from kanban.stock import check as ledger
     from kanban.webhooks import endpoints
@@ -193,17 +210,7 @@ def main() -> None:
     upgrade_database(app)
     start_stock = 10_000_000
     with app.app_context():
-        for i in range(BINS):
-            catalog.create_bin(
-                f"T-{i:03d}",
-                sku=f"SKU-{i}",
-                item_name=f"Part {i}",
-                zone="Bench",
-                supplier=f"Supplier {i % 4}",
-                on_hand=start_stock,
-                card_quantity=start_stock - 50,
-                order_quantity=100,
-            )
+        create_bins(start_stock)
         _, token = auth.create_token("bench", "operator")
         hook_url = ""
         if args.webhook:
