@@ -13,6 +13,7 @@ import { $, clock, el, modeLook, station, stateLook } from './scan-station.js';
 export const recentList = $('scan-recent');
 let recentCache = [];
 let recentTimer = null;
+let shownKey = '';
 
 /** The newest recent scan the server lets this user undo, or null. */
 export function undoableScan() {
@@ -86,6 +87,12 @@ export function renderRecent() {
       ['r-undone', s.undone ? '↩ undone' : ''],
     ], button));
   }
+  // The list refreshes every few seconds; replacing rows that did not change would swap an
+  // Undo button for a new one between a finger's press and release, and the tap would be
+  // lost. So the rows are replaced only when what they show changed (or a button waits).
+  const key = rows.map((row) => row.outerHTML).join('');
+  if (key === shownKey && !recentList.querySelector('button.r-undo:disabled')) return;
+  shownKey = key;
   recentList.replaceChildren(...rows);
   $('recent-empty').hidden = rows.length > 0;
 }

@@ -211,3 +211,32 @@ def test_renaming_the_station_keeps_your_scans_and_their_undo(
     wait_result(page, "undo", "Undone")
     page.wait_for_selector("#scan-recent .recent-undone", timeout=TIMEOUT)
     assert [m.kind for m in movements()] == ["pull", "undo"]
+
+
+def test_a_press_on_undo_is_not_lost_when_the_recent_list_refreshes(
+    logged_in: Callable[..., Any],
+    live_server: LiveServer,
+    make_bin: Callable[..., str],
+    errors: list[str],
+) -> None:
+    """The recent list refreshes on a timer; a finger that presses Undo while it does must
+    still undo (press and release on the same button)."""
+    make_bin("S-2", on_hand=30, card=5)
+    page, hands = page_for("wedge", logged_in, live_server, errors)
+    hands.scan("S-2")
+    wait_result(page, "ok", "S-2")
+    undo = page.locator("#scan-recent .recent-done .r-undo")
+    undo.wait_for(timeout=TIMEOUT)
+    box = undo.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    # The list refreshes from the server while the button is held down.
+    page.evaluate(
+        "() => import('/static/js/scan-recent.js').then(async (m) => {"
+        " for (let i = 0; i < 3; i++) await m.refreshRecent(); })"
+    )
+    page.mouse.up()
+    wait_result(page, "undo", "Undone")
+    page.wait_for_selector("#scan-recent .recent-undone", timeout=TIMEOUT)
+    assert [m.kind for m in movements()] == ["pull", "undo"]
