@@ -76,7 +76,6 @@ BENCHMARKS = [
     ("decode", "decode", "Barcode decoding", [], ["--runs", "1"]),
     ("labels", "labels", "Label rendering", [], ["--bins", "100", "--runs", "1"]),
 ]
-ROW = re.compile(r"^\|(?P<what>[^|]+)\|(?P<measured>[^|]*)\|(?P<target>[^|]*)\|(?P<result>[^|]*)\|")
 
 
 def machine() -> str:
@@ -88,13 +87,25 @@ def machine() -> str:
 
 
 def targets(text: str) -> list[tuple[str, str, str, str]]:
-    """The rows of a results table that have a target: (what, measured, target, result)."""
-    rows = []
+    """The rows with a target and a verdict of every table that has the columns what,
+    measured, target and result (in any order): (what, measured, target, result)."""
+    rows: list[tuple[str, str, str, str]] = []
+    columns: list[str] = []
     for line in text.splitlines():
-        m = ROW.match(line)
-        if m and m["target"].strip() and m["what"].strip() not in ("what", "---"):
-            rows.append(tuple(m[k].strip() for k in ("what", "measured", "target", "result")))
-    return rows  # type: ignore[return-value]
+        if not line.startswith("|"):
+            columns = []  # a table ends at the first line that is not a row
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not columns:
+            columns = [c.lower() for c in cells]
+            continue
+        wanted = ("what", "measured", "target", "result")
+        if set(cells) <= {"---", ""} or not all(k in columns for k in wanted):
+            continue
+        row = dict(zip(columns, cells, strict=False))
+        if row.get("target") and row.get("result", "").lower() in ("pass", "fail"):
+            rows.append(tuple(row[k] for k in wanted))  # type: ignore[arg-type]
+    return rows
 
 
 def run(script: str, args: list[str], out: Path) -> tuple[bool, float]:
@@ -146,6 +157,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced runs for CI")
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the report and README's table from the results already there",
+    )
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     folder = ROOT / "bench" / ("results-quick" if args.quick else "results")
@@ -155,7 +171,10 @@ def main() -> int:
         if only and name not in only:
             continue
         out = folder / f"{name}.md"
-        ok, seconds = run(script, quick if args.quick else full, out)
+        if args.report_only:
+            ok, seconds = out.exists(), 0.0
+        else:
+            ok, seconds = run(script, quick if args.quick else full, out)
         sections.append((title, out, ok, seconds))
     text, table = report(sections, args.quick)
     target = folder / "RESULTS.md" if args.quick else ROOT / "bench" / "RESULTS.md"
