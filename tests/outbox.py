@@ -22,6 +22,15 @@ def drain(app: Flask, *, later: dt.timedelta | None = None) -> int:
     return handled
 
 
+def read(app: Flask) -> int:
+    """Run the worker's sources once (webhooks read the change feed); returns how many
+    deliveries they wrote."""
+    db.session.rollback()
+    wrote = make_drainer(app).read_sources()
+    db.session.rollback()
+    return wrote
+
+
 def deliveries(**where: object) -> list[Delivery]:
     """Deliveries matching ``where`` (column = value), oldest first, as committed."""
     db.session.rollback()

@@ -16,6 +16,9 @@ leader, every delivery still ``sending`` was left by a dead one:
 few threads, each claiming one due row at a time (row claims protect even two
 leaders at once, should a network split ever make one). Handlers run with no
 transaction open; a slow receiver holds one of these threads, never a request.
+The leader also runs the *sources*, each in a thread of its own: they turn records
+written by changes into deliveries (webhooks read the change feed, so that a scan
+writes nothing for them; ``kanban.webhooks.reader``).
 """
 
 from __future__ import annotations
@@ -38,10 +41,10 @@ from flask import Flask
 from ..domain.statuses import DeliveryKind, DeliveryStatus
 from ..extensions import db
 from ..models import utcnow
-from . import outbox
+from . import claiming, outbox
 from .outbox import Job, Outcome
 from .tx import LEADER_LOCK_KEY
-from .wake import wake
+from .wake import Wake, wake
 
 log = logging.getLogger("kanban.outbox")
 
@@ -167,6 +170,19 @@ class Chore:
     run: Callable[[], object]
 
 
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Records that the leader turns into deliveries, in a thread of its own: webhooks read
+    the change feed. ``run(now)`` writes a batch and commits, returning how many
+    deliveries it wrote; it runs again at once (after ``pause``) while it finds work,
+    else when ``woken_by`` is poked or every ``poll`` seconds."""
+
+    name: str
+    run: Callable[[dt.datetime], int]
+    woken_by: Wake
+    pause: float = 0.25
+
+
 class Drainer:
     """Delivers what the outbox holds for one app (see the module docstring)."""
 
@@ -176,16 +192,21 @@ class Drainer:
         handlers: Mapping[DeliveryKind, Handler],
         *,
         threads: int = 4,
+        batch: int = 50,
         max_attempts: int = 8,
         poll: float = 1.0,
         standby: float = 2.0,
         clock: Callable[[], dt.datetime] = utcnow,
         chores: tuple[Chore, ...] = (),
+        sources: tuple[Source, ...] = (),
     ) -> None:
         self.app = app
         self.chores = chores
+        self.sources = sources
         self.handlers = dict(handlers)
         self.threads = max(1, threads)
+        #: The most deliveries of one webhook endpoint posted on one claim.
+        self.batch = max(1, batch)
         self.max_attempts = max_attempts
         self.poll = poll
         self.standby = standby
@@ -195,16 +216,36 @@ class Drainer:
 
     # ------------------------------------------------------------------ one delivery
 
-    def step(self, now: dt.datetime | None = None) -> bool:
-        """Claim, deliver and finish one due delivery; False when none is due.
+    def step(self, now: dt.datetime | None = None) -> int:
+        """Claim, deliver and finish one due delivery (for a webhook endpoint, up to
+        :attr:`batch` of its due deliveries, one after the other: once one fails, the
+        rest go back untried); returns how many were handled, 0 when none was due.
 
         ``now`` fixes the clock for the whole step (tests pass a later time to
         make retries due); by default it is read before the claim and again
         for the finish.
         """
-        job = outbox.claim_next(now or self.clock())
-        if job is None:
-            return False
+        jobs = claiming.claim(now or self.clock(), self.batch)
+        if not jobs:
+            return 0
+        done: list[tuple[Job, Outcome]] = []
+        for job in jobs:
+            if done and done[-1][1].status is not DeliveryStatus.DELIVERED:
+                break
+            done.append((job, self._deliver(job, now)))
+        handled = len(done)
+        back = Outcome.later(now or self.clock(), "")  # untried: due again at once
+        done += [(job, back) for job in jobs[handled:]]
+        handler = self.handlers[jobs[0].kind]
+        outbox.finish_many(
+            done,
+            now=now or self.clock(),
+            max_attempts=self.max_attempts,
+            hook=handler.finished,
+        )
+        return handled
+
+    def _deliver(self, job: Job, now: dt.datetime | None) -> Outcome:
         handler = self.handlers[job.kind]
         started = time.monotonic()
         try:
@@ -216,23 +257,25 @@ class Drainer:
         if outcome.attempted and outcome.duration_ms is None:
             ms = int((time.monotonic() - started) * 1000)
             outcome = dataclasses.replace(outcome, duration_ms=ms)
-        outbox.finish(
-            job,
-            outcome,
-            now=now or self.clock(),
-            max_attempts=self.max_attempts,
-            hook=handler.finished,
-        )
-        return True
+        return outcome
+
+    def read_sources(self, now: dt.datetime | None = None) -> int:
+        """Run every source once; returns how many deliveries they wrote."""
+        return sum(source.run(now or self.clock()) for source in self.sources)
 
     def drain(self, now: dt.datetime | None = None, limit: int = 1000) -> int:
-        """Deliver everything due now, one at a time, in this thread; returns how many.
+        """Read the sources and deliver everything due now, one at a time, in this
+        thread, until nothing is left; returns how many deliveries were handled.
 
         Needs an app context. For tests and ``kanban worker --once``.
         """
         done = 0
-        while done < limit and self.step(now):
-            done += 1
+        while done < limit:
+            wrote, stepped = self.read_sources(now), 0
+            while done < limit and (tried := self.step(now)):
+                done, stepped = done + tried, stepped + tried
+            if not wrote and not stepped:
+                break
         return done
 
     # ------------------------------------------------------------------- the leader
@@ -245,10 +288,24 @@ class Drainer:
                     handled = self.step()
             except Exception:  # the database is away, say: wait and try again
                 log.exception("the outbox worker failed; trying again")
-                handled = False
+                handled = 0
                 self._stop.wait(self.poll)
             if not handled:
                 wake.wait(seen, self.poll)
+
+    def _read(self, source: Source, leading: threading.Event) -> None:
+        while leading.is_set() and not self._stop.is_set():
+            seen = source.woken_by.generation
+            try:
+                with self.app.app_context():
+                    wrote = source.run(self.clock())
+            except Exception:
+                log.exception("the outbox source %s failed; trying again", source.name)
+                wrote = 0
+            if self._stop.wait(source.pause):
+                break
+            if not wrote:
+                source.woken_by.wait(seen, self.poll)
 
     def _lead(self, lock: LeaderLock) -> None:
         with self.app.app_context():
@@ -260,6 +317,12 @@ class Drainer:
         workers = [
             threading.Thread(target=self._work, args=(leading,), daemon=True, name=f"outbox-{n}")
             for n in range(self.threads)
+        ]
+        workers += [
+            threading.Thread(
+                target=self._read, args=(src, leading), daemon=True, name=f"outbox-{src.name}"
+            )
+            for src in self.sources
         ]
         for t in workers:
             t.start()
@@ -275,6 +338,8 @@ class Drainer:
         finally:
             leading.clear()
             wake.poke()
+            for src in self.sources:
+                src.woken_by.poke()
             for t in workers:
                 t.join(30)
 

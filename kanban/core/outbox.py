@@ -9,11 +9,13 @@ local worker is only woken up (:func:`poke`).
 
 A worker (:mod:`kanban.core.drainer`) takes one due row at a time:
 
-1. **claim** (:func:`claim_next`): in a short write transaction, the oldest due
+1. **claim** (:func:`kanban.core.claiming.claim`): in a short write transaction, the oldest due
    ``pending`` row becomes ``sending`` with ``claimed_at`` = now. PostgreSQL
    picks the row with ``FOR UPDATE SKIP LOCKED``, so two workers never claim
    the same row; SQLite serialises the claim with the write lock. A webhook
-   endpoint gets one delivery at a time.
+   endpoint gets one claim at a time: its oldest due delivery, and with it the
+   next few of the same endpoint, posted one after the other, so that a busy
+   endpoint costs two short transactions per batch rather than per event.
 2. **deliver** (the kind's handler), with no transaction open;
 3. **finish** (:func:`finish`): in another short transaction, and only if the
    row still carries this claim, record the attempt and the outcome:
@@ -39,7 +41,7 @@ import sqlalchemy as sa
 from ..domain import delivery as rules
 from ..domain.statuses import DeliveryKind, DeliveryStatus
 from ..extensions import db
-from ..models import Delivery, DeliveryAttempt, Webhook, utcnow
+from ..models import Delivery, DeliveryAttempt, utcnow
 from .errors import NotFound
 from .tx import after_commit, begin_write, conn
 from .wake import poke
@@ -77,6 +79,25 @@ def enqueue(
     }
     after_commit(poke)
     return int(conn().execute(_INSERT, values).scalar_one())
+
+
+def enqueue_many(kind: DeliveryKind, rows: list[dict[str, Any]], *, due_at: dt.datetime) -> int:
+    """Add many deliveries of ``kind`` in the current transaction, in one statement (a
+    reader of the change feed writes a batch); each row holds the subject columns and
+    ``payload``. Returns how many."""
+    if not rows:
+        return 0
+    now = utcnow()
+    common = {
+        "kind": kind,
+        "status": DeliveryStatus.PENDING,
+        "due_at": due_at,
+        "attempts": 0,
+        "created_at": now,
+    }
+    conn().execute(sa.insert(Delivery.__table__), [common | row for row in rows])
+    after_commit(poke)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -136,78 +157,6 @@ class Outcome:
 #: Runs inside :func:`finish`'s transaction with the recorded status, reason and time.
 FinishHook = Callable[[Job, Outcome, DeliveryStatus, str | None, dt.datetime], None]
 
-_busy = sa.orm.aliased(Delivery)
-#: The oldest due delivery whose webhook endpoint has none under way: one endpoint
-#: gets one delivery at a time, so a slow one holds one worker thread, not all.
-_DUE = (
-    sa.select(Delivery.id)
-    .where(
-        Delivery.status == DeliveryStatus.PENDING,
-        Delivery.due_at <= sa.bindparam("now"),
-        ~sa.exists().where(
-            _busy.webhook_id == Delivery.webhook_id, _busy.status == DeliveryStatus.SENDING
-        ),
-    )
-    .order_by(Delivery.due_at, Delivery.id)
-    .limit(1)
-)
-
-
-def _job(d: Delivery) -> Job:
-    assert d.claimed_at is not None
-    return Job(
-        id=d.id,
-        kind=DeliveryKind(d.kind),
-        claimed_at=d.claimed_at,
-        attempts=d.attempts,
-        supplier_id=d.supplier_id,
-        request_id=d.request_id,
-        webhook_id=d.webhook_id,
-        event=d.event,
-        event_id=d.event_id,
-        payload=dict(d.payload or {}),
-    )
-
-
-def _endpoint_busy(webhook_id: int) -> bool:
-    """Under the endpoint's row lock: is one of its deliveries under way? (On PostgreSQL
-    two workers can pick two of its deliveries at once; the lock decides.)"""
-    db.session.execute(sa.select(Webhook.id).where(Webhook.id == webhook_id).with_for_update())
-    return (
-        db.session.scalar(
-            sa.select(Delivery.id)
-            .where(Delivery.webhook_id == webhook_id, Delivery.status == DeliveryStatus.SENDING)
-            .limit(1)
-        )
-        is not None
-    )
-
-
-def claim_next(now: dt.datetime) -> Job | None:
-    """Claim the oldest due delivery and commit, or return None when none is due.
-
-    Nothing is locked while nothing is due: the check is a plain read.
-    """
-    if db.session.execute(_DUE, {"now": now}).first() is None:
-        db.session.rollback()
-        return None
-    begin_write()
-    found = db.session.execute(_DUE.with_for_update(skip_locked=True), {"now": now}).first()
-    if found is None:  # another worker was quicker
-        db.session.rollback()
-        return None
-    d = db.session.get(Delivery, found[0], populate_existing=True)
-    assert d is not None
-    if d.webhook_id is not None and _endpoint_busy(d.webhook_id):
-        db.session.rollback()  # another worker just took one of this endpoint's
-        return None
-    d.status = DeliveryStatus.SENDING
-    d.claimed_at = utcnow()
-    db.session.flush()
-    job = _job(d)
-    db.session.commit()
-    return job
-
 
 def _pending_email_twin(d: Delivery) -> Delivery | None:
     """Another email waiting for the same supplier (only one may wait)."""
@@ -243,8 +192,8 @@ def _record(d: Delivery, outcome: Outcome, now: dt.datetime, max_attempts: int) 
     if outcome.request_id is not None:
         d.request_id = outcome.request_id
     if outcome.status is DeliveryStatus.PENDING:
-        if not outcome.attempted:
-            _set_pending(d, outcome.due_at or now, reason, now)
+        if not outcome.attempted:  # (put back untried: keep what the last try said)
+            _set_pending(d, outcome.due_at or now, reason or d.last_error, now)
             return
         if d.attempts < max_attempts:
             due = outcome.due_at or now + rules.retry_delay(d.attempts)
@@ -257,20 +206,13 @@ def _record(d: Delivery, outcome: Outcome, now: dt.datetime, max_attempts: int) 
     d.finished_at, d.last_error = now, reason
 
 
-def finish(
+def _finish_one(
     job: Job,
     outcome: Outcome,
-    *,
     now: dt.datetime,
     max_attempts: int,
-    hook: FinishHook | None = None,
+    hook: FinishHook | None,
 ) -> DeliveryStatus | None:
-    """Record a claimed delivery's outcome and commit; returns its new status.
-
-    Returns None, recording nothing, when the row no longer carries this claim
-    (another worker took it over): the other worker's outcome counts.
-    """
-    begin_write()
     d = db.session.scalar(
         sa.select(Delivery)
         .where(Delivery.id == job.id)
@@ -278,7 +220,6 @@ def finish(
         .execution_options(populate_existing=True)
     )
     if d is None or d.status != DeliveryStatus.SENDING or d.claimed_at != job.claimed_at:
-        db.session.rollback()
         log.warning("delivery %s changed hands while it was delivered", job.id)
         return None
     if outcome.attempted:
@@ -298,8 +239,42 @@ def finish(
     status = DeliveryStatus(d.status)
     if hook is not None:
         hook(job, outcome, status, d.last_error, now)
-    db.session.commit()
     return status
+
+
+def finish(
+    job: Job,
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    hook: FinishHook | None = None,
+) -> DeliveryStatus | None:
+    """Record a claimed delivery's outcome and commit; returns its new status.
+
+    Returns None, recording nothing, when the row no longer carries this claim
+    (another worker took it over): the other worker's outcome counts.
+    """
+    return finish_many([(job, outcome)], now=now, max_attempts=max_attempts, hook=hook)[0]
+
+
+def finish_many(
+    done: list[tuple[Job, Outcome]],
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    hook: FinishHook | None = None,
+) -> list[DeliveryStatus | None]:
+    """Record the outcomes of one claim's deliveries in one transaction and commit (see
+    :func:`finish`). Those not tried go back first, so that what the others' outcomes
+    do to the endpoint's waiting deliveries applies to them too."""
+    begin_write()
+    order = sorted(range(len(done)), key=lambda n: done[n][1].attempted)
+    statuses: list[DeliveryStatus | None] = [None] * len(done)
+    for n in order:
+        statuses[n] = _finish_one(*done[n], now, max_attempts, hook)
+    db.session.commit()
+    return statuses
 
 
 def note(delivery_id: int, **payload: Any) -> None:

@@ -1,5 +1,6 @@
 """Waking the outbox workers of this process when a transaction that wrote deliveries
-commits (:func:`kanban.core.outbox.enqueue`); workers of other processes poll."""
+commits (:func:`kanban.core.outbox.enqueue`), and the readers of the change feed when a
+change that someone reads there commits; workers of other processes poll."""
 
 from __future__ import annotations
 
@@ -29,3 +30,5 @@ class Wake:
 
 wake = Wake()
 poke = wake.poke
+#: Wakes the readers of the change feed (webhooks), which turn its events into deliveries.
+feed_wake = Wake()

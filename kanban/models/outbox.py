@@ -34,6 +34,11 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     #: Failed attempts in a row; while it fails, its deliveries wait until ``paused_until``.
     failures: Mapped[int] = mapped_column(default=0)
     paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The last change-feed event read for it: card events are read from the feed by the
+    #: worker (``webhooks.feed``), never written by the change itself.
+    feed_cursor: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0, server_default="0"
+    )
 
 
 class Delivery(db.Model):  # type: ignore[name-defined]

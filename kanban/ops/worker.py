@@ -14,10 +14,12 @@ from typing import Any
 from flask import Flask
 
 from ..core import feed
-from ..core.drainer import Chore, Drainer, Handler
+from ..core.drainer import Chore, Drainer, Handler, Source
+from ..core.wake import feed_wake
 from ..domain.statuses import DeliveryKind
 from ..purchasing.autosend import AutoSendSettings, EmailHandler
 from ..purchasing.sending import MailSettings
+from ..webhooks import reader
 from ..webhooks.delivery import WebhookHandler
 
 #: Deliveries under way at once in the draining process.
@@ -44,7 +46,8 @@ def prune_events(days: int, now: dt.datetime | None = None) -> int:
 
 def make_drainer(app: Flask, *, threads: int = THREADS) -> Drainer:
     """A drainer for ``app``'s database, with its settings as they are now; while it
-    leads it also prunes the change feed once an hour."""
+    leads it also reads card events for webhooks from the change feed, and prunes the
+    feed once an hour."""
     days = int(app.config.get("EVENT_RETENTION_DAYS", 30))
     return Drainer(
         app,
@@ -52,4 +55,5 @@ def make_drainer(app: Flask, *, threads: int = THREADS) -> Drainer:
         threads=threads,
         max_attempts=int(app.config.get("DELIVERY_ATTEMPTS", 8)),
         chores=(Chore("prune events", PRUNE_EVERY, lambda: prune_events(days)),),
+        sources=(Source("webhooks", reader.read_feed, feed_wake),),
     )

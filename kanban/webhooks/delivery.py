@@ -165,8 +165,7 @@ class WebhookHandler:
         else:
             hook.failures += 1
             hook.paused_until = now + rules.retry_delay(hook.failures)
-            db.session.execute(
-                waiting.where(Delivery.due_at < hook.paused_until).values(due_at=hook.paused_until)
-            )
+            # All of them wait until then, this one too: in order, oldest first.
+            db.session.execute(waiting.values(due_at=hook.paused_until))
         db.session.flush()
         after_commit(events.forget)  # new deliveries wait with it (or no longer wait)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..core import outbox
+from ..core import feed, outbox
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import after_commit, begin_write
 from ..domain.statuses import DeliveryKind, DeliveryStatus, WebhookEvent
@@ -73,7 +73,12 @@ def add(url: str, events: Iterable[str] | None, *, by: str) -> tuple[Webhook, st
     begin_write()
     secret = new_secret()
     hook = Webhook(
-        url=clean_url, events=chosen, secret=secret, created_by=by[:64], created_at=utcnow()
+        url=clean_url,
+        events=chosen,
+        secret=secret,
+        created_by=by[:64],
+        created_at=utcnow(),
+        feed_cursor=feed.last_event_id(),  # it hears of the changes from now on
     )
     db.session.add(hook)
     db.session.flush()

@@ -1,10 +1,13 @@
 """Which changes become webhook deliveries, and their bodies (README "Webhooks").
 
-:func:`install` connects listeners to the card flow (``card_changed``: every
-change is ``bin.changed``, a change of state also ``card.state_changed``) and to
-requests sent and received. Each writes, in the transaction of the change, one
-outbox delivery per active endpoint that subscribed to the event, with the
-whole body fixed now: a redelivery sends the same event id and data.
+Card events (``bin.changed`` for every change, ``card.state_changed`` for a
+change of state) are read from the change feed by the outbox leader
+(:mod:`kanban.webhooks.reader`): a card change writes nothing for webhooks, it
+only wakes the reader of this process after its commit. Requests sent and
+received (a few a day) are written here, in the transaction of the change, as
+one outbox delivery per active endpoint that subscribed to the event. Either
+way the whole body is fixed when the delivery is written: a redelivery sends
+the same event id and data.
 
 The body::
 
@@ -29,6 +32,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core import outbox, signals
+from ..core.tx import after_commit
+from ..core.wake import feed_wake
 from ..domain.statuses import DeliveryKind, WebhookEvent
 from ..extensions import db
 from ..models import Webhook, utcnow
@@ -100,14 +105,13 @@ def _fan_out(
     return len(wanted)
 
 
+_CARD_EVENTS = (WebhookEvent.BIN_CHANGED, WebhookEvent.CARD_STATE_CHANGED)
+
+
 def _on_card_changed(_sender: Any, change: Any) -> None:
-    endpoints = _subscribed()
-    if not endpoints:  # the common case
-        return
-    now, data = utcnow(), change.event_data()
-    _fan_out(WebhookEvent.BIN_CHANGED, data, endpoints, now, change.request_id)
-    if change.flipped:
-        _fan_out(WebhookEvent.CARD_STATE_CHANGED, data, endpoints, now, change.request_id)
+    """Wake this process's reader of the feed after the commit, if anyone listens."""
+    if any(e in (row.events or ()) for row in _subscribed() for e in _CARD_EVENTS):
+        after_commit(feed_wake.poke)
 
 
 def _request_event(event: WebhookEvent, request_id: int) -> None:
@@ -127,7 +131,8 @@ def _on_request_received(_sender: Any, request_id: int) -> None:
 
 
 def install() -> None:
-    """Write webhook deliveries for every subscribed change (called by ``create_app``)."""
+    """Write webhook deliveries for requests, and wake the feed's reader after card
+    changes (called by ``create_app``)."""
     signals.card_changed.connect(_on_card_changed)
     signals.request_sent.connect(_on_request_sent)
     signals.request_received.connect(_on_request_received)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 
-from kanban.core import outbox
+from kanban.core import claiming, outbox
 from kanban.core.drainer import leader_lock
 from kanban.core.outbox import Outcome
 from kanban.domain.statuses import WebhookEvent
@@ -21,7 +21,7 @@ from kanban.ops.worker import make_drainer
 from kanban.webhooks import endpoints
 
 from ..conftest import Api
-from ..outbox import deliveries, drain
+from ..outbox import deliveries, drain, read
 from ..webhook_receiver import HANG, Receiver
 
 
@@ -75,7 +75,8 @@ def test_a_delivery_a_dead_worker_left_is_taken_back_and_its_late_finish_ignored
     app: Flask, make_bin: Callable[..., str], api: Api, receiver: Receiver
 ) -> None:
     make_bin("A-1", on_hand=10, card=5)  # its opening stock: one bin.changed
-    job = outbox.claim_next(utcnow())
+    assert read(app) == 1  # the worker reads it from the feed
+    job = claiming.claim_next(utcnow())
     assert job is not None  # a worker claimed it, then stopped answering
     assert outbox.recover(utcnow()) == 1  # the next leader takes it back
     assert drain(app) == 1

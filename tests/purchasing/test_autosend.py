@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from kanban.core import outbox
+from kanban.core import claiming, outbox
 from kanban.core.actor import Actor
 from kanban.core.errors import ServiceError
 from kanban.domain.statuses import DeliveryStatus, NoticeKind, SentVia
@@ -210,7 +210,7 @@ def test_the_daily_cap_stops_automatic_sending_and_tells_supervisors(
 
 def _interrupted(rid: int, *, handed_over: bool) -> None:
     """A worker claimed the email and the draft, then died (before or after the hand-over)."""
-    job = outbox.claim_next(utcnow())
+    job = claiming.claim_next(utcnow())
     assert job is not None
     taken = claims.claim(
         rid,
@@ -333,7 +333,7 @@ def test_a_line_opened_during_an_interrupted_send_goes_with_it_once(
     auto("A-1")
     auto("A-2")
     rid = request_id(pull("A-1"))
-    job = outbox.claim_next(utcnow())
+    job = claiming.claim_next(utcnow())
     assert job is not None
     claims.claim(
         rid,

@@ -15,13 +15,13 @@ from kanban.core.actor import Actor
 from kanban.core.errors import ServiceError
 from kanban.domain.statuses import WebhookEvent
 from kanban.extensions import db
-from kanban.models import Delivery, Webhook, utcnow
+from kanban.models import Event, Webhook, utcnow
 from kanban.purchasing import sending
 from kanban.sizing import loop as sizing
 from kanban.stock.scanning import MoveResult, record_scan
-from kanban.webhooks import endpoints, signing
+from kanban.webhooks import endpoints, reader, signing
 
-from ..outbox import deliveries, drain
+from ..outbox import deliveries, drain, read
 from ..webhook_receiver import CLOSE, ERROR, HANG, REDIRECT, Receiver, readme_verify
 
 ANA = Actor(name="ana", station="Station 2", source="usb")
@@ -107,17 +107,38 @@ def test_request_sent_and_received_are_posted_with_the_request(
     assert all(h.verified for h in receiver.hits)
 
 
-def test_only_subscribed_events_are_written_and_nothing_without_endpoints(
+def test_a_scan_writes_nothing_for_webhooks_and_the_worker_reads_only_what_is_subscribed(
     app: Flask, make_bin: Callable[..., str], receiver: Receiver
 ) -> None:
     make_bin("A-1", on_hand=7, card=5)
     pull("A-1")  # 6
-    assert deliveries(kind="webhook") == []  # no endpoint: no delivery at all
+    assert read(app) == 0 and deliveries(kind="webhook") == []  # no endpoint: nothing
     subscribe(receiver.url, [WebhookEvent.CARD_STATE_CHANGED])
     pull("A-1")  # 5: no flip
-    assert deliveries(kind="webhook") == []
     pull("A-1")  # 4: flip
-    assert [d.event for d in deliveries(kind="webhook")] == ["card.state_changed"]
+    assert deliveries(kind="webhook") == []  # the scans wrote their feed events only
+    assert read(app) == 1
+    [d] = deliveries(kind="webhook")
+    assert d.event == "card.state_changed" and d.payload["body"]["data"]["on_hand"] == 4
+    assert read(app) == 0  # read once, never twice
+    assert drain(app) == 1 and [h.json()["type"] for h in receiver.hits] == [d.event]
+
+
+def test_an_endpoint_hears_of_the_changes_after_it_was_added_in_order_and_once(
+    app: Flask, make_bin: Callable[..., str], receiver: Receiver
+) -> None:
+    make_bin("A-1", on_hand=50, card=5)
+    make_bin("B-1", on_hand=50, card=5)
+    pull("A-1")  # before the endpoint: not for it
+    hook_id, receiver.secret = subscribe(receiver.url, [WebhookEvent.BIN_CHANGED])
+    for n in range(6):
+        pull("B-1" if n % 2 else "A-1")
+    assert drain(app) == 6
+    got = [(h.json()["data"]["code"], h.json()["data"]["on_hand"]) for h in receiver.hits]
+    assert got == [("A-1", 48), ("B-1", 49), ("A-1", 47), ("B-1", 48), ("A-1", 46), ("B-1", 47)]
+    ids = [h.json()["id"] for h in receiver.hits]
+    assert len(set(ids)) == 6 and all(h.verified for h in receiver.hits)
+    assert drain(app) == 0
 
 
 def test_a_change_that_rolls_back_writes_no_webhook(
@@ -126,11 +147,10 @@ def test_a_change_that_rolls_back_writes_no_webhook(
     make_bin("A-1", on_hand=6, card=5)
     subscribe(receiver.url)
     sizing.set_card_quantity("A-1", 12, "super")  # flips the card, in this transaction...
-    assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 2  # uncommitted
-    db.session.rollback()  # ...which fails
-    assert deliveries(kind="webhook") == []
-    drain(app)
-    assert receiver.hits == []
+    assert db.session.scalar(sa.select(sa.func.count(Event.id)).where(Event.bin_code == "A-1"))
+    db.session.rollback()  # ...which fails: its event is gone with it
+    assert drain(app) == 0
+    assert receiver.hits == [] and deliveries(kind="webhook") == []
 
 
 @pytest.mark.parametrize(
@@ -187,14 +207,37 @@ def test_a_receiver_that_is_down_costs_one_attempt_per_backoff_step(
     db.session.rollback()
     hook = db.session.get(Webhook, hook_id)
     assert hook is not None and hook.failures == 1 and hook.paused_until is not None
-    pull("A-1")  # a new event waits with the others
-    assert deliveries(webhook_id=hook_id)[-1].due_at >= hook.paused_until
+    waiting = deliveries(webhook_id=hook_id)
+    assert {d.due_at >= hook.paused_until for d in waiting} == {True}
+    assert [d.attempts for d in waiting] == [1] + [0] * 9  # the rest went back untried
+    assert [len(d.attempt_log) for d in waiting] == [1] + [0] * 9
+    pull("A-1")  # a new event waits in the feed while the endpoint is paused
+    assert read(app) == 0 and len(deliveries(webhook_id=hook_id)) == 10
     receiver.mode = "ok"
     drain(app, later=HOUR)
     assert len(receiver.hits) == 1 + 11
+    assert [h.json()["data"]["on_hand"] for h in receiver.hits[1:]] == list(range(99, 88, -1))
     assert {d.status for d in deliveries(webhook_id=hook_id)} == {"delivered"}
     db.session.rollback()
     assert db.session.get(Webhook, hook_id).failures == 0  # type: ignore[union-attr]
+
+
+def test_an_endpoint_that_is_away_keeps_a_bounded_backlog_and_gets_every_event_after(
+    app: Flask, make_bin: Callable[..., str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "BACKLOG", 4)
+    receiver.mode = ERROR
+    make_bin("A-1", on_hand=100, card=5)
+    hook_id, receiver.secret = subscribe(receiver.url, [WebhookEvent.BIN_CHANGED])
+    for _ in range(10):
+        pull("A-1")
+    assert read(app) == 4 and read(app) == 0  # four wait in the outbox, six in the feed
+    drain(app)
+    assert len(receiver.hits) == 1 and len(deliveries(webhook_id=hook_id)) == 4
+    receiver.mode = "ok"
+    assert drain(app, later=HOUR) == 10
+    got = [h.json()["data"]["on_hand"] for h in receiver.hits[1:]]
+    assert got == list(range(99, 89, -1))  # every one, in order, none twice
 
 
 def test_after_the_last_attempt_a_delivery_is_failed_and_can_be_sent_again(
@@ -231,7 +274,22 @@ def test_a_removed_endpoint_hears_nothing_more(
     pull("A-1")
     drain(app)
     assert receiver.hits == []
-    assert {d.status for d in deliveries(webhook_id=hook_id)} == {"skipped"}
+    assert {d.status for d in deliveries(webhook_id=hook_id)} <= {"skipped"}
+
+
+def test_a_waiting_delivery_of_a_removed_endpoint_is_skipped(
+    app: Flask, make_bin: Callable[..., str], receiver: Receiver
+) -> None:
+    make_bin("A-1", on_hand=6, card=5)
+    hook_id, _ = subscribe(receiver.url, [WebhookEvent.BIN_CHANGED])
+    pull("A-1")
+    assert read(app) == 1
+    endpoints.remove(hook_id)
+    db.session.commit()
+    drain(app)
+    assert receiver.hits == []
+    [d] = deliveries(webhook_id=hook_id)
+    assert d.status == "skipped" and "removed" in (d.last_error or "")
 
 
 @pytest.mark.parametrize(
