@@ -80,11 +80,14 @@ def webhook_add(url: str, events: tuple[str, ...]) -> None:
 @webhook.command("list")
 @with_appcontext
 def webhook_list() -> None:
-    """List endpoints with their deliveries per status (never the secrets)."""
+    """List endpoints with their deliveries per status and the card events they have not
+    read yet (never the secrets)."""
     hooks = endpoints.listing()
-    counts = endpoints.counts(h.id for h in hooks)
+    counts, unread = endpoints.counts(h.id for h in hooks), endpoints.unread(hooks)
     for hook in hooks:
         done = " ".join(f"{status}={n}" for status, n in sorted(counts[hook.id].items()))
+        if unread.get(hook.id):
+            done += f" unread={unread[hook.id]}"
         click.echo(f"{hook.id}\t{hook.url}\t{','.join(hook.events)}\t{done or '-'}")
 
 

@@ -37,6 +37,8 @@ def _list_page(
         "admin/webhooks.html",
         hooks=hooks,
         counts=endpoints.counts(h.id for h in hooks),
+        unread=endpoints.unread(hooks),
+        unread_max=endpoints.UNREAD_MAX,
         events=list(WebhookEvent),
         event_help=EVENT_HELP,
         new=new,

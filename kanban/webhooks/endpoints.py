@@ -18,9 +18,10 @@ from sqlalchemy.orm import selectinload
 from ..core import feed, outbox
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import after_commit, begin_write
-from ..domain.statuses import DeliveryKind, DeliveryStatus, WebhookEvent
+from ..domain.statuses import DeliveryKind, DeliveryStatus, EventKind, WebhookEvent
 from ..extensions import db
-from ..models import Delivery, Webhook, utcnow
+from ..models import Delivery, Event, Webhook, utcnow
+from . import reader
 from .events import forget as forget_subscriptions
 from .signing import new_secret
 
@@ -150,6 +151,27 @@ def counts(webhook_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     for webhook_id, status, n in rows:
         if webhook_id is not None:
             found[webhook_id][str(status)] = int(n)
+    return found
+
+
+#: Unread card events are counted up to this many (the page says "10000+").
+UNREAD_MAX = 10_000
+
+
+def unread(hooks: Iterable[Webhook]) -> dict[int, int]:
+    """Per endpoint that wants card events: how many of the feed's card events it has not
+    read yet (they wait in the feed while it is away; counted up to :data:`UNREAD_MAX`)."""
+    found: dict[int, int] = {}
+    for hook in hooks:
+        if not any(e in reader.CARD_EVENTS for e in hook.events or ()):
+            continue
+        ahead = (
+            sa.select(Event.id)
+            .where(Event.id > hook.feed_cursor, Event.kind == EventKind.BIN_CHANGED)
+            .limit(UNREAD_MAX)
+            .subquery()
+        )
+        found[hook.id] = int(db.session.scalar(sa.select(sa.func.count()).select_from(ahead)) or 0)
     return found
 
 

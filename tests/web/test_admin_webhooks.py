@@ -157,3 +157,29 @@ def test_removing_a_webhook_keeps_its_log(
     assert [h.active for h in hooks()] == [False]
     assert page(client, "/admin/webhooks").find("tr", data_webhook=str(hook.id)) == []
     assert client.get(f"/admin/webhooks/{hook.id}").status_code == 200
+
+
+def test_the_list_shows_the_card_changes_an_endpoint_has_not_read_yet(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., str],
+    make_bin: Callable[..., str],
+    api: Api,
+) -> None:
+    login(client, make_user, "admin")
+    client.post(
+        "/admin/webhooks",
+        data={"url": "http://127.0.0.1:9/", "events": "bin.changed", "csrf_token": csrf(client)},
+    )
+    [hook] = hooks()
+    make_bin("A-1", on_hand=50, card=5)
+    for _ in range(3):
+        api.scan("A-1")
+    listing = page(client, "/admin/webhooks")
+    [unread] = listing.find("span", data_unread=None)
+    assert unread.attrs["data-unread"] == "4"  # the opening stock and three pulls
+    assert unread.text.startswith("4 card changes not read yet")
+    drain(app)  # nothing listens on port 9: the worker read them, one attempt failed
+    listing = page(client, "/admin/webhooks")
+    assert listing.find("span", data_unread=None) == []
+    assert "pending 4" in listing.one("tr", data_webhook=str(hook.id)).text

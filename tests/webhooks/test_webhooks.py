@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from kanban.core import feed
 from kanban.core.actor import Actor
 from kanban.core.errors import ServiceError
 from kanban.domain.statuses import WebhookEvent
@@ -322,3 +323,21 @@ def test_unknown_events_are_refused_and_none_means_every_event(app: Flask) -> No
     hook, secret = endpoints.add("https://erp.example/hook", None, by="admin")
     assert hook.events == [str(e) for e in WebhookEvent]
     assert secret.startswith("whsec_") and len(secret) > 40
+
+
+def test_an_endpoint_away_longer_than_the_retention_goes_on_from_the_oldest_event_kept(
+    app: Flask,
+    make_bin: Callable[..., str],
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_bin("A-1", on_hand=50, card=5)
+    hook_id, receiver.secret = subscribe(receiver.url, [WebhookEvent.BIN_CHANGED])
+    for _ in range(3):
+        pull("A-1")
+    feed.prune(utcnow() + HOUR)  # as if a month had passed: all but the newest are gone
+    db.session.commit()
+    with caplog.at_level("WARNING", logger="kanban.webhooks"):
+        assert drain(app) == 1
+    assert f"webhook {hook_id} missed the events pruned" in caplog.text
+    assert [h.json()["data"]["on_hand"] for h in receiver.hits] == [47]
