@@ -4,10 +4,10 @@ The same app and SQLite file (WAL, as the product configures it) as
 bench/scan_throughput.py, 32 bins, a device token; requests go through Flask's test
 client, one after another, and each is timed with ``time.process_time()`` (CPU of this
 process, so a busy machine changes the figures less than wall time would), after enough
-scans that every card is in replenish. Scans and bare UPDATEs alternate in rounds.
-Prints the median and mean CPU per request in µs and the ratio bare / scan (what the
-throughput ratio of bench/scan_throughput.py tends to on a machine whose cores are all
-busy).
+scans that every card is in replenish. Scans and bare UPDATEs take turns, 50 requests
+at a time. Prints the median and mean CPU per request in µs and the ratio bare / scan
+(what the throughput ratio of bench/scan_throughput.py tends to on a machine whose cores
+are all busy).
 
     .venv/bin/python bench/scan_cpu.py [-n 3000] [--rounds 6] [--profile]
 
@@ -59,19 +59,28 @@ def make_app(tmp: Path) -> tuple[Any, str]:
     return app, token
 
 
-def timed(client: Any, path: str, token: str, n: int, start: int, tag: str) -> list[float]:
-    """CPU seconds of each of ``n`` requests to ``path``."""
+#: Requests in a row to one endpoint before the other takes its turn.
+BLOCK = 50
+
+
+def timed(client: Any, paths: list[str], token: str, n: int, start: int) -> list[list[float]]:
+    """CPU seconds of each of ``n`` requests to each of ``paths``, taking turns every
+    :data:`BLOCK` requests (so that both see the machine as it is at that moment, each
+    with its code warm in the caches, as in the throughput benchmark's runs)."""
     from scan_throughput import BINS
 
     headers = {"Authorization": f"Bearer {token}"}
-    out = []
-    for i in range(start, start + n):
-        body = {"code": f"T-{i % BINS:03d}", "scan_id": f"cpu-{tag}-{i}"}
-        t0 = time.process_time()
-        resp = client.post(path, json=body, headers=headers)
-        out.append(time.process_time() - t0)
-        if resp.status_code not in (200, 201):
-            raise SystemExit(f"{path}: {resp.status_code} {resp.get_data(as_text=True)}")
+    out: list[list[float]] = [[] for _ in paths]
+    for block in range(start, start + n, BLOCK):
+        for path, times in zip(paths, out, strict=True):
+            for i in range(block, min(block + BLOCK, start + n)):
+                body = {"code": f"T-{i % BINS:03d}", "scan_id": f"cpu-{path[-4:]}-{i}"}
+                t0 = time.process_time()
+                resp = client.post(path, json=body, headers=headers)
+                times.append(time.process_time() - t0)
+                if resp.status_code not in (200, 201):
+                    text = resp.get_data(as_text=True)
+                    raise SystemExit(f"{path}: {resp.status_code} {text}")
     return out
 
 
@@ -79,7 +88,7 @@ def profile(client: Any, path: str, token: str, n: int) -> None:
     """cProfile ``n`` requests to ``path``: the top 30 by cumulative and by own time."""
     prof = cProfile.Profile()
     prof.enable()
-    timed(client, path, token, n, 10_000_000, "prof")
+    timed(client, [path], token, n, 10_000_000)
     prof.disable()
     stats = pstats.Stats(prof).strip_dirs()
     stats.sort_stats("cumulative").print_stats(30)
@@ -89,7 +98,7 @@ def profile(client: Any, path: str, token: str, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="requests of each kind")
-    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds reported one by one")
     parser.add_argument("--profile", action="store_true", help="cProfile the scans instead")
     args = parser.parse_args()
     from scan_throughput import BARE_PATH
@@ -99,8 +108,8 @@ def main() -> None:
         client = app.test_client()
         # Warm up, and pull every bin below its card: the throughput benchmark spends most
         # of its run on cards in replenish (its bins flip after 50 pulls each).
-        timed(client, "/api/scans", token, WARM_SCANS, 0, "warm")
-        timed(client, BARE_PATH, token, 300, 0, "warm")
+        timed(client, ["/api/scans"], token, WARM_SCANS, 0)
+        timed(client, [BARE_PATH], token, 300, 0)
         if args.profile:
             profile(client, "/api/scans", token, args.n)
             return
@@ -108,16 +117,18 @@ def main() -> None:
         bares: list[float] = []
         per = max(1, args.n // args.rounds)
         for r in range(args.rounds):
-            scans += timed(client, "/api/scans", token, per, r * per, "scan")
-            bares += timed(client, BARE_PATH, token, per, r * per, "bare")
+            scan_r, bare_r = timed(client, ["/api/scans", BARE_PATH], token, per, r * per)
+            scans += scan_r
+            bares += bare_r
+            scan_m, bare_m = statistics.median(scan_r) * 1e6, statistics.median(bare_r) * 1e6
+            print(f"  round {r + 1}: scan {scan_m:5.0f} µs, bare {bare_m:5.0f} µs")
     scan_med, bare_med = statistics.median(scans) * 1e6, statistics.median(bares) * 1e6
     scan_mean, bare_mean = statistics.fmean(scans) * 1e6, statistics.fmean(bares) * 1e6
     print(f"{len(scans)} scans, {len(bares)} bare requests, CPU per request (µs):")
     print(f"  scan  median {scan_med:7.0f}  mean {scan_mean:7.0f}")
     print(f"  bare  median {bare_med:7.0f}  mean {bare_mean:7.0f}")
-    print(
-        f"  ratio bare / scan: median {bare_med / scan_med:.2f}  mean {bare_mean / scan_mean:.2f}"
-    )
+    ratios = f"median {bare_med / scan_med:.2f}  mean {bare_mean / scan_mean:.2f}"
+    print(f"  ratio bare / scan: {ratios}")
 
 
 if __name__ == "__main__":
