@@ -49,9 +49,14 @@ _prepared: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Prepared | 
 )
 
 
+#: Statements whose SQL depends on the parameters' names (columns named by a parameter are
+#: set by it, as ``Connection.execute`` does).
+_BY_NAMES = (sa.Insert, sa.Update)
+
+
 def _prepare(stmt: Any, keys: tuple[str, ...], dialect: Dialect) -> _Prepared | None:
-    is_insert = isinstance(stmt, sa.Insert)
-    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if is_insert else None)
+    by_names = isinstance(stmt, _BY_NAMES)
+    compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if by_names else None)
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
         return None
     binds: dict[str, Processor] = {}
@@ -79,7 +84,7 @@ def _lookup(connection: sa.Connection, stmt: Any, params: Mapping[str, Any]) -> 
     dispatch = connection.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return None
-    key = (stmt, tuple(params) if isinstance(stmt, sa.Insert) else ())
+    key = (stmt, tuple(params) if isinstance(stmt, _BY_NAMES) else ())
     found = _prepared.setdefault(dialect, {})
     if key not in found:
         found[key] = _prepare(stmt, key[1], dialect)

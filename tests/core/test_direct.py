@@ -100,3 +100,19 @@ def test_statements_are_seen_by_whoever_listens_to_the_engine(
     assert direct.one(CARD, {"code": "A-1"})[1] == "A-1"
     assert len(statements) >= 1 and "FROM bins" in statements[-1]
     db.session.rollback()
+
+
+def test_a_parameter_named_like_a_column_sets_it_as_sqlalchemy_does(
+    app: Flask, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", pull=1, order=20)
+    make_bin("B-1", pull=1, order=20)
+    stmt = (
+        sa.update(Bin).where(Bin.code == sa.bindparam("c")).values(pull_quantity=sa.bindparam("n"))
+    )
+    begin_write()
+    direct.rows(stmt, {"c": "A-1", "n": 2, "order_quantity": 30})
+    conn().execute(stmt, {"c": "B-1", "n": 2, "order_quantity": 30})
+    db.session.commit()
+    found = db.session.execute(sa.select(Bin.pull_quantity, Bin.order_quantity).order_by(Bin.code))
+    assert found.all() == [(2, 30), (2, 30)]
