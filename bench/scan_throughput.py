@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,8 +70,10 @@ def receiver(mode: str) -> tuple[str, object | None]:
 
 
 def create_bins(start_stock: int) -> None:
-    """The benchmark's bins T-000 … (in an app context; the caller commits): stock far
-    above the card, so that pulls never flip a card and every scan costs the same."""
+    """The benchmark's bins T-000 … (in an app context; the caller commits): the card 50
+    below the stock, so that each card flips to replenish within its first 50 pulls (in
+    the warm-up) and stays there, as a busy bin does: every measured scan costs the same,
+    reading its open line's request."""
     from kanban.masterdata import bins as catalog
 
     for i in range(BINS):
@@ -86,20 +89,19 @@ def create_bins(start_stock: int) -> None:
         )
 
 
-def serve(instance: str, port: int, workers: int, threads: int) -> None:
-    """Child mode: the kanban app plus the bare endpoint, under gunicorn."""
+#: The baseline endpoint that :func:`add_bare_endpoint` adds.
+BARE_PATH = "/bench/bare-update"
+
+
+def add_bare_endpoint(app: Any) -> None:
+    """Add the baseline to ``app``: ``POST /bench/bare-update`` (also bench/scan_cpu.py)."""
     import sqlalchemy as sa
     from flask import request
 
-    from kanban import create_app
-    from kanban.cli import _run_server, upgrade_database
     from kanban.core.tx import begin_write
     from kanban.extensions import csrf, db
 
-    app = create_app({"INSTANCE_PATH": instance})
-    upgrade_database(app)
-
-    @app.post("/bench/bare-update")
+    @app.post(BARE_PATH)
     def bare_update():  # type: ignore[no-untyped-def]
         # The baseline: one atomic UPDATE of the same bin row, same engine, same
         # write transaction. It bumps the row version rather than the stock so
@@ -113,6 +115,16 @@ def serve(instance: str, port: int, workers: int, threads: int) -> None:
         return {"ok": True}
 
     csrf.exempt(bare_update)
+
+
+def serve(instance: str, port: int, workers: int, threads: int) -> None:
+    """Child mode: the kanban app plus the bare endpoint, under gunicorn."""
+    from kanban import create_app
+    from kanban.cli import _run_server, upgrade_database
+
+    app = create_app({"INSTANCE_PATH": instance})
+    upgrade_database(app)
+    add_bare_endpoint(app)
     _run_server(app, "127.0.0.1", port, workers, threads)
 
 
@@ -254,7 +266,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         warm = load(port, "/api/scans", token, args.clients, 2.0)
-        load(port, "/bench/bare-update", token, args.clients, 2.0)
+        load(port, BARE_PATH, token, args.clients, 2.0)
         scans, bares, unhooked = [], [], []
         load_avg = os.getloadavg()[0]
         for _ in range(args.rounds):
@@ -264,7 +276,7 @@ def main() -> None:
             if args.webhook:  # the same server, the endpoint removed: the baseline
                 attach(False)
                 unhooked.append(load(port, "/api/scans", token, args.clients, args.seconds))
-            bares.append(load(port, "/bench/bare-update", token, args.clients, args.seconds))
+            bares.append(load(port, BARE_PATH, token, args.clients, args.seconds))
     finally:
         server.terminate()
         server.wait()

@@ -10,10 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core import audit
+from ..core import audit, direct
 from ..core.actor import SYSTEM, Actor
 from ..core.errors import NotFound, ServiceError
-from ..core.tx import begin_write, conn
+from ..core.tx import begin_write
 from ..domain.numbers import whole_number
 from ..domain.passwords import password_problem
 from ..domain.statuses import TOKEN_ROLES, USER_ROLES, AuditAction, AuditObject, Role
@@ -233,7 +233,7 @@ def token_for(plain: str) -> LiveToken | None:
     if not plain or len(plain) > 200:
         return None
     params = {"token_hash": _hash(plain), "now": utcnow()}
-    row = conn().execute(_TOKEN_LOOKUP, params).one_or_none()
+    row = direct.one_or_none(_TOKEN_LOOKUP, params)
     return LiveToken(*row) if row is not None else None
 
 

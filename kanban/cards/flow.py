@@ -21,14 +21,14 @@ UPDATE, or a ``SELECT … FOR UPDATE``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..catalog.views import CardView, card_dict, overdue_bin_ids, sync_loaded_bin
-from ..core import signals
-from ..core.tx import conn
+from ..core import direct, signals
 from ..domain import cards
 from ..domain.cards import CardAction, CardEvent, CardState
 from ..domain.statuses import ChangeCause
@@ -77,13 +77,32 @@ class Change:
         """The card's state changed."""
         return self.before is not self.after
 
-    def event_data(self) -> dict[str, Any]:
-        """The data of the ``bin.changed`` event: the card and why it changed."""
-        return card_dict(self.card, overdue=self.overdue) | {
+    @functools.cached_property
+    def card_data(self) -> dict[str, Any]:
+        """The card as the feed shows it (:func:`card_dict`), built once for all who ask
+        (the feed, webhooks, the scan's answer): read it, never change it."""
+        return card_dict(self.card, overdue=self.overdue)
+
+    @functools.cached_property
+    def _event_data(self) -> dict[str, Any]:
+        return self.card_data | {
             "change": self.cause.as_dict(),
             "previous_state": self.before.value,
             "flipped": self.flipped,
         }
+
+    def event_data(self) -> dict[str, Any]:
+        """The data of the ``bin.changed`` event: the card and why it changed (built once;
+        read it, never change it)."""
+        return self._event_data
+
+    def answer_card(self) -> dict[str, Any]:
+        """The card as the scan API answers with it: the feed's card, except that the
+        answer never flags it overdue (it never has: the board does)."""
+        card = self.card_data
+        if card["flags"]["overdue"]:
+            return card | {"flags": card["flags"] | {"overdue": False}}
+        return card
 
 
 _MOVEMENT_INSERT = sa.insert(Movement.__table__).returning(Movement.__table__.c.id)
@@ -123,7 +142,7 @@ def _record_state(
     """The card's new state, since now, and the movement that caused it (if any)."""
     now = utcnow()
     params = {"bin_id": card.id, "state": state.value, "since": now, "movement_id": movement_id}
-    conn().execute(_SET_STATE, params)
+    direct.rows(_SET_STATE, params)
     card.state, card.state_since = state.value, now
     if movement_id is not None:
         card.state_movement_id = movement_id
@@ -168,7 +187,7 @@ def apply(
             "flipped": after is not before,
             "request_id": request_id,
         }
-        movement_id = int(conn().execute(_MOVEMENT_INSERT, movement).scalar_one())
+        movement_id = int(direct.scalar_one(_MOVEMENT_INSERT, movement))
     if after is not before:
         _record_state(card, after, movement_id, movement)
     change = Change(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..core import notices, signals
+from ..core import direct, notices, signals
 from ..core.errors import ServiceError
 from ..domain import cards
 from ..domain.codes import request_number
@@ -90,8 +90,12 @@ _OPEN_LINE_REQUEST = (
 
 
 def open_line_request(bin_id: int) -> tuple[int, str] | None:
-    """(request id, request status) of the bin's open line, if it has one (Core, cheap)."""
-    row = db.session.execute(_OPEN_LINE_REQUEST, {"bin_id": bin_id}).one_or_none()
+    """(request id, request status) of the bin's open line, if it has one (Core on the
+    session's connection, cheap: every scan of a card not stocked reads it)."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # as the ORM would before a query: pending lines count
+    row = direct.one_or_none(_OPEN_LINE_REQUEST, {"bin_id": bin_id})
     return (int(row[0]), str(row[1])) if row is not None else None
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..core import direct
 from ..core.errors import NotFound, ServiceError
-from ..core.tx import conn
 from ..domain import cards, clock
 from ..domain.codes import normalise_bin_code
 from ..domain.statuses import VERBS, LineStatus, RequestStatus
@@ -211,8 +211,7 @@ _CARD_FIELDS = len(CARD_QUERY.selected_columns)
 
 def card_view(bin_id: int) -> CardView:
     """The card of one bin, by id."""
-    row: Any = conn().execute(_CARD_BY_ID, {"bin_id": bin_id}).one()
-    return CardView(*row)
+    return CardView(*direct.one(_CARD_BY_ID, {"bin_id": bin_id}))
 
 
 def resolve_card(text: str) -> CardView:
@@ -226,7 +225,7 @@ def scan_card(text: str, scan_id: str) -> tuple[CardView, int | None] | None:
     was seen before; None when the text is not a bin code (a barcode, a SKU or
     unknown: see :func:`resolve_scan`). The scan path's one read."""
     params = {"code": normalise_bin_code(text), "scan_id": scan_id}
-    row = conn().execute(_SCAN_CARD, params).one_or_none()
+    row = direct.one_or_none(_SCAN_CARD, params)
     if row is None:
         return None
     return CardView(*row[:_CARD_FIELDS]), row[_CARD_FIELDS]

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from ..domain.statuses import EventKind, Role
 from ..extensions import db
 from ..models import Event, utcnow
-from . import signals
-from .tx import begin_write, conn, lock_event_order
+from . import direct, signals
+from .tx import begin_write, lock_event_order
 
 #: The most events one call of :func:`events_after` returns.
 PAGE = 500
@@ -47,7 +47,7 @@ def append(
         "request_id": request_id,
         "data": data or {},
     }
-    return int(conn().execute(_INSERT, values).scalar_one())
+    return int(direct.scalar_one(_INSERT, values))
 
 
 def events_after(after: int, limit: int = PAGE) -> list[Event]:

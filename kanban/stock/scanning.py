@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..cards import flow, lines
 from ..catalog.views import CardView, card_dict, card_view, resolve_card, scan_card, sync_loaded_bin
+from ..core import direct
 from ..core.actor import Actor
 from ..core.errors import NotFound, ServiceError
-from ..core.tx import begin_write, conn
+from ..core.tx import begin_write
 from ..domain import cards
 from ..domain.quantities import DEFAULT_FACTOR
 from ..domain.statuses import KIND_FOR_MODE, ChangeCause, Mode, MovementKind
@@ -82,8 +83,8 @@ def _lock_bin_delta(v: CardView, delta: int) -> int:
     Returns the new on hand and brings the view up to date with the row as
     it is now, under the lock.
     """
-    on_hand, card, state, since, state_mid = (
-        conn().execute(_STOCK_UPDATE, {"bin_id": v.id, "delta": delta}).one()
+    on_hand, card, state, since, state_mid = direct.one(
+        _STOCK_UPDATE, {"bin_id": v.id, "delta": delta}
     )
     if state_mid != v.state_movement_id:  # another change got in first: re-read (rare)
         fresh = card_view(v.id)
@@ -96,8 +97,8 @@ def _lock_bin_delta(v: CardView, delta: int) -> int:
 
 def _previous(scan_id: str) -> Movement | None:
     """The movement an earlier scan with this id made, if any."""
-    found = conn().execute(_SCAN_LOOKUP, {"scan_id": scan_id}).scalar_one_or_none()
-    return db.session.get(Movement, found) if found is not None else None
+    found = direct.one_or_none(_SCAN_LOOKUP, {"scan_id": scan_id})
+    return db.session.get(Movement, found[0]) if found is not None else None
 
 
 def _request_ref(request_id: int | None, status: str | None = None) -> dict[str, Any] | None:
@@ -137,13 +138,14 @@ class Moved:
     request_id: int | None
     scan_id: str | None
     request_status: str | None = None
+    change: flow.Change | None = None  # the card flow's change (its card, built once)
 
     def result(self, *, replayed: bool = False) -> MoveResult:
         """The scan API's answer (call it after commit: it reads the request status)."""
         return MoveResult(
             scan_id=self.scan_id,
             replayed=replayed,
-            bin=card_dict(self.view),
+            bin=card_dict(self.view) if self.change is None else self.change.answer_card(),
             flipped=self.flipped,
             request=_request_ref(self.request_id, self.request_status),
             movement_id=self.movement_id,
@@ -166,7 +168,7 @@ def _move(
     Three statements in the common case: stock UPDATE, ledger and event INSERTs."""
     if set_to is not None:
         # A count: lock the row, read, then write the difference.
-        current = conn().execute(_ON_HAND_FOR_UPDATE, {"bin_id": v.id}).scalar_one()
+        current = direct.scalar_one(_ON_HAND_FOR_UPDATE, {"bin_id": v.id})
         delta = set_to - current
     assert delta is not None
     on_hand = _lock_bin_delta(v, delta)
@@ -208,6 +210,7 @@ def _move(
         change.request_id,
         scan_id,
         change.request_status,
+        change,
     )
 
 
