@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import scan_throughput  # type: ignore[import-not-found]  # noqa: E402
 from pg import ThrowawayPostgres, free_port  # type: ignore[import-not-found]  # noqa: E402
-from scan_throughput import BINS, create_bins, load  # type: ignore[import-not-found]  # noqa: E402
+from scan_throughput import create_bins, load  # type: ignore[import-not-found]  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "scan_postgresql.md"
 START_STOCK = 10_000_000
@@ -114,7 +115,7 @@ def cross_latency(
     latencies: list[float] = []
     acknowledged: dict[str, int] = {}
     for i in range(rounds):
-        code = f"T-{i % BINS:03d}"
+        code = f"T-{i % scan_throughput.BINS:03d}"
         sent = time.perf_counter()
         status = post_scan(port_a, token, code, f"cross-{i}-{os.getpid()}")
         answered = time.perf_counter()
@@ -176,8 +177,15 @@ def main() -> None:
         default=5_000_000,
         help="movements of the year of data seeded first (kanban seed-load; 0: none)",
     )
+    parser.add_argument(
+        "--bins",
+        type=int,
+        default=640,
+        help="bins the clients scan, in turn (a big site's stations scan different bins)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results file")
     args = parser.parse_args()
+    scan_throughput.BINS = args.bins  # the clients (forked) scan these
 
     import sqlalchemy as sa
 
@@ -216,7 +224,7 @@ def main() -> None:
                 f"{year.movements:,} movements from `kanban seed-load`)"
             )
         with app.app_context():
-            create_bins(START_STOCK)
+            create_bins(START_STOCK, card_below=-50)  # in replenish from the start
             _, token = auth.create_token("bench", "operator")
             db.session.commit()
             db.engine.dispose()
@@ -253,7 +261,7 @@ def main() -> None:
 
         with app.app_context():
             problems = ledger.check()
-            bench_bins = Bin.code.in_([f"T-{i:03d}" for i in range(BINS)])
+            bench_bins = Bin.code.in_([f"T-{i:03d}" for i in range(scan_throughput.BINS)])
             stock = dict(
                 db.session.execute(sa.select(Bin.code, Bin.on_hand).where(bench_bins)).all()
             )
@@ -332,8 +340,8 @@ def main() -> None:
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, PostgreSQL 15 "
         f"(fsync on) on the same machine, gunicorn {args.workers} workers × {args.threads} "
         f"threads, {args.clients} client processes, {args.rounds} × {args.seconds:.0f} s per "
-        f"endpoint (alternating), scans on {BINS} bins{seeded}. Load average at the start: "
-        f"{load_avg:.1f}."
+        f"endpoint (alternating), scans on {scan_throughput.BINS} bins in replenish{seeded}. "
+        f"Load average at the start: {load_avg:.1f}."
     )
     text = "\n".join(["## Scan throughput on PostgreSQL", "", meta, "", *table, ""])
     print(text)

@@ -69,11 +69,12 @@ def receiver(mode: str) -> tuple[str, object | None]:
     return f"http://127.0.0.1:{server.server_address[1]}/hook", server
 
 
-def create_bins(start_stock: int) -> None:
-    """The benchmark's bins T-000 … (in an app context; the caller commits): the card 50
-    below the stock, so that each card flips to replenish within its first 50 pulls (in
-    the warm-up) and stays there, as a busy bin does: every measured scan costs the same,
-    reading its open line's request."""
+def create_bins(start_stock: int, card_below: int = 50) -> None:
+    """The benchmark's bins T-000 … (in an app context; the caller commits): the card
+    ``card_below`` under the stock, so that each card flips to replenish within its
+    first pulls (in the warm-up) and stays there, as a busy bin does: every measured scan
+    costs the same, reading its open line's request. (A negative ``card_below`` puts the
+    card above the stock: the bin starts in replenish.)"""
     from kanban.masterdata import bins as catalog
 
     for i in range(BINS):
@@ -84,7 +85,7 @@ def create_bins(start_stock: int) -> None:
             zone="Bench",
             supplier=f"Supplier {i % 4}",
             on_hand=start_stock,
-            card_quantity=start_stock - 50,
+            card_quantity=start_stock - card_below,
             order_quantity=100,
         )
 

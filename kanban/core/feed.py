@@ -8,6 +8,9 @@ each change, in the same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +19,7 @@ from ..domain.statuses import EventKind, Role
 from ..extensions import db
 from ..models import Event, utcnow
 from . import direct, signals
-from .tx import begin_write, lock_event_order
+from .tx import EVENT_LOCK_KEY, after_commit, begin_write, is_sqlite, lock_event_order
 
 #: The most events one call of :func:`events_after` returns.
 PAGE = 500
@@ -35,8 +38,11 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Append an event and return its id; call it last in a writing operation
-    (on PostgreSQL it takes the lock that orders event ids by commit)."""
+    (on PostgreSQL it takes the event lock shared until the commit: see
+    :func:`last_event_id`)."""
     lock_event_order()
+    if not is_sqlite():
+        after_commit(forget_head)  # this process reads its own events at once
     session = db.session()
     if session.new or session.dirty or session.deleted:
         session.flush()  # pending ORM changes go first, so the event is the last write
@@ -51,14 +57,67 @@ def append(
 
 
 def events_after(after: int, limit: int = PAGE) -> list[Event]:
-    """Events with id greater than ``after``, oldest first."""
+    """Events with id greater than ``after``, oldest first, up to the feed's head
+    (:func:`last_event_id`): never one that an event still being written could precede."""
     stmt = sa.select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    if not is_sqlite():
+        stmt = stmt.where(Event.id <= last_event_id())
     return list(db.session.scalars(stmt))
 
 
+_NEWEST = sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))
+#: Seconds one process trusts the head it read on PostgreSQL (every thread shares it:
+#: an older head is still a safe one, only a little behind).
+HEAD_TTL = 0.05
+#: How long a reader waits, on PostgreSQL, for the writers under way (normally a few
+#: milliseconds) before it makes do with the head it read last.
+HEAD_WAIT_MS = 500
+_heads: weakref.WeakKeyDictionary[sa.Engine, tuple[float, int]] = weakref.WeakKeyDictionary()
+_heads_lock = threading.Lock()
+
+
+def _safe_head(engine: sa.Engine, wait_ms: int) -> int:
+    with engine.connect() as c, c.begin():
+        c.execute(sa.text(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'"))
+        c.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_LOCK_KEY)))
+        return int(c.scalar(_NEWEST) or 0)
+
+
+def forget_head() -> None:
+    """Read the head afresh next time (this process committed events)."""
+    with _heads_lock:
+        _heads.clear()
+
+
 def last_event_id() -> int:
-    """The newest event id, 0 when the feed is empty."""
-    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Event.id), 0))) or 0
+    """The feed's head: the newest event id such that no event with a smaller id can
+    still appear; 0 when the feed is empty. Clients catch up from it without a gap.
+
+    SQLite has one writer at a time, so ids commit in order and the newest is the head.
+    On PostgreSQL writers of events commit side by side (each holds the event lock
+    *shared* from its INSERT to its commit, :func:`kanban.core.tx.lock_event_order`), so
+    a smaller id may commit after a larger one. The head is read, on a connection of its
+    own, while holding that lock exclusively for an instant: the writers under way have
+    finished by then, and any later writer gets a larger id. Each process reads it at
+    most every :data:`HEAD_TTL` seconds.
+    """
+    if is_sqlite():
+        return int(db.session.scalar(_NEWEST) or 0)
+    engine, now = db.engine, time.monotonic()
+    with _heads_lock:
+        known = _heads.get(engine)
+    if known is not None and known[0] > now:
+        return known[1]
+    try:
+        head = _safe_head(engine, HEAD_WAIT_MS)
+    except sa.exc.DBAPIError:  # a long writer holds the lock: what was safe still is
+        if known is not None:
+            return known[1]
+        head = _safe_head(engine, HEAD_WAIT_MS * 10)
+    with _heads_lock:
+        if known is None or head >= known[1]:
+            _heads[engine] = (time.monotonic() + HEAD_TTL, head)
+    return head
 
 
 def pruned_after(after: int) -> bool:
@@ -83,7 +142,7 @@ def prune(older_than: dt.datetime, *, batch: int = PRUNE_BATCH) -> int:
     deleted = 0
     while True:
         begin_write()
-        newest = last_event_id()
+        newest = int(db.session.scalar(_NEWEST) or 0)  # kept whatever its age
         oldest_first = (
             sa.select(Event.id)
             .where(Event.created_at < older_than, Event.id < newest)

@@ -35,7 +35,8 @@ WRITE_OPTION = "kanban_write"
 #: whether the transaction is a writing one (see :func:`begin_write`).
 _CONN = "kanban_conn"
 _WRITING = "kanban_writing"
-#: Key of the PostgreSQL advisory lock that orders event ids by commit.
+#: Key of the PostgreSQL advisory lock that makes the feed's head safe to read (writers of
+#: events hold it shared until they commit; a reader takes it exclusively for an instant).
 EVENT_LOCK_KEY = 0x6B616E62
 #: Key of the PostgreSQL advisory lock that serialises changes to suppliers, zones and items
 #: by name (two imports creating the same supplier at once).
@@ -253,9 +254,12 @@ def begin_write() -> None:
 
 
 def lock_event_order() -> None:
-    """On PostgreSQL, make event ids commit in order (held until commit)."""
+    """On PostgreSQL, announce a writer of events (held until commit): a *shared* lock,
+    so writers do not wait for each other and their commits overlap; a reader of the
+    feed takes it exclusively for an instant (:func:`kanban.core.feed.last_event_id`) to
+    learn the newest id below which no event can still appear."""
     if not is_sqlite():
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(EVENT_LOCK_KEY)))
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(EVENT_LOCK_KEY)))
 
 
 def lock_masterdata() -> None:

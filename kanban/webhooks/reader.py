@@ -46,7 +46,7 @@ _ACTIVE = sa.select(Webhook.id, Webhook.feed_cursor, Webhook.events).where(
 )
 _AFTER = (
     sa.select(Event.id, Event.created_at, Event.kind, Event.data)
-    .where(Event.id > sa.bindparam("after"))
+    .where(Event.id > sa.bindparam("after"), Event.id <= sa.bindparam("head"))
     .order_by(Event.id)
     .limit(sa.bindparam("n"))
 )
@@ -124,7 +124,8 @@ def read_feed(now: dt.datetime | None = None) -> int:
                 hook.id,
                 hook.feed_cursor,
             )
-        rows = list(db.session.execute(_AFTER, {"after": hook.feed_cursor, "n": room}).all())
+        params = {"after": hook.feed_cursor, "head": head, "n": room}
+        rows = list(db.session.execute(_AFTER, params).all())
         if not rows:
             continue
         written += outbox.enqueue_many(DeliveryKind.WEBHOOK, _deliveries(hook, rows), due_at=now)
