@@ -282,6 +282,7 @@ def main() -> None:
     ratio = scan_rate / bare_rate
     p50 = statistics.median(s["p50"] for s in scans)  # type: ignore[misc]
     p99 = max(s["p99"] for s in scans)  # type: ignore[type-var]
+    bare_p99 = max(b["p99"] for b in bares)  # type: ignore[type-var]
     errors = sum(s["errors"] for s in scans) + shared["errors"]  # type: ignore[operator]
     lost_or_doubled = sum(
         abs(pulls.get(code, 0) - acknowledged.get(code, 0))
@@ -301,6 +302,7 @@ def main() -> None:
         ("ratio scan / bare", f"{ratio:.2f}", "≥ 0.50", verdict(ratio >= 0.5)),
         ("scan latency p50", f"{p50:.1f} ms", "", ""),
         ("scan latency p99", f"{p99:.1f} ms", "≤ 150 ms", verdict(p99 <= 150)),
+        ("bare atomic UPDATE latency p99 (same run)", f"{bare_p99:.1f} ms", "", ""),
         (
             f"two servers sharing the database: scans/s ({half} workers each)",
             f"{shared['rate']:.0f}",
