@@ -5,6 +5,7 @@ in a short write transaction that commits before anything is delivered."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -12,7 +13,7 @@ from ..domain.statuses import DeliveryKind, DeliveryStatus
 from ..extensions import db
 from ..models import Delivery, Webhook, utcnow
 from .outbox import Job
-from .tx import begin_write
+from .tx import begin_write, conn
 
 _busy = sa.orm.aliased(Delivery)
 #: The oldest due delivery whose webhook endpoint has none under way: one endpoint
@@ -31,19 +32,34 @@ _DUE = (
 )
 
 
-def _job(d: Delivery) -> Job:
-    assert d.claimed_at is not None
+#: What a claim reads back of each delivery it takes, in :class:`Job`'s order.
+_T = Delivery.__table__.c
+_JOB_COLUMNS = (
+    _T.id,
+    _T.kind,
+    _T.claimed_at,
+    _T.attempts,
+    _T.supplier_id,
+    _T.request_id,
+    _T.webhook_id,
+    _T.event,
+    _T.event_id,
+    _T.payload,
+)
+
+
+def _job(row: sa.Row[Any]) -> Job:
     return Job(
-        id=d.id,
-        kind=DeliveryKind(d.kind),
-        claimed_at=d.claimed_at,
-        attempts=d.attempts,
-        supplier_id=d.supplier_id,
-        request_id=d.request_id,
-        webhook_id=d.webhook_id,
-        event=d.event,
-        event_id=d.event_id,
-        payload=dict(d.payload or {}),
+        id=row.id,
+        kind=DeliveryKind(row.kind),
+        claimed_at=row.claimed_at,
+        attempts=row.attempts,
+        supplier_id=row.supplier_id,
+        request_id=row.request_id,
+        webhook_id=row.webhook_id,
+        event=row.event,
+        event_id=row.event_id,
+        payload=dict(row.payload or {}),
     )
 
 
@@ -68,7 +84,7 @@ def claim_next(now: dt.datetime) -> Job | None:
 
 
 _NEXT_OF_ENDPOINT = (
-    sa.select(Delivery)
+    sa.select(Delivery.id)
     .where(
         Delivery.webhook_id == sa.bindparam("hook"),
         Delivery.status == DeliveryStatus.PENDING,
@@ -78,6 +94,15 @@ _NEXT_OF_ENDPOINT = (
     .order_by(Delivery.due_at, Delivery.id)
     .limit(sa.bindparam("n"))
     .with_for_update(skip_locked=True)
+)
+_WEBHOOK_OF = sa.select(Delivery.webhook_id).where(Delivery.id == sa.bindparam("id"))
+#: Marks the claimed deliveries as being sent, in one statement (Core: a batch of 50 as
+#: ORM objects held the write lock about ten times longer).
+_TAKE = (
+    sa.update(Delivery.__table__)
+    .where(_T.id.in_(sa.bindparam("ids", expanding=True)), _T.status == DeliveryStatus.PENDING)
+    .values(status=DeliveryStatus.SENDING, claimed_at=sa.bindparam("at"))
+    .returning(*_JOB_COLUMNS)
 )
 
 
@@ -96,20 +121,17 @@ def claim(now: dt.datetime, batch: int = 1) -> list[Job]:
     if found is None:  # another worker was quicker
         db.session.rollback()
         return []
-    d = db.session.get(Delivery, found[0], populate_existing=True)
-    assert d is not None
-    claimed = [d]
-    if d.webhook_id is not None:
-        if _endpoint_busy(d.webhook_id):
+    ids = [found[0]]
+    webhook_id = db.session.scalar(_WEBHOOK_OF, {"id": found[0]})
+    if webhook_id is not None:
+        if _endpoint_busy(webhook_id):
             db.session.rollback()  # another worker just took one of this endpoint's
             return []
         if batch > 1:
-            params = {"hook": d.webhook_id, "now": now, "first": d.id, "n": batch - 1}
-            claimed += db.session.scalars(_NEXT_OF_ENDPOINT, params).all()
-    at = utcnow()
-    for row in claimed:
-        row.status, row.claimed_at = DeliveryStatus.SENDING, at
-    db.session.flush()
-    jobs = [_job(row) for row in claimed]
+            params = {"hook": webhook_id, "now": now, "first": found[0], "n": batch - 1}
+            ids += db.session.scalars(_NEXT_OF_ENDPOINT, params).all()
+    rows = conn().execute(_TAKE, {"ids": ids, "at": utcnow()}).all()
+    order = {delivery_id: n for n, delivery_id in enumerate(ids)}
+    jobs = sorted((_job(row) for row in rows), key=lambda job: order[job.id])
     db.session.commit()
     return jobs

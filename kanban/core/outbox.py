@@ -154,7 +154,8 @@ class Outcome:
         return cls(DeliveryStatus.PENDING, reason, attempted=False, due_at=due_at)
 
 
-#: Runs inside :func:`finish`'s transaction with the recorded status, reason and time.
+#: Runs inside :func:`finish`'s transaction with the recorded status, reason and time (for
+#: each delivery but those of a claim that go back untried, which nothing was tried for).
 FinishHook = Callable[[Job, Outcome, DeliveryStatus, str | None, dt.datetime], None]
 
 
@@ -208,17 +209,12 @@ def _record(d: Delivery, outcome: Outcome, now: dt.datetime, max_attempts: int) 
 
 def _finish_one(
     job: Job,
+    d: Delivery | None,
     outcome: Outcome,
     now: dt.datetime,
     max_attempts: int,
     hook: FinishHook | None,
 ) -> DeliveryStatus | None:
-    d = db.session.scalar(
-        sa.select(Delivery)
-        .where(Delivery.id == job.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
     if d is None or d.status != DeliveryStatus.SENDING or d.claimed_at != job.claimed_at:
         log.warning("delivery %s changed hands while it was delivered", job.id)
         return None
@@ -242,6 +238,78 @@ def _finish_one(
     return status
 
 
+def _put_back(jobs: list[tuple[int, Job, Outcome]], statuses: list[DeliveryStatus | None]) -> None:
+    """Put deliveries of a claim that were not tried back in one statement each due time
+    (not an email: an email may have a twin to merge into, see :func:`_set_pending`)."""
+    groups: dict[tuple[dt.datetime, dt.datetime], list[int]] = {}
+    for _n, job, outcome in jobs:
+        assert outcome.due_at is not None
+        groups.setdefault((outcome.due_at, job.claimed_at), []).append(job.id)
+    back: set[int] = set()
+    for (due, claimed), ids in groups.items():
+        stmt = (
+            sa.update(Delivery)
+            .where(
+                Delivery.id.in_(ids),
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_at == claimed,
+            )
+            .values(status=DeliveryStatus.PENDING, due_at=due, claimed_at=None)
+            .returning(Delivery.id)
+        )
+        back.update(conn().execute(stmt).scalars())
+    for n, job, _outcome in jobs:
+        if job.id in back:
+            statuses[n] = DeliveryStatus.PENDING
+        else:
+            log.warning("delivery %s changed hands while it was delivered", job.id)
+
+
+def finish_many(
+    done: list[tuple[Job, Outcome]],
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    hook: FinishHook | None = None,
+) -> list[DeliveryStatus | None]:
+    """Record the outcomes of one claim's deliveries in one transaction and commit (see
+    :func:`finish`). Those not tried go back first, so that what the others' outcomes
+    do to the endpoint's waiting deliveries applies to them too. The write lock is held
+    for a few statements, however many deliveries the claim had: the untried go back in
+    one, and the rows of the others are read in one."""
+    begin_write()
+    statuses: list[DeliveryStatus | None] = [None] * len(done)
+    untried = [
+        (n, job, outcome)
+        for n, (job, outcome) in enumerate(done)
+        if not outcome.attempted
+        and outcome.status is DeliveryStatus.PENDING
+        and outcome.due_at is not None
+        and not outcome.reason
+        and job.kind is not DeliveryKind.EMAIL
+    ]
+    if untried:
+        _put_back(untried, statuses)
+    taken = {n for n, _job, _outcome in untried}
+    rest = sorted(
+        (n for n in range(len(done)) if n not in taken), key=lambda n: done[n][1].attempted
+    )
+    rows: dict[int, Delivery] = {}
+    if rest:
+        found = db.session.scalars(
+            sa.select(Delivery)
+            .where(Delivery.id.in_([done[n][0].id for n in rest]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        rows = {d.id: d for d in found}
+    for n in rest:
+        job, outcome = done[n]
+        statuses[n] = _finish_one(job, rows.get(job.id), outcome, now, max_attempts, hook)
+    db.session.commit()
+    return statuses
+
+
 def finish(
     job: Job,
     outcome: Outcome,
@@ -256,25 +324,6 @@ def finish(
     (another worker took it over): the other worker's outcome counts.
     """
     return finish_many([(job, outcome)], now=now, max_attempts=max_attempts, hook=hook)[0]
-
-
-def finish_many(
-    done: list[tuple[Job, Outcome]],
-    *,
-    now: dt.datetime,
-    max_attempts: int,
-    hook: FinishHook | None = None,
-) -> list[DeliveryStatus | None]:
-    """Record the outcomes of one claim's deliveries in one transaction and commit (see
-    :func:`finish`). Those not tried go back first, so that what the others' outcomes
-    do to the endpoint's waiting deliveries applies to them too."""
-    begin_write()
-    order = sorted(range(len(done)), key=lambda n: done[n][1].attempted)
-    statuses: list[DeliveryStatus | None] = [None] * len(done)
-    for n in order:
-        statuses[n] = _finish_one(*done[n], now, max_attempts, hook)
-    db.session.commit()
-    return statuses
 
 
 def note(delivery_id: int, **payload: Any) -> None:

@@ -152,7 +152,14 @@ class WebhookHandler:
         """Keep the endpoint's run of failures: while it fails, its deliveries wait."""
         if not outcome.attempted or job.webhook_id is None:
             return
-        hook = db.session.get(Webhook, job.webhook_id, with_for_update=True)
+        if outcome.status is DeliveryStatus.DELIVERED:
+            # The usual case, and for each delivery of a batch: nothing to change while the
+            # endpoint is well. (Only the one worker delivering to it changes its failures,
+            # so a plain read, often from the session's identity map, is enough to know.)
+            seen = db.session.get(Webhook, job.webhook_id)
+            if seen is None or (seen.failures == 0 and seen.paused_until is None):
+                return
+        hook = db.session.get(Webhook, job.webhook_id, with_for_update=True, populate_existing=True)
         if hook is None:
             return
         waiting = sa.update(Delivery).where(

@@ -37,6 +37,8 @@ log = logging.getLogger("kanban.webhooks")
 
 #: The deliveries an endpoint may have waiting before more of its events are read.
 BACKLOG = 200
+#: The most events read for one endpoint in one transaction.
+CHUNK = 50
 #: The events that come from the change feed.
 CARD_EVENTS = frozenset({WebhookEvent.BIN_CHANGED, WebhookEvent.CARD_STATE_CHANGED})
 
@@ -71,8 +73,8 @@ def _wants_cards(events: Any) -> bool:
     return any(e in CARD_EVENTS for e in (events or ()))
 
 
-def _deliveries(hook: Webhook, rows: list[Any]) -> list[dict[str, Any]]:
-    wanted = set(hook.events or ())
+def _deliveries(hook_id: int, events: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    wanted = set(events or ())
     out = []
     for row in rows:
         data = row.data or {}
@@ -82,53 +84,74 @@ def _deliveries(hook: Webhook, rows: list[Any]) -> list[dict[str, Any]]:
             event_id = f"{row.id}-{event.value}"
             out.append(
                 {
-                    "webhook_id": hook.id,
+                    "webhook_id": hook_id,
                     "event": event.value,
                     "event_id": event_id,
                     "payload": {"body": body(event, data, event_id, row.created_at)},
+                    "_feed_id": row.id,
                 }
             )
     return out
 
 
-def read_feed(now: dt.datetime | None = None) -> int:
-    """Write the deliveries of the card events that endpoints have not read yet, and
-    commit; returns how many were written. Takes no lock when no endpoint is behind the
-    feed's head with room in its backlog."""
-    now = now or utcnow()
+def _planned(now: dt.datetime) -> list[tuple[int, int, list[dict[str, Any]], int]]:
+    """What each endpoint behind the head has room for, read and built without a lock:
+    (endpoint, its cursor when read, its deliveries, the last event id they cover)."""
     endpoints = [
         row for row in db.session.execute(_ACTIVE, {"now": now}).all() if _wants_cards(row.events)
     ]
     head = feed.last_event_id() if endpoints else 0
-    behind = [
-        row.id
-        for row in endpoints
-        if row.feed_cursor < head and (db.session.scalar(_WAITING, {"hook": row.id}) or 0) < BACKLOG
-    ]
-    if not behind:  # (a plain read: no lock is taken while there is nothing to write)
+    plans = []
+    for row in endpoints:
+        if row.feed_cursor >= head:
+            continue
+        room = min(CHUNK, BACKLOG - int(db.session.scalar(_WAITING, {"hook": row.id}) or 0))
+        if room <= 0:
+            continue
+        if feed.pruned_after(row.feed_cursor):
+            log.warning(
+                "webhook %s missed the events pruned after %s (older than the retention "
+                "window); it goes on from the oldest kept",
+                row.id,
+                row.feed_cursor,
+            )
+        params = {"after": row.feed_cursor, "head": head, "n": room}
+        events = list(db.session.execute(_AFTER, params).all())
+        if events:
+            deliveries = _deliveries(row.id, row.events, events)
+            plans.append((row.id, row.feed_cursor, deliveries, events[-1].id))
+    return plans
+
+
+def read_feed(now: dt.datetime | None = None) -> int:
+    """Write the deliveries of the card events that endpoints have not read yet (at most
+    :data:`CHUNK` events per endpoint), and commit; returns how many were written.
+
+    The events are read and their deliveries built before the write lock is taken, which
+    is then held for their insert only (a scan waiting for the lock waits that long). No
+    lock is taken when no endpoint is behind the feed's head with room in its backlog."""
+    now = now or utcnow()
+    plans = _planned(now)
+    if not plans:  # (a plain read: no lock is taken while there is nothing to write)
         db.session.rollback()
         return 0
     begin_write()
     written = 0
-    for hook_id in behind:
+    for hook_id, cursor, deliveries, last in plans:
         hook = db.session.get(Webhook, hook_id, with_for_update=True, populate_existing=True)
         if hook is None or not hook.active or (hook.paused_until and hook.paused_until > now):
             continue  # removed or paused since the first look
+        if hook.feed_cursor != cursor:
+            continue  # read by another leader meanwhile: next time, from where it is now
         room = BACKLOG - int(db.session.scalar(_WAITING, {"hook": hook.id}) or 0)
         if room <= 0:
             continue
-        if feed.pruned_after(hook.feed_cursor):
-            log.warning(
-                "webhook %s missed the events pruned after %s (older than the retention "
-                "window); it goes on from the oldest kept",
-                hook.id,
-                hook.feed_cursor,
-            )
-        params = {"after": hook.feed_cursor, "head": head, "n": room}
-        rows = list(db.session.execute(_AFTER, params).all())
-        if not rows:
-            continue
-        written += outbox.enqueue_many(DeliveryKind.WEBHOOK, _deliveries(hook, rows), due_at=now)
-        hook.feed_cursor = rows[-1].id
+        if room < len(deliveries):  # (deliveries came in since the first look)
+            last = deliveries[room - 1]["_feed_id"]
+            deliveries = [d for d in deliveries if d["_feed_id"] <= last]
+        for d in deliveries:
+            del d["_feed_id"]
+        written += outbox.enqueue_many(DeliveryKind.WEBHOOK, deliveries, due_at=now)
+        hook.feed_cursor = last
     db.session.commit()
     return written

@@ -241,6 +241,24 @@ def test_an_endpoint_that_is_away_keeps_a_bounded_backlog_and_gets_every_event_a
     assert got == list(range(99, 89, -1))  # every one, in order, none twice
 
 
+def test_the_feed_is_read_a_chunk_at_a_time_and_a_flip_is_never_split(
+    app: Flask, make_bin: Callable[..., str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "CHUNK", 3)
+    make_bin("A-1", on_hand=10, card=5)
+    hook_id, receiver.secret = subscribe(receiver.url)
+    for _ in range(7):  # 10 → 3: the sixth pull (5 → 4) takes it below the card
+        pull("A-1")
+    # Three events per read; the flip's two deliveries (bin.changed, card.state_changed)
+    # come from one event and are written together, in the second read.
+    assert [read(app) for _ in range(4)] == [3, 4, 1, 0]
+    waiting = deliveries(webhook_id=hook_id)
+    assert [d.event for d in waiting].count("card.state_changed") == 1
+    assert drain(app) == 8
+    got = [h.json()["data"]["on_hand"] for h in receiver.hits if h.json()["type"] == "bin.changed"]
+    assert got == list(range(9, 2, -1))  # every event, in order, once
+
+
 def test_after_the_last_attempt_a_delivery_is_failed_and_can_be_sent_again(
     app: Flask, make_bin: Callable[..., str], receiver: Receiver
 ) -> None:
