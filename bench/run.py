@@ -39,14 +39,14 @@ BENCHMARKS = [
         "scan_throughput_webhook_slow",
         "scan_throughput",
         "Scan throughput with a slow webhook receiver",
-        ["--webhook", "slow"],
+        ["--webhook", "slow", "--rounds", "8", "--seconds", "4"],
         ["--webhook", "slow", "--seconds", "3", "--rounds", "1"],
     ),
     (
         "scan_throughput_webhook_down",
         "scan_throughput",
         "Scan throughput with a webhook receiver that is down",
-        ["--webhook", "down"],
+        ["--webhook", "down", "--rounds", "8", "--seconds", "4"],
         ["--webhook", "down", "--seconds", "3", "--rounds", "1"],
     ),
     (

@@ -281,8 +281,8 @@ def main() -> None:
     bare_rate = statistics.median(b["rate"] for b in bares)  # type: ignore[misc]
     ratio = scan_rate / bare_rate
     p50 = statistics.median(s["p50"] for s in scans)  # type: ignore[misc]
-    p99 = max(s["p99"] for s in scans)  # type: ignore[type-var]
-    bare_p99 = max(b["p99"] for b in bares)  # type: ignore[type-var]
+    p99 = scan_throughput.pooled_p99(scans)
+    bare_p99 = scan_throughput.pooled_p99(bares)
     errors = sum(s["errors"] for s in scans) + shared["errors"]  # type: ignore[operator]
     lost_or_doubled = sum(
         abs(pulls.get(code, 0) - acknowledged.get(code, 0))

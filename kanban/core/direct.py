@@ -9,9 +9,11 @@ then run on the session's own DBAPI connection (same transaction as the session 
 column types: the SQL, what is stored and what is read back are exactly what
 ``conn().execute()`` gives. Rows come back as tuples.
 
-Only on SQLite, and only while nothing listens to the engine's statements (``echo``, a
+On SQLite (pysqlite, positional parameters) and PostgreSQL (psycopg, named ones), and
+only while nothing listens to the engine's statements (``echo``, a
 ``before_cursor_execute`` listener such as a test counting queries): otherwise, and for
-a statement that needs Python-side column defaults, it is ``conn().execute()``.
+a statement that needs Python-side column defaults or whose SQL depends on its values
+(an ``IN`` list), it is ``conn().execute()``.
 A driver error is raised as SQLAlchemy raises it (``IntegrityError`` for a duplicate
 scan id).
 """
@@ -36,7 +38,8 @@ class _Prepared:
     """A statement compiled for one dialect and one set of parameter names."""
 
     sql: str
-    names: tuple[str, ...]  # the positional parameters, in order
+    names: tuple[str, ...] | None  # the positional parameters, in order; None: named
+    keys: tuple[str, ...]  # every parameter
     fixed: dict[str, Any]  # values of the statement's own literals (``version + 1``)
     binds: dict[str, Processor]  # bind processors of the parameters that have one
     results: tuple[Processor | None, ...] | None  # per result column; None: none at all
@@ -49,6 +52,9 @@ _prepared: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Prepared | 
 )
 
 
+#: The drivers whose cursors take the statements as SQLAlchemy compiles them for them.
+DRIVERS = frozenset({"pysqlite", "psycopg"})
+
 #: Statements whose SQL depends on the parameters' names (columns named by a parameter are
 #: set by it, as ``Connection.execute`` does).
 _BY_NAMES = (sa.Insert, sa.Update)
@@ -57,7 +63,13 @@ _BY_NAMES = (sa.Insert, sa.Update)
 def _prepare(stmt: Any, keys: tuple[str, ...], dialect: Dialect) -> _Prepared | None:
     by_names = isinstance(stmt, _BY_NAMES)
     compiled: Any = stmt.compile(dialect=dialect, column_keys=list(keys) if by_names else None)
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None
+    if compiled.positiontup is not None:
+        names: tuple[str, ...] | None = tuple(compiled.positiontup)
+    elif dialect.paramstyle == "pyformat" and not compiled.escaped_bind_names:
+        names = None  # named: ``%(name)s``, given as a dict
+    else:
         return None
     binds: dict[str, Processor] = {}
     fixed: dict[str, Any] = {}
@@ -74,12 +86,12 @@ def _prepare(stmt: Any, keys: tuple[str, ...], dialect: Dialect) -> _Prepared | 
         for col in stmt.exported_columns
     )
     results = processors if any(p is not None for p in processors) else None
-    return _Prepared(compiled.string, tuple(compiled.positiontup), fixed, binds, results)
+    return _Prepared(compiled.string, names, tuple(compiled.binds), fixed, binds, results)
 
 
 def _lookup(connection: sa.Connection, stmt: Any, params: Mapping[str, Any]) -> _Prepared | None:
     dialect = connection.dialect
-    if dialect.name != "sqlite" or connection._echo:  # noqa: SLF001 (SQLAlchemy's echo flag)
+    if dialect.driver not in DRIVERS or connection._echo:  # noqa: SLF001 (SQLAlchemy's echo flag)
         return None
     dispatch = connection.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
@@ -91,6 +103,18 @@ def _lookup(connection: sa.Connection, stmt: Any, params: Mapping[str, Any]) -> 
     return found[key]
 
 
+def runs_direct(stmt: Any, params: Mapping[str, Any]) -> bool:
+    """True when ``stmt`` with these parameters runs on the driver's cursor here (it can
+    be compiled for it, and nothing listens to the engine's statements)."""
+    return _lookup(conn(), stmt, params) is not None
+
+
+def _value(prepared: _Prepared, name: str, params: Mapping[str, Any]) -> Any:
+    value = params[name] if name in params else prepared.fixed[name]
+    processor = prepared.binds.get(name)
+    return value if processor is None else processor(value)
+
+
 def rows(stmt: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Run ``stmt`` with ``params`` in the session's transaction; its rows as tuples."""
     connection = conn()
@@ -98,16 +122,16 @@ def rows(stmt: Any, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     if prepared is None:
         result = connection.execute(stmt, dict(params))
         return [tuple(row) for row in result] if result.returns_rows else []
-    values = []
-    for name in prepared.names:
-        value = params[name] if name in params else prepared.fixed[name]
-        processor = prepared.binds.get(name)
-        values.append(value if processor is None else processor(value))
+    values: list[Any] | dict[str, Any]
+    if prepared.names is not None:
+        values = [_value(prepared, name, params) for name in prepared.names]
+    else:
+        values = {name: _value(prepared, name, params) for name in prepared.keys}
     error = connection.dialect.loaded_dbapi.Error
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(prepared.sql, values)
-        found = cursor.fetchall()
+        found = cursor.fetchall() if cursor.description is not None else []
     except error as exc:
         raise sa.exc.DBAPIError.instance(prepared.sql, values, exc, error) from exc
     finally:

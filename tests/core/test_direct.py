@@ -79,6 +79,24 @@ def test_a_duplicate_scan_id_is_sqlalchemys_integrity_error(
     db.session.rollback()
 
 
+def test_the_scan_path_runs_on_the_drivers_cursor_on_sqlite_and_postgresql(
+    app: Flask, make_bin: Callable[..., str]
+) -> None:
+    from kanban.stock import scanning
+
+    make_bin("A-1")
+    assert direct.runs_direct(CARD, {"code": "A-1"})
+    assert direct.runs_direct(scanning._STOCK_UPDATE, {"bin_id": 1, "delta": -1})  # noqa: SLF001
+    insert = sa.insert(Event.__table__).returning(Event.__table__.c.id)
+    values = {"created_at": utcnow(), "kind": "k", "bin_code": "A-1", "request_id": None}
+    assert direct.runs_direct(insert, values | {"data": {}})
+    in_list = sa.select(Bin.id).where(Bin.code.in_(sa.bindparam("codes", expanding=True)))
+    assert not direct.runs_direct(in_list, {"codes": ["A-1"]})  # its SQL depends on them
+    bin_id = db.session.scalar(sa.select(Bin.id).where(Bin.code == "A-1"))
+    assert direct.rows(in_list, {"codes": ["A-1", "B-2"]}) == [(bin_id,)]
+    db.session.rollback()
+
+
 @pytest.fixture
 def statements(app: Flask) -> Iterator[list[str]]:
     """Every statement the engine runs, as a listener sees them."""
