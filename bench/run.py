@@ -129,7 +129,8 @@ def report(sections: list[tuple[str, Path, bool, float]], quick: bool) -> tuple[
         headline += [f"| {title} | {w} | {m} | {t} | {r} |" for w, m, t, r in rows]
         lines = text.strip().splitlines()[1:] if text.strip() else ["(no results)"]
         demoted = [re.sub(r"^(#+) ", r"#\1 ", line) for line in lines]
-        body.append(f"## {title} ({seconds:.0f} s)\n\n" + "\n".join(demoted).strip() + "\n")
+        took = f" ({seconds:.0f} s)" if seconds else ""
+        body.append(f"## {title}{took}\n\n" + "\n".join(demoted).strip() + "\n")
     failed = sum(1 for line in headline[2:] if line.rstrip(" |").endswith("FAIL"))
     kind = "quick run (reduced sizes, for CI)" if quick else "full run"
     head = (
