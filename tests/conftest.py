@@ -3,6 +3,7 @@ clients with tokens, factories, and a real server process."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import os
@@ -321,18 +322,27 @@ def start_server(
         start_new_session=True,  # its own process group: see kill_server
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text()}")
-        try:
-            if http.get(url + "/login", timeout=1).status_code == 200:
-                return LiveServer(url, proc, log)
-        except http.ConnectionError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+    deadline = time.time() + 60
+    try:
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{log.read_text()}")
+            try:
+                # A first answer can take seconds on a busy machine (the worker imports
+                # and compiles): a read that times out is tried again, not an error.
+                if http.get(url + "/login", timeout=(1, 10)).status_code == 200:
+                    return LiveServer(url, proc, log)
+            except http.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{log.read_text()}")
+    except BaseException:
+        # Never leave it running: a stray server would lead the outbox of the tests that
+        # use this database after this one.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
 
 
 def kill_server(server: LiveServer) -> None:

@@ -1,31 +1,24 @@
 """The outbox (issue 16): what follows a change, written in the change's own
 transaction and delivered later by a worker, for certain.
 
-A listener of a change (:mod:`kanban.core.signals`) calls :func:`enqueue`: the
-row commits or rolls back with the change, so nothing is delivered for a change
-that did not happen and nothing is lost when the process dies after the commit.
-No delivery starts in the thread that made the change: after the commit the
-local worker is only woken up (:func:`poke`).
+A listener of a change (:mod:`kanban.core.signals`) calls :func:`enqueue`: the row
+commits or rolls back with the change, so nothing is delivered for a change that did not
+happen and nothing is lost when the process dies after the commit. No delivery starts in
+the thread that made the change: after the commit the local worker is only woken up.
 
-A worker (:mod:`kanban.core.drainer`) takes one due row at a time:
+A worker (:mod:`kanban.core.drainer`) takes due rows in three steps:
 
-1. **claim** (:func:`kanban.core.claiming.claim`): in a short write transaction, the oldest due
-   ``pending`` row becomes ``sending`` with ``claimed_at`` = now. PostgreSQL
-   picks the row with ``FOR UPDATE SKIP LOCKED``, so two workers never claim
-   the same row; SQLite serialises the claim with the write lock. A webhook
-   endpoint gets one claim at a time: its oldest due delivery, and with it the
-   next few of the same endpoint, posted one after the other, so that a busy
-   endpoint costs two short transactions per batch rather than per event.
+1. **claim** (:func:`kanban.core.claiming.claim`, a short write transaction): the oldest
+   due row, and for a webhook endpoint the next few of the same endpoint, become
+   ``sending`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite);
 2. **deliver** (the kind's handler), with no transaction open;
-3. **finish** (:func:`finish`): in another short transaction, and only if the
-   row still carries this claim, record the attempt and the outcome:
-   delivered, skipped, failed, or pending again (a retry after exponential
-   backoff with jitter, :func:`kanban.domain.delivery.retry_delay`, until the
-   attempts run out; then failed, with the reason).
+3. **finish** (:func:`finish`, another short transaction), only if the row still carries
+   this claim: delivered, skipped, failed, or pending again (a retry after exponential
+   backoff with jitter, :func:`kanban.domain.delivery.retry_delay`, until the attempts
+   run out; then failed, with the reason).
 
-A row left ``sending`` by a worker that died is handed back by
-:func:`recover` when the next worker takes over; what that means for an email
-is the email handler's business (docs/decisions/requests.md).
+A row left ``sending`` by a worker that died is handed back by :func:`recover` when the
+next worker takes over; what that means for an email is the email handler's business.
 """
 
 from __future__ import annotations
@@ -207,6 +200,11 @@ def _record(d: Delivery, outcome: Outcome, now: dt.datetime, max_attempts: int) 
     d.finished_at, d.last_error = now, reason
 
 
+def _changed_hands(job: Job) -> DeliveryStatus | None:
+    log.warning("delivery %s changed hands while it was delivered", job.id)
+    return None  # (another worker took it over: its outcome counts)
+
+
 def _finish_one(
     job: Job,
     d: Delivery | None,
@@ -216,8 +214,7 @@ def _finish_one(
     hook: FinishHook | None,
 ) -> DeliveryStatus | None:
     if d is None or d.status != DeliveryStatus.SENDING or d.claimed_at != job.claimed_at:
-        log.warning("delivery %s changed hands while it was delivered", job.id)
-        return None
+        return _changed_hands(job)
     if outcome.attempted:
         d.attempts += 1
         db.session.add(
@@ -239,8 +236,7 @@ def _finish_one(
 
 
 def _put_back(jobs: list[tuple[int, Job, Outcome]], statuses: list[DeliveryStatus | None]) -> None:
-    """Put deliveries of a claim that were not tried back in one statement each due time
-    (not an email: an email may have a twin to merge into, see :func:`_set_pending`)."""
+    """Put a claim's untried deliveries back, one statement per due time (not emails)."""
     groups: dict[tuple[dt.datetime, dt.datetime], list[int]] = {}
     for _n, job, outcome in jobs:
         assert outcome.due_at is not None
@@ -259,10 +255,7 @@ def _put_back(jobs: list[tuple[int, Job, Outcome]], statuses: list[DeliveryStatu
         )
         back.update(conn().execute(stmt).scalars())
     for n, job, _outcome in jobs:
-        if job.id in back:
-            statuses[n] = DeliveryStatus.PENDING
-        else:
-            log.warning("delivery %s changed hands while it was delivered", job.id)
+        statuses[n] = DeliveryStatus.PENDING if job.id in back else _changed_hands(job)
 
 
 def finish_many(
@@ -291,9 +284,7 @@ def finish_many(
     if untried:
         _put_back(untried, statuses)
     taken = {n for n, _job, _outcome in untried}
-    rest = sorted(
-        (n for n in range(len(done)) if n not in taken), key=lambda n: done[n][1].attempted
-    )
+    rest = sorted(set(range(len(done))) - taken, key=lambda n: (done[n][1].attempted, n))
     rows: dict[int, Delivery] = {}
     if rest:
         found = db.session.scalars(
@@ -327,8 +318,7 @@ def finish(
 
 
 def note(delivery_id: int, **payload: Any) -> None:
-    """Add to a claimed delivery's payload in the current transaction (a handler notes
-    what it must recognise if it is interrupted: the claim it put on a draft)."""
+    """Add to a claimed delivery's payload (what a handler must recognise if interrupted)."""
     d = db.session.get(Delivery, delivery_id)
     if d is not None:
         d.payload = dict(d.payload or {}) | payload
