@@ -20,7 +20,15 @@ from ..domain import cards
 from ..domain.codes import request_number
 from ..domain.statuses import LineStatus, NoticeKind, RequestStatus
 from ..extensions import db
-from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
+from ..models import (
+    LINE_IS_OPEN,
+    REQUEST_IS_DRAFT,
+    Bin,
+    RequestLine,
+    Supplier,
+    SupplierRequest,
+    utcnow,
+)
 
 #: The longest reason a line keeps.
 REASON_MAX = 300
@@ -40,7 +48,7 @@ def lock_draft(supplier_id: int) -> SupplierRequest:
         sa.select(SupplierRequest)
         .where(
             SupplierRequest.supplier_id == supplier_id,
-            SupplierRequest.status == RequestStatus.DRAFT,
+            REQUEST_IS_DRAFT,
         )
         .with_for_update()
     )
@@ -76,16 +84,14 @@ def add_line(bin_id: int, reason: str) -> RequestLine:
 def open_line(bin_id: int) -> RequestLine | None:
     """The bin's open line (there is at most one)."""
     return db.session.scalar(
-        sa.select(RequestLine).where(
-            RequestLine.bin_id == bin_id, RequestLine.status == LineStatus.OPEN
-        )
+        sa.select(RequestLine).where(RequestLine.bin_id == bin_id, LINE_IS_OPEN)
     )
 
 
 _OPEN_LINE_REQUEST = (
     sa.select(RequestLine.request_id, SupplierRequest.status)
     .join(SupplierRequest, SupplierRequest.id == RequestLine.request_id)
-    .where(RequestLine.bin_id == sa.bindparam("bin_id"), RequestLine.status == LineStatus.OPEN)
+    .where(RequestLine.bin_id == sa.bindparam("bin_id"), LINE_IS_OPEN)
 )
 
 
@@ -145,7 +151,7 @@ def _open_sent_line(bin_id: int, *, lock: bool = False) -> RequestLine | None:
         .join(SupplierRequest)
         .where(
             RequestLine.bin_id == bin_id,
-            RequestLine.status == LineStatus.OPEN,
+            LINE_IS_OPEN,
             SupplierRequest.status == RequestStatus.SENT,
         )
     )

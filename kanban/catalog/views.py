@@ -14,9 +14,9 @@ from ..core import direct
 from ..core.errors import NotFound, ServiceError
 from ..domain import cards, clock
 from ..domain.codes import normalise_bin_code
-from ..domain.statuses import VERBS, LineStatus, RequestStatus
+from ..domain.statuses import VERBS, RequestStatus
 from ..extensions import db
-from ..models import Bin, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
+from ..models import LINE_IS_OPEN, Bin, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 
 
 def get_bin(code: str) -> Bin:
@@ -82,7 +82,7 @@ def overdue_bin_ids(bin_ids: list[int] | None = None, today: dt.date | None = No
         sa.select(RequestLine.bin_id)
         .join(SupplierRequest)
         .where(
-            RequestLine.status == LineStatus.OPEN,
+            LINE_IS_OPEN,
             SupplierRequest.status == RequestStatus.SENT,
             SupplierRequest.expected_date < today,
         )

@@ -269,6 +269,22 @@ class RequestLine(db.Model):  # type: ignore[name-defined]
     )
 
 
+def written_in(column: Any, value: str) -> sa.ColumnElement[bool]:
+    """``column = 'value'`` with the value written into the SQL, as a partial index's
+    ``WHERE`` states it. A database uses a partial index only for a query whose ``WHERE``
+    implies the index's. With the value as a bound parameter, SQLite prepares the
+    statement anew on every execution to find that out (four times what the statement
+    itself costs), and PostgreSQL's generic plan of a prepared statement cannot use the
+    index at all."""
+    return column == sa.literal_column(f"'{value}'", sa.String)
+
+
+#: The bin's open line (the partial index ``uq_request_lines_one_open_per_bin``).
+LINE_IS_OPEN = written_in(RequestLine.__table__.c.status, LineStatus.OPEN.value)
+#: The supplier's draft (the partial index ``uq_supplier_requests_one_draft``).
+REQUEST_IS_DRAFT = written_in(SupplierRequest.__table__.c.status, RequestStatus.DRAFT.value)
+
+
 class Movement(db.Model):  # type: ignore[name-defined]
     """The stock ledger: one row per change, never edited or deleted."""
 

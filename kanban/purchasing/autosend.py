@@ -43,13 +43,21 @@ from ..domain.statuses import (
     CLAIMS,
     DeliveryKind,
     DeliveryStatus,
-    LineStatus,
     NoticeKind,
     RequestStatus,
     SentVia,
 )
 from ..extensions import db
-from ..models import Delivery, Item, RequestLine, Supplier, SupplierRequest, utcnow
+from ..models import (
+    LINE_IS_OPEN,
+    REQUEST_IS_DRAFT,
+    Delivery,
+    Item,
+    RequestLine,
+    Supplier,
+    SupplierRequest,
+    utcnow,
+)
 from . import claims, requests
 from .claims import AUTO_ACTOR
 from .sending import send_by_email
@@ -136,7 +144,7 @@ def _draft_id(supplier_id: int) -> int | None:
     return db.session.scalar(
         sa.select(SupplierRequest.id).where(
             SupplierRequest.supplier_id == supplier_id,
-            SupplierRequest.status == RequestStatus.DRAFT,
+            REQUEST_IS_DRAFT,
         )
     )
 
@@ -145,7 +153,7 @@ def _open_lines(request_id: int) -> int:
     return int(
         db.session.scalar(
             sa.select(sa.func.count(RequestLine.id)).where(
-                RequestLine.request_id == request_id, RequestLine.status == LineStatus.OPEN
+                RequestLine.request_id == request_id, LINE_IS_OPEN
             )
         )
         or 0

@@ -43,7 +43,7 @@ from ..core.tx import begin_write
 from ..domain import cards, leadtime
 from ..domain.statuses import ChangeCause, LineStatus, RequestStatus, SentVia
 from ..extensions import db
-from ..models import Bin, RequestLine, Supplier, SupplierRequest, utcnow
+from ..models import LINE_IS_OPEN, Bin, RequestLine, Supplier, SupplierRequest, utcnow
 from . import claims, documents, mail, requests
 from .claims import ClaimLost
 from .requests import get_request, request_number
@@ -58,7 +58,7 @@ def _open_lines_locked(req: SupplierRequest) -> list[RequestLine]:
     return list(
         db.session.scalars(
             sa.select(RequestLine)
-            .where(RequestLine.request_id == req.id, RequestLine.status == LineStatus.OPEN)
+            .where(RequestLine.request_id == req.id, LINE_IS_OPEN)
             .order_by(RequestLine.id)
             .with_for_update()
             .execution_options(populate_existing=True)

@@ -10,7 +10,7 @@ from ..cards.lines import OVER_RECEIPT
 from ..domain import cards
 from ..domain.statuses import LineStatus, RequestStatus
 from ..extensions import db
-from ..models import Bin, Movement, RequestLine, SupplierRequest
+from ..models import LINE_IS_OPEN, Bin, Movement, RequestLine, SupplierRequest
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def check() -> list[Problem]:
     for bin_id, line_status, req_status in db.session.execute(
         sa.select(RequestLine.bin_id, RequestLine.status, SupplierRequest.status)
         .join(SupplierRequest)
-        .where(RequestLine.status == LineStatus.OPEN)
+        .where(LINE_IS_OPEN)
     ):
         lines.setdefault(bin_id, []).append((line_status, req_status))
     # A bin whose newest line was cancelled (removed from a draft) is on hold.
