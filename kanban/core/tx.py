@@ -168,6 +168,12 @@ def after_commit(fn: Callable[[], None]) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # The database let go of its write lock with the COMMIT: the next writer may go on
+    # now, not once the session has also returned its connection to the pool (which
+    # resets it with a ROLLBACK, a call into SQLite, and more Python). Not after a
+    # savepoint's release, which SQLAlchemy announces the same way: the write goes on.
+    if not session.in_nested_transaction():
+        _release_mutex(session)
     for fn in session.info.pop(_AFTER_COMMIT, ()):
         fn()
 
@@ -183,9 +189,13 @@ def _release_write_mutex(session: Session, transaction: SessionTransaction) -> N
     if transaction.parent is None:
         session.info.pop(_CONN, None)
         session.info.pop(_WRITING, None)
-        mutex = session.info.pop("kanban_write_mutex", None)
-        if mutex is not None:
-            mutex.release()
+        _release_mutex(session)
+
+
+def _release_mutex(session: Session) -> None:
+    mutex = session.info.pop("kanban_write_mutex", None)
+    if mutex is not None:
+        mutex.release()
 
 
 def conn() -> sa.Connection:
