@@ -118,6 +118,12 @@ def _mutex_for(engine: sa.Engine) -> WriteMutex | None:
     return mutex
 
 
+def write_mutex_of(engine: sa.Engine) -> WriteMutex | None:
+    """The write mutex of an SQLite engine's file; None for other databases and
+    ``:memory:``."""
+    return _mutex_for(engine)
+
+
 def create_private_file(database: str | None) -> None:
     """Create an SQLite database file readable by its owner only, before SQLite creates it
     with the umask's mode (its -wal and -shm files then take the same mode)."""
@@ -180,7 +186,10 @@ def _run_after_commit(session: Session) -> None:
 
 @sa.event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    # A savepoint rolled back (one write of a group, kanban.core.groupcommit) leaves the
+    # hooks of the writes before it; a hook of its own then runs for nothing (they poke).
+    if not session.in_nested_transaction():
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")
@@ -215,6 +224,11 @@ def conn() -> sa.Connection:
 def is_sqlite() -> bool:
     """True when the app runs on SQLite."""
     return db.engine.dialect.name == "sqlite"
+
+
+def writing() -> bool:
+    """True while this thread's session is in a writing transaction (:func:`begin_write`)."""
+    return bool(db.session().info.get(_WRITING))
 
 
 def begin_write() -> None:

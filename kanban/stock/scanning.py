@@ -8,6 +8,7 @@ unique key on the ledger: a replay returns the first result and moves nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..cards import flow, lines
 from ..catalog.views import CardView, card_dict, card_view, resolve_card, scan_card, sync_loaded_bin
-from ..core import direct
+from ..core import direct, groupcommit
 from ..core.actor import Actor
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write
@@ -229,7 +230,7 @@ def default_quantity(b: Bin | CardView, mode: Mode) -> int:
     raise ServiceError("quantity_required", "A count needs the quantity counted.")
 
 
-def apply_scan(
+def prepare_scan(
     code_text: str,
     mode: str,
     quantity: int | None,
@@ -237,15 +238,13 @@ def apply_scan(
     scan_id: str,
     confirm: bool = False,
     factor: int = DEFAULT_FACTOR,
-) -> Moved | Movement:
-    """Apply one scan in the current transaction (does not commit).
-
-    Returns what was moved, or the earlier movement when the scan id was seen
-    before (a replay). Everything that only reads (the replay check, the code
-    lookup, the default quantity) happens before the write lock is taken, so
-    the lock is held for the few statements that change stock. An unusual quantity
-    or an over-receipt is refused unless ``confirm`` (:mod:`kanban.stock.guards`);
-    a replay is answered before that, so it never asks again.
+) -> Callable[[], Moved] | Movement:
+    """Everything of a scan that only reads: the replay check, the code lookup, the
+    default quantity, the checks. Returns the earlier movement when the scan id was seen
+    before (a replay), else the write still to make (call it in a writing transaction;
+    it does not commit). An unusual quantity or an over-receipt is refused unless
+    ``confirm`` (:mod:`kanban.stock.guards`); a replay is answered before that, so it
+    never asks again.
     """
     if mode not in set(Mode):
         raise ServiceError("invalid_mode", f"Mode must be one of: {', '.join(Mode)}.")
@@ -269,15 +268,39 @@ def apply_scan(
         )
     qty = quantity if quantity is not None else default_quantity(v, mode)
     over = check_confirmed(v, mode, qty, given=quantity is not None, factor=factor, confirm=confirm)
-    begin_write()
-    if mode is Mode.PULL:
-        return _move(v, MovementKind.PULL, -qty, actor, scan_id=scan_id)
-    if mode is Mode.RECEIVE:
-        moved = _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
-        if over is not None:  # confirmed: supervisors are told
-            lines.record_over_receipt(over, moved.movement_id, actor.name)
-        return moved
-    return _move(v, MovementKind.COUNT, None, actor, scan_id=scan_id, set_to=qty)
+
+    def write() -> Moved:
+        begin_write()
+        if mode is Mode.PULL:
+            return _move(v, MovementKind.PULL, -qty, actor, scan_id=scan_id)
+        if mode is Mode.RECEIVE:
+            moved = _move(v, MovementKind.RECEIPT, qty, actor, scan_id=scan_id)
+            if over is not None:  # confirmed: supervisors are told
+                lines.record_over_receipt(over, moved.movement_id, actor.name)
+            return moved
+        return _move(v, MovementKind.COUNT, None, actor, scan_id=scan_id, set_to=qty)
+
+    return write
+
+
+def apply_scan(
+    code_text: str,
+    mode: str,
+    quantity: int | None,
+    actor: Actor,
+    scan_id: str,
+    confirm: bool = False,
+    factor: int = DEFAULT_FACTOR,
+) -> Moved | Movement:
+    """Apply one scan in the current transaction (does not commit).
+
+    Returns what was moved, or the earlier movement when the scan id was seen
+    before (a replay). Everything that only reads (:func:`prepare_scan`) happens before
+    the write lock is taken, so the lock is held for the few statements that change
+    stock.
+    """
+    prepared = prepare_scan(code_text, mode, quantity, actor, scan_id, confirm, factor)
+    return prepared if isinstance(prepared, Movement) else prepared()
 
 
 def record_scan(
@@ -292,14 +315,18 @@ def record_scan(
     """Apply a scan and commit; a concurrent duplicate of the scan id is a replay.
 
     This is the one operation that owns its transaction: when two requests carry
-    the same scan id, the loser's insert fails on the unique key, its whole
-    transaction rolls back (no stock moved) and it answers with the winner's
-    result.
+    the same scan id, the loser's insert fails on the unique key, its write rolls back
+    (no stock moved) and it answers with the winner's result. On SQLite the write goes
+    through :mod:`kanban.core.groupcommit`: under load the scans of one process waiting
+    for the write lock are written together, with one COMMIT.
     """
     sid = check_scan_id(scan_id)
     try:
-        done = apply_scan(code_text, mode, quantity, actor, sid, confirm, factor)
-        db.session.commit()
+        prepared = prepare_scan(code_text, mode, quantity, actor, sid, confirm, factor)
+        if isinstance(prepared, Movement):
+            db.session.rollback()  # (only read)
+            return _result_of(prepared, replayed=True)
+        done = groupcommit.run(prepared)
     except IntegrityError:
         db.session.rollback()
         previous = _previous(sid)
@@ -309,8 +336,6 @@ def record_scan(
     except Exception:
         db.session.rollback()
         raise
-    if isinstance(done, Movement):
-        return _result_of(done, replayed=True)
     return done.result()
 
 
