@@ -283,26 +283,6 @@ def prepare_scan(
     return write
 
 
-def apply_scan(
-    code_text: str,
-    mode: str,
-    quantity: int | None,
-    actor: Actor,
-    scan_id: str,
-    confirm: bool = False,
-    factor: int = DEFAULT_FACTOR,
-) -> Moved | Movement:
-    """Apply one scan in the current transaction (does not commit).
-
-    Returns what was moved, or the earlier movement when the scan id was seen
-    before (a replay). Everything that only reads (:func:`prepare_scan`) happens before
-    the write lock is taken, so the lock is held for the few statements that change
-    stock.
-    """
-    prepared = prepare_scan(code_text, mode, quantity, actor, scan_id, confirm, factor)
-    return prepared if isinstance(prepared, Movement) else prepared()
-
-
 def record_scan(
     code_text: str,
     mode: str,
