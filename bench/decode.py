@@ -1,4 +1,5 @@
-"""Benchmark of barcode decoding (docs/spec.md §9, issue #18; docs/decoding.md explains it).
+"""Benchmark of barcode decoding (docs/manual/spec.md §9, issue #18; docs/manual/decoding.md
+explains it).
 
 Run from anywhere::
 
@@ -371,7 +372,7 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-# long: one table, one row per target of docs/spec.md §9 and issue #18, in their order
+# long: one table, one row per target of docs/manual/spec.md §9 and issue #18, in their order
 def target_lines(
     total: FolderStats, floor: decode_floor.FloorResult, tm: Timings, runs: int
 ) -> tuple[list[str], bool]:
@@ -417,7 +418,7 @@ def target_lines(
     ]
     wrong = floor.photo_all.wrong + floor.live_all.wrong + floor.live_small.wrong
     lines = [
-        "## Targets (docs/spec.md §9, issue #18)",
+        "## Targets (docs/manual/spec.md §9, issue #18)",
         "",
         "| what | target | measured | result |",
         "|---|---|---|---|",

@@ -1,7 +1,7 @@
 """The floor-photo part of ``bench/decode.py``: our own labels as staff photograph them.
 
 Reads the seeded set of :mod:`photoset` (drawn into a cache folder the first time) and
-measures, for docs/spec.md §9 and issue #18:
+measures, for docs/manual/spec.md §9 and issue #18:
 
 * the decode rate of the 12 MP photos per condition and overall, through the worker pool
   (``decode_bytes``, what ``POST /api/decode`` runs), with the median time per photo;

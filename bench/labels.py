@@ -1,4 +1,4 @@
-"""Benchmark of label rendering (docs/spec.md §9: label PDF for 500 bins ≤ 10 s).
+"""Benchmark of label rendering (docs/manual/spec.md §9: label PDF for 500 bins ≤ 10 s).
 
 Run from anywhere::
 
@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- machine: `nproc` = {len(os.sched_getaffinity(0))}, {platform.machine()}, "
         f"Python {platform.python_version()}\n"
         f"- command: `.venv/bin/python bench/labels.py --bins {n} --runs {args.runs}`\n"
-        f"- times: median of {args.runs} runs after one warm-up run (docs/spec.md §9 target: "
+        f"- times: median of {args.runs} runs after one warm-up run "
+        f"(docs/manual/spec.md §9 target: "
         f"label PDF for 500 bins ≤ {TARGET_PDF_S:.0f} s)\n\n"
     )
     report = header + table + "\n"

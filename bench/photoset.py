@@ -1,4 +1,4 @@
-"""A seeded set of floor photos of our own bin labels (issue #18, docs/decoding.md).
+"""A seeded set of floor photos of our own bin labels (issue #18, docs/manual/decoding.md).
 
 Every scene is one bin label, rendered by :mod:`kanban.barcodes.labels` for one of the label
 presets, stuck on a bin face and photographed. A scene is drawn twice: as the 12-megapixel

@@ -3,8 +3,9 @@
 Runs each benchmark of bench/ as its own process, then writes one report with the
 machine, the date, every figure with its target and whether it passes:
 
-- full: each benchmark's table in bench/results/, the report in bench/RESULTS.md, and
-  README's headline table (the rows that have a target) between its bench markers;
+- full: each benchmark's table in bench/results/, the report in bench/RESULTS.md (also a
+  page of the manual), and README's headline (per benchmark, the targets met and the
+  figures that missed) between its bench markers;
 - quick (``--quick``): reduced runs that CI can afford, written to bench/results-quick/
   (git-ignored) and bench/results-quick/RESULTS.md; README is left alone.
 
@@ -118,7 +119,7 @@ def run(script: str, args: list[str], out: Path) -> tuple[bool, float]:
 
 
 def report(sections: list[tuple[str, Path, bool, float]], quick: bool) -> tuple[str, str]:
-    """The whole report and README's headline table."""
+    """The whole report and its table of every figure with a target."""
     headline = ["| benchmark | what | measured | target | result |", "|---|---|---|---|---|"]
     body = []
     for title, out, ok, seconds in sections:
@@ -141,15 +142,38 @@ def report(sections: list[tuple[str, Path, bool, float]], quick: bool) -> tuple[
     return head + "\n" + table + "\n" + "\n".join(body), table
 
 
+def headline(table: str) -> str:
+    """README's headline from the report's table: one row per benchmark, how many of its
+    targets it met and which figures missed theirs. The full table is the report's
+    (bench/RESULTS.md, a page of the manual too)."""
+    met: dict[str, list[int]] = {}
+    missed: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if not line.startswith("| ") or line.startswith("| benchmark |"):
+            continue  # the header and the rule under it
+        title, what, measured, target, result = (c.strip() for c in line.strip("|").split("|"))
+        counts = met.setdefault(title, [0, 0])
+        counts[1] += 1
+        if result.lower() == "pass":
+            counts[0] += 1
+        else:
+            figure = f"{what}: {measured} (target {target})" if measured else what
+            missed.setdefault(title, []).append(figure)
+    rows = ["| benchmark | targets met | missed |", "|---|---|---|"]
+    for title, (passed, total) in met.items():
+        rows.append(f"| {title} | {passed} of {total} | {'; '.join(missed.get(title, []))} |")
+    return "\n".join(rows) + "\n"
+
+
 def update_readme(table: str) -> None:
-    """Put the headline table between README's bench markers."""
+    """Put the headline (see :func:`headline`) between README's bench markers."""
     readme = ROOT / "README.md"
     text = readme.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     note = "Every figure with its target, and each benchmark's details: [bench/RESULTS.md]"
-    block = f"\n\n{table}\n{note}(bench/RESULTS.md).\n\n"
+    block = f"\n\n{headline(table)}\n{note}(bench/RESULTS.md).\n\n"
     readme.write_text(head + start + block + end + tail)
 
 

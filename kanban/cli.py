@@ -1,4 +1,4 @@
-"""The ``kanban`` command (docs/spec.md §8.2): a Flask CLI group.
+"""The ``kanban`` command (docs/manual/spec.md §8.2): a Flask CLI group.
 
 Commands call the same package operations as the views. ``flask --app kanban`` works the
 same, because Flask finds ``create_app`` in the package.

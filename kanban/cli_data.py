@@ -1,4 +1,5 @@
-"""``kanban seed-load`` and ``kanban prune-events`` (README "A year of data", "Retention")."""
+"""``kanban seed-load`` and ``kanban prune-events`` (docs/manual/admins.md,
+"A year of data", "Retention of the change feed")."""
 
 from __future__ import annotations
 

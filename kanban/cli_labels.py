@@ -1,4 +1,4 @@
-"""``kanban labels``: write bin label files (docs/spec.md §5, §8.2)."""
+"""``kanban labels``: write bin label files (docs/manual/spec.md §5, §8.2)."""
 
 from __future__ import annotations
 

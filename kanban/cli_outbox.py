@@ -1,4 +1,4 @@
-"""``kanban worker`` and ``kanban webhook`` (README "Webhooks", "Running the worker")."""
+"""``kanban worker`` and ``kanban webhook`` (docs/manual: "Webhooks", "Running the worker")."""
 
 from __future__ import annotations
 

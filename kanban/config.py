@@ -1,7 +1,7 @@
 """Settings: defaults here, overridden by ``KANBAN_*`` environment variables.
 
 This is the only module that reads the environment. Every setting is listed in
-``SETTINGS`` with its documentation so README can be checked against it.
+``SETTINGS`` with its documentation so the manual (docs/manual/admins.md) can be checked against it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Readable by everyone (README "The board", "Wall mode on a TV"): the state colours that
+"""Readable by everyone (docs/manual/supervisors.md "The board", "Wall mode on a TV"): the
+state colours that
 static/css actually uses stay apart for people with red-green colour blindness, and
 Stockout and Overdue never look alike.
 

@@ -1,4 +1,4 @@
-"""The shape of the code (docs/architecture.md): small modules, thin layers, one
+"""The shape of the code (docs/manual/architecture.md): small modules, thin layers, one
 vocabulary. Import directions are checked by import-linter (pyproject.toml)."""
 
 from __future__ import annotations

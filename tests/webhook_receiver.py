@@ -1,5 +1,5 @@
 """A real HTTP receiver for webhooks on 127.0.0.1: it checks each delivery's signature with
-the recipe printed in README, and can answer 500, hang, close the connection or redirect."""
+the recipe printed in the manual, and can answer 500, hang, close the connection or redirect."""
 
 from __future__ import annotations
 
@@ -12,23 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+#: The page of the manual that prints the signature recipe for receivers.
+MANUAL_PAGE = Path(__file__).resolve().parent.parent / "docs" / "manual" / "integrators.md"
 #: Ways the receiver can answer.
 OK, ERROR, HANG, CLOSE, REDIRECT = "ok", "500", "hang", "close", "redirect"
 
 
-def readme_recipe() -> str:
-    """The Python block that follows the marker in README's "Checking the signature"."""
-    text = README.read_text()
+def manual_recipe() -> str:
+    """The Python block that follows the marker in the manual's "Checking the signature"."""
+    text = MANUAL_PAGE.read_text()
     found = re.search(r"<!-- webhook-verify -->\s*```python\n(.*?)```", text, re.S)
-    assert found is not None, "README lacks the signature recipe"
+    assert found is not None, "the manual lacks the signature recipe"
     return found.group(1)
 
 
-def readme_verify() -> Any:
-    """README's ``verify(secret, signature, body)``, as a receiver would paste it."""
+def manual_verify() -> Any:
+    """The manual's ``verify(secret, signature, body)``, as a receiver would paste it."""
     scope: dict[str, Any] = {}
-    exec(compile(readme_recipe(), "README.md", "exec"), scope)  # noqa: S102 (our own README)
+    exec(compile(manual_recipe(), str(MANUAL_PAGE), "exec"), scope)  # noqa: S102 (our own manual)
     return scope["verify"]
 
 
@@ -57,7 +58,7 @@ class Receiver:
     arrived: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self._verify = readme_verify()
+        self._verify = manual_verify()
         self._release = threading.Event()
         receiver = self
 

@@ -1,4 +1,4 @@
-"""Logging in (docs/spec.md §7, issue 15): the limit on failed attempts, known devices, and
+"""Logging in (docs/manual/spec.md §7, issue 15): the limit on failed attempts, known devices, and
 the same answer time whether or not the user exists.
 
 The limit counts the attempts of the last 15 minutes in three ways, so that an attacker is

@@ -1,4 +1,4 @@
-"""Users and device tokens (docs/spec.md §7); logging in is in ``logins``."""
+"""Users and device tokens (docs/manual/spec.md §7); logging in is in ``logins``."""
 
 from __future__ import annotations
 

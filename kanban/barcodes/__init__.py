@@ -11,7 +11,7 @@ Entry points (callers import from these, not from the modules behind them):
   worker process with a time bound (``decode_bytes``) or inline (``decode_image_inline``),
   plus the upload limits and the GTIN normalisation. Behind it: ``decode_results``,
   ``decode_images``, ``decode_preprocess``, ``decode_locate``, ``decode_zxing``,
-  ``decode_zbar``, ``decode_pipeline`` and ``decode_pool`` (docs/decoding.md).
+  ``decode_zbar``, ``decode_pipeline`` and ``decode_pool`` (docs/manual/decoding.md).
 * :mod:`kanban.barcodes.labels`: bin labels as PNG, SVG, PDF sheets and ZPL, with the label
   presets. Behind it: ``label_presets``, ``label_geometry``, ``label_text``, ``label_png``,
   ``label_svg``, ``label_pdf`` and ``label_zpl``.

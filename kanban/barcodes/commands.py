@@ -1,4 +1,4 @@
-"""Command barcodes for the printable command sheet (docs/spec.md §3.4).
+"""Command barcodes for the printable command sheet (docs/manual/spec.md §3.4).
 
 Command texts (``*KB:MODE:RECEIVE``, ``*KB:QTY:5``, ``*KB:UNDO``) hold ``*`` and ``:``, which
 bin codes never do, so they are encoded here rather than through the label renderer (whose

@@ -1,4 +1,4 @@
-"""Server-side barcode decoding for uploaded photos and camera frames (docs/spec.md §3.3).
+"""Server-side barcode decoding for uploaded photos and camera frames (docs/manual/spec.md §3.3).
 
 This is the entry point for decoding; callers import from here. The work is done in:
 
@@ -16,7 +16,7 @@ This is the entry point for decoding; callers import from here. The work is done
   (needs the ``libzbar0`` system library) is the second opinion; when the library is
   missing everything still works on zxing-cpp alone and :func:`engines_status` says so;
 * :mod:`~kanban.barcodes.decode_pipeline`: the attempts, cheapest first, within a time
-  budget of CPU time (docs/decoding.md); :func:`decode_image_inline` runs them in the
+  budget of CPU time (docs/manual/decoding.md); :func:`decode_image_inline` runs them in the
   calling process (it is what the worker runs and what the benchmark measures);
 * :mod:`~kanban.barcodes.decode_pool`: ZBar can abort the whole process on hostile input
   and any C decoder can spin on a crafted image, so :func:`decode_bytes` runs the pipeline

@@ -1,7 +1,7 @@
 """The decode pipeline, in the calling process: attempts in order, within a time budget.
 
 Cheapest and likeliest first, stopping at the first attempt that finds something
-(docs/decoding.md explains which step buys which condition):
+(docs/manual/decoding.md explains which step buys which condition):
 
 1. zxing-cpp on a working-size image (1000 px);
 2. localisation and deskew (:mod:`~kanban.barcodes.decode_locate`): each 1D code candidate
@@ -53,7 +53,7 @@ _LARGE_SIDE = 2000
 # module) read better once interpolated.
 _UPSCALE_BELOW = 800
 #: Seconds of CPU time after which a photo's attempts stop, unless the caller gives another
-#: budget: a photo without a code gives up within 500 ms (docs/spec.md §9), the attempt
+#: budget: a photo without a code gives up within 500 ms (docs/manual/spec.md §9), the attempt
 #: under way included, with room to spare on a core of its own.
 GIVE_UP_SECONDS = 0.25
 #: The same for a live camera frame (at most 640 px, so its attempts are cheap): the next

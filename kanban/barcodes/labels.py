@@ -1,4 +1,4 @@
-"""Bin labels: PNG, SVG, PDF sheets and ZPL for Zebra printers (docs/spec.md §5).
+"""Bin labels: PNG, SVG, PDF sheets and ZPL for Zebra printers (docs/manual/spec.md §5).
 
 This is the entry point for labels; callers import from here. A label carries the bin code
 as a Code 128 barcode and in large type, then the item name, SKU, zone, card and order

@@ -1,4 +1,4 @@
-"""Low-level ZPL II helpers: safe field text and a structural parser (docs/spec.md §5).
+"""Low-level ZPL II helpers: safe field text and a structural parser (docs/manual/spec.md §5).
 
 The label renderer in :mod:`kanban.barcodes.label_zpl` builds ZPL with these helpers. The
 parser is the other half: tests (and anything else that wants to check a ZPL job before it

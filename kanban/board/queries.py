@@ -1,4 +1,4 @@
-"""The board: which cards to show, in which groups, with which counts (docs/spec.md §4).
+"""The board: which cards to show, in which groups, with which counts (docs/manual/spec.md §4).
 
 The board and the wall screen read the same thing: every active bin as its JSON
 form (:func:`kanban.catalog.views.bin_dict`, the same dict the event feed

@@ -1,4 +1,4 @@
-"""The one card flow: the only code that changes a card (docs/spec.md §2.2).
+"""The one card flow: the only code that changes a card (docs/manual/spec.md §2.2).
 
 Every path that can change a card calls :func:`apply`: a pull, receipt, count
 or undo (with the ledger row to write), a new card quantity, an import, a bin

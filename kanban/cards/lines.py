@@ -33,7 +33,7 @@ from ..models import (
 #: The longest reason a line keeps.
 REASON_MAX = 300
 #: How the ledger notes a receipt that took its line past what was ordered: the scan
-#: confirmed it (docs/spec.md §2.3), and ``kanban check`` looks for this note.
+#: confirmed it (docs/manual/spec.md §2.3), and ``kanban check`` looks for this note.
 OVER_RECEIPT = "over-receipt confirmed"
 
 

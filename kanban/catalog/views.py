@@ -37,7 +37,7 @@ def _with_card_data(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def resolve_scan(text: str) -> Bin:
-    """Resolve scanned text to a bin (docs/spec.md §3.1): bin code, then barcode or SKU."""
+    """Resolve scanned text to a bin (docs/manual/spec.md §3.1): bin code, then barcode or SKU."""
     code = normalise_bin_code(text)
     found = db.session.scalar(
         _with_card_data(sa.select(Bin).where(Bin.code == code, Bin.active.is_(True)))
@@ -118,7 +118,8 @@ class CardView:
     why_kind: str | None
     why_actor: str | None
     why_station: str | None
-    record_version: int  # of the bin's master data (docs/decisions.md, "Editing master data")
+    #: of the bin's master data (docs/manual/decisions.md, "Editing master data")
+    record_version: int
 
     @classmethod
     def of(cls, b: Bin) -> CardView:

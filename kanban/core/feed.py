@@ -1,4 +1,4 @@
-"""The change feed (docs/spec.md §2.1 Event, §4 Live): events in the database, so that
+"""The change feed (docs/manual/spec.md §2.1 Event, §4 Live): events in the database, so that
 every process and host sees every change; clients catch up with "events after id N".
 
 Packages do not append ``bin.changed`` themselves: :func:`install` connects a

@@ -1,5 +1,5 @@
 """Notices for supervisors: what the system did or was told that a person should
-know about, and nobody was there to hear (README "Notices").
+know about, and nobody was there to hear (docs/manual/supervisors.md "Notices").
 
 Written in the transaction of what they report (an over-receipt an operator
 confirmed, automatic sending stopped by the daily cap or given up), listed on

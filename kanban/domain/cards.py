@@ -1,4 +1,4 @@
-"""The card state machine (docs/spec.md §2.2): one explicit transition table.
+"""The card state machine (docs/manual/spec.md §2.2): one explicit transition table.
 
 Packages compute which :class:`CardEvent` a change amounts to;
 :func:`kanban.cards.flow.apply` asks :func:`transition` for the next state and

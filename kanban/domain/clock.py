@@ -1,4 +1,5 @@
-"""The site's clock (docs/spec.md §4, README "Settings"): timestamps are stored and sent by
+"""The site's clock (docs/manual/spec.md §4, docs/manual/admins.md "One clock"): timestamps
+are stored and sent by
 the API in UTC; people read them in the site's time zone, with the zone named.
 
 One format everywhere a person reads a time: ``2026-03-02 14:08 CET`` (date, hours and

@@ -1,4 +1,4 @@
-"""Scanned text: validation, bounds and command codes (docs/spec.md §3.1, §3.4).
+"""Scanned text: validation, bounds and command codes (docs/manual/spec.md §3.1, §3.4).
 
 Everything here is pure: it takes the text a scanner or a person typed and says
 what it is, or why it is refused. Nothing here touches the database.

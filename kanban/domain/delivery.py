@@ -1,5 +1,5 @@
 """When the outbox tries again, and when automatic sending may email a supplier
-(README "What is delivered, and when"). Pure rules: no clock, no database."""
+(docs/manual/admins.md "What is delivered, and when"). Pure rules: no clock, no database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Lead-time maths (docs/spec.md §2.3): per request line and per supplier.
+"""Lead-time maths (docs/manual/spec.md §2.3): per request line and per supplier.
 
 A line's lead time has two legs: from the **signal** (the pull that opened the
 line) to **sent** (the request went to the supplier), and from **sent** to

@@ -1,4 +1,4 @@
-"""What makes a password acceptable (docs/spec.md §7, issue 15).
+"""What makes a password acceptable (docs/manual/spec.md §7, issue 15).
 
 * Long enough for the role: supervisors and admins change requests, users and tokens, so
   their passwords are at least 12 characters; operators' at least 8.

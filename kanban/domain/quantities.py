@@ -1,4 +1,4 @@
-"""When a scanned quantity is far outside a bin's normal range (docs/spec.md §3.1).
+"""When a scanned quantity is far outside a bin's normal range (docs/manual/spec.md §3.1).
 
 Pure: it takes the bin's numbers as the scan read them and says which limits a
 quantity passes. The stock package looks the numbers up and refuses the scan

@@ -1,4 +1,4 @@
-"""Sizing the loop (docs/spec.md §2.4): the card quantity a bin's history recommends.
+"""Sizing the loop (docs/manual/spec.md §2.4): the card quantity a bin's history recommends.
 
     card quantity = ceil(average daily demand × lead time in days × (1 + safety factor))
 

@@ -44,7 +44,7 @@ class MovementKind(StrEnum):
 
 
 class Mode(StrEnum):
-    """What a scan does (docs/spec.md §3.1)."""
+    """What a scan does (docs/manual/spec.md §3.1)."""
 
     PULL = "pull"
     RECEIVE = "receive"
@@ -100,7 +100,7 @@ class SentVia(StrEnum):
     MANUAL = "manual"
     SENDING = "sending"  # a claim: the email is being sent right now
     #: The claim after the message's last line was handed to the mail server: it
-    #: may have been accepted even if no answer came back (docs/decisions/requests.md).
+    #: may have been accepted even if no answer came back (docs/manual/decisions/requests.md).
     HANDED_OVER = "handed_over"
 
 
@@ -172,7 +172,7 @@ OPEN_DELIVERIES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
 
 
 class WebhookEvent(StrEnum):
-    """What a webhook endpoint can subscribe to (README "Webhooks")."""
+    """What a webhook endpoint can subscribe to (docs/manual/integrators.md "Webhooks")."""
 
     CARD_STATE_CHANGED = "card.state_changed"
     REQUEST_SENT = "request.sent"
@@ -189,7 +189,7 @@ class NoticeKind(StrEnum):
 
 
 class CommandAction(StrEnum):
-    """What a command barcode does (docs/spec.md §3.4)."""
+    """What a command barcode does (docs/manual/spec.md §3.4)."""
 
     MODE = "mode"
     QUANTITY = "quantity"

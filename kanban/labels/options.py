@@ -1,4 +1,4 @@
-"""Label render options (docs/spec.md §5): format, preset, print resolution, copies and the
+"""Label render options (docs/manual/spec.md §5): format, preset, print resolution, copies and the
 start position on a sheet, checked before anything is rendered."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Label files (docs/spec.md §5): one file per bin (PNG, SVG) or one per selection (PDF, ZPL),
-named the same way by the CLI and the web."""
+"""Label files (docs/manual/spec.md §5): one file per bin (PNG, SVG) or one per selection
+(PDF, ZPL), named the same way by the CLI and the web."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which bins get labels (docs/spec.md §5): a selection by zone, supplier, card state or
+"""Which bins get labels (docs/manual/spec.md §5): a selection by zone, supplier, card state or
 explicit bin codes, turned into :class:`~kanban.barcodes.labels.LabelData`.
 
 The renderer (:mod:`kanban.barcodes.labels`) knows nothing about the database. The CLI

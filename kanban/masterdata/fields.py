@@ -19,7 +19,7 @@ from ..core.errors import FieldErrors, ServiceError
 from ..domain.codes import MAX_BIN_CODE_LENGTH, is_valid_bin_code, normalise_bin_code
 from ..purchasing import mail
 
-#: The largest quantity any field takes (as a scan, docs/spec.md §8.1).
+#: The largest quantity any field takes (as a scan, docs/manual/spec.md §8.1).
 MAX_NUMBER = 1_000_000
 BARCODE_RE = re.compile(r"^[0-9]{8,14}$")
 

@@ -1,4 +1,4 @@
-"""The bins spreadsheet (docs/spec.md §8.3): importing it (all or nothing, audited as one
+"""The bins spreadsheet (docs/manual/spec.md §8.3): importing it (all or nothing, audited as one
 entry), previewing an import, and exporting every bin.
 
 The file is checked row by row first (:mod:`.sheet`); nothing is written unless every row

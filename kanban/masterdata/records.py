@@ -1,5 +1,5 @@
 """What every master-data change does besides changing its record: check the version the
-edit started from, bump it, and write the audit entry (docs/decisions.md, "Editing master
+edit started from, bump it, and write the audit entry (docs/manual/decisions.md, "Editing master
 data")."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def lock_bins(condition: sa.ColumnElement[bool]) -> list[int]:
 
 def announce(bin_ids: Iterable[int], actor: Actor, edited: Mapping[str, list[Any]]) -> None:
     """Tell open boards what the cards of these (locked) bins show now: a new name, SKU,
-    supplier or zone changes no card's state, so the event is None (docs/spec.md §2.2).
+    supplier or zone changes no card's state, so the event is None (docs/manual/spec.md §2.2).
     ``edited``: what changed, as ``{field: [before, after]}``."""
     detail = {"edited": {k: [audit.plain(v) for v in pair] for k, pair in edited.items()}}
     db.session.flush()

@@ -1,4 +1,4 @@
-"""The bins spreadsheet (docs/spec.md §8.3): its columns and the row-by-row check of an
+"""The bins spreadsheet (docs/manual/spec.md §8.3): its columns and the row-by-row check of an
 uploaded file. Nothing here reads or writes the database (that is :mod:`.imports`)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models (docs/spec.md §2.1)."""
+"""Typed SQLAlchemy 2.0 models (docs/manual/spec.md §2.1)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 def _record_version() -> Mapped[int]:
     """The version of a master-data record: +1 on every change of its fields by a person
-    (docs/decisions.md, "Editing master data"); an edit made on an older one is refused."""
+    (docs/manual/decisions.md, "Editing master data"); an edit made on an older one is refused."""
     return mapped_column(default=1, server_default=sa.text("1"))
 
 

@@ -90,7 +90,7 @@ def seed(
 ) -> dict[str, int]:
     """Seed an empty database with a demo site; refuses a database that has bins.
 
-    The history follows the loop (docs/spec.md §2.2): every movement records the state the
+    The history follows the loop (docs/manual/spec.md §2.2): every movement records the state the
     card was in after it, a pull that takes the stock below the card starts a cycle whose
     request goes out the same or the next afternoon, and the delivery is what was ordered.
     Cycles still open at the end become lines on the suppliers' requests, through the card

@@ -1,4 +1,5 @@
-"""A certificate for ``kanban serve --https`` (docs/spec.md §3.3): live camera scanning on a LAN.
+"""A certificate for ``kanban serve --https`` (docs/manual/spec.md §3.3): live camera scanning
+on a LAN.
 
 Browsers open the camera only in a secure context (HTTPS, or localhost). A warehouse LAN
 rarely has a certificate, so the app makes its own, once, in the instance folder::

@@ -180,7 +180,7 @@ def _bins(
     size: LoadSize, suppliers: list[dict[str, Any]], zones: list[str], rng: random.Random
 ) -> list[dict[str, Any]]:
     """Every bin with its item: demand rates vary tenfold; each card is sized by the
-    loop's own rule (docs/spec.md §2.4) for its demand and supplier, so that bins rarely
+    loop's own rule (docs/manual/spec.md §2.4) for its demand and supplier, so that bins rarely
     run empty; the order quantity covers two to four cards."""
     pulls_per_day = (size.movements - size.bins) / size.days
     rates = [rng.uniform(0.25, 2.5) for _ in range(size.bins)]

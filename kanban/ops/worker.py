@@ -1,4 +1,4 @@
-"""The outbox worker of a site (README "Running the worker"): which handler delivers
+"""The outbox worker of a site (docs/manual/admins.md "Running the worker"): which handler delivers
 which kind of delivery, with the site's settings.
 
 ``kanban serve`` starts one in every worker process and ``kanban worker`` runs one

@@ -1,4 +1,4 @@
-"""Sending automatically (docs/spec.md §2.3, issue 16): when a line opens on the draft
+"""Sending automatically (docs/manual/spec.md §2.3, issue 16): when a line opens on the draft
 of a supplier that sends automatically, the draft is emailed, through the outbox.
 
 **The listener** (:func:`install`) hears :data:`~kanban.core.signals.card_changed`
@@ -17,7 +17,7 @@ supplier's draft as it is then (:func:`.sending.send_by_email`), within limits:
   day: the next one switches the supplier's automatic sending off and tells
   supervisors (a notice), and the draft waits for a person;
 - a claim left on the draft by a sender that died is settled (see
-  docs/decisions/requests.md, "Effectively once").
+  docs/manual/decisions/requests.md, "Effectively once").
 
 A person's retry (``by`` in the payload) ignores the window, the cap and the
 supplier's switch.
@@ -71,7 +71,7 @@ _BUSY_WAIT = dt.timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class AutoSendSettings:
-    """The limits of automatic sending (README "Settings")."""
+    """The limits of automatic sending (docs/manual/admins.md "Settings")."""
 
     window: dt.timedelta = dt.timedelta(minutes=15)
     daily_cap: int = 10

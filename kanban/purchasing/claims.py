@@ -1,4 +1,4 @@
-"""The claim an email send puts on a draft (docs/decisions/requests.md, "Effectively once").
+"""The claim an email send puts on a draft (docs/manual/decisions/requests.md, "Effectively once").
 
 A draft being emailed carries a claim: ``sent_via`` says how far the send got
 and ``sent_at`` holds when it was taken, which is also the claim's identity.

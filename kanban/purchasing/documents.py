@@ -1,4 +1,4 @@
-"""A supplier request as documents: PDF, CSV and the email's text (docs/spec.md §2.3).
+"""A supplier request as documents: PDF, CSV and the email's text (docs/manual/spec.md §2.3).
 
 The renderers take a :class:`RequestDoc`, a frozen snapshot of the request, so
 that what is emailed, downloaded or printed is exactly what was read in one

@@ -1,4 +1,4 @@
-"""Supplier requests (docs/spec.md §2.3): reading them, their totals, documents and JSON.
+"""Supplier requests (docs/manual/spec.md §2.3): reading them, their totals, documents and JSON.
 
 Draft lines are opened, withdrawn and cancelled by the card flow
 (:mod:`kanban.cards.lines`); reviewing drafts and receiving on the request

@@ -1,4 +1,4 @@
-"""Reviewing drafts and receiving on the request page (docs/spec.md §2.3).
+"""Reviewing drafts and receiving on the request page (docs/manual/spec.md §2.3).
 
 Supervisors change a draft line's quantity or remove the line (the card goes
 on hold through the card flow); a line received on the page is the same stock

@@ -1,4 +1,4 @@
-"""Sending supplier requests (docs/spec.md §2.3): by email over SMTP, or marked sent.
+"""Sending supplier requests (docs/manual/spec.md §2.3): by email over SMTP, or marked sent.
 
 Sending by email never holds a database lock while it talks to the mail
 server. It runs as three short transactions around the SMTP conversation:
@@ -136,7 +136,7 @@ def mark_sent(
     actor: str = "",
     line_ids: Collection[int] | None = None,
 ) -> SupplierRequest:
-    """Freeze a draft as sent: its bins' cards go to ordered (docs/spec.md §2.2).
+    """Freeze a draft as sent: its bins' cards go to ordered (docs/manual/spec.md §2.2).
 
     ``line_ids``: the lines the supplier was shown (the page sends the lines it
     listed); open lines not among them stay on a new draft. None means every
@@ -274,7 +274,7 @@ def send(
     """Send a draft and commit: by email where SMTP is configured, else mark it sent.
 
     ``via``: "email", "manual" (mark sent after downloading or printing) or
-    None for the default (docs/spec.md §8.1).
+    None for the default (docs/manual/spec.md §8.1).
     """
     if via is None:
         via = SentVia.EMAIL if settings.email_configured else SentVia.MANUAL

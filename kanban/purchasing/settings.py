@@ -104,7 +104,7 @@ def smtp_settings(settings: MailSettings) -> mail.SmtpSettings:
             "smtp_not_configured",
             NO_EMAIL,
             409,
-            admin_hint="Set KANBAN_SMTP_URL (README, Settings) and restart the app.",
+            admin_hint="Set KANBAN_SMTP_URL (the manual: Admins, Settings) and restart the app.",
         )
     try:
         return mail.parse_smtp_url(url)

@@ -1,5 +1,5 @@
 """Suppliers: finding them, their items, "send automatically", and measured lead times
-(docs/spec.md §2.3: signal → sent → received, per line and per supplier)."""
+(docs/manual/spec.md §2.3: signal → sent → received, per line and per supplier)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sizing the loop (docs/spec.md §2.4): a bin's recommended card quantity, and applying it.
+"""Sizing the loop (docs/manual/spec.md §2.4): a bin's recommended card quantity, and applying it.
 
 The maths is in :mod:`kanban.domain.sizing`; this module reads its inputs from the ledger
 (pulls net of undone pulls) and from the supplier's measured lead times
@@ -343,7 +343,7 @@ class ApplyPlan:
 
 def plan_apply(quantities: dict[str, int]) -> ApplyPlan:
     """What :func:`apply_many` would do with these card quantities as the bins are now:
-    the same transition table decides (docs/spec.md §2.2). Writes nothing; an unknown bin
+    the same transition table decides (docs/manual/spec.md §2.2). Writes nothing; an unknown bin
     or an impossible quantity is refused as :func:`apply_many` would refuse it."""
     planned = []
     for code, quantity in quantities.items():

@@ -1,4 +1,4 @@
-"""``kanban check``: the ledger invariants (docs/spec.md §6)."""
+"""``kanban check``: the ledger invariants (docs/manual/spec.md §6)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def check() -> list[Problem]:
 def _receipt_problems() -> list[Problem]:
     """A line's received quantity is the sum of the receipts booked on it (the ledger
     explains it), and more than was ordered only when the receipt that went over was
-    confirmed (its ledger note says so, docs/spec.md §2.3)."""
+    confirmed (its ledger note says so, docs/manual/spec.md §2.3)."""
     confirmed = sa.case((Movement.note.like(f"{OVER_RECEIPT}%"), 1), else_=0)
     booked = (
         sa.select(

@@ -1,4 +1,4 @@
-"""Pull, receive, count and undo (docs/spec.md §2.2, §3.1).
+"""Pull, receive, count and undo (docs/manual/spec.md §2.2, §3.1).
 
 Every stock change is one atomic UPDATE on the bin row (which also locks it
 until commit), writes one ledger row and re-evaluates the card. A scan id is a
@@ -216,7 +216,7 @@ def _move(
 
 
 def default_quantity(b: Bin | CardView, mode: Mode) -> int:
-    """What a scan moves when no quantity is given (docs/spec.md §8.1)."""
+    """What a scan moves when no quantity is given (docs/manual/spec.md §8.1)."""
     if mode is Mode.PULL:
         return b.pull_quantity
     if mode is Mode.RECEIVE:

@@ -1,5 +1,5 @@
-"""Admin pages (docs/spec.md §7): device tokens (create, show once, revoke) and users (create,
-role, password, switch off)."""
+"""Admin pages (docs/manual/spec.md §7): device tokens (create, show once, revoke) and users
+(create, role, password, switch off)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Admin pages for webhooks (README "Webhooks"): add an endpoint (its secret is shown
+"""Admin pages for webhooks (docs/manual/integrators.md "Webhooks"): add an endpoint (its
+secret is shown
 once), remove one, and each endpoint's delivery log with redelivery. Routes of the
 ``admin`` blueprint: only admins configure URLs."""
 

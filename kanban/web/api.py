@@ -1,4 +1,4 @@
-"""The JSON API (docs/spec.md §8.1). Thin: parse, call one service, answer."""
+"""The JSON API (docs/manual/spec.md §8.1). Thin: parse, call one service, answer."""
 
 from __future__ import annotations
 

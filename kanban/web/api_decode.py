@@ -1,4 +1,5 @@
-"""``POST /api/decode``: read the barcodes in a photo or a camera frame (docs/spec.md §3.3, §8.1).
+"""``POST /api/decode``: read the barcodes in a photo or a camera frame (docs/manual/spec.md
+§3.3, §8.1).
 
 The decoding itself lives in :mod:`kanban.barcodes.decode`, which runs it in worker
 processes with a time bound and a fair share per user or device (``decode_busy``, 429, when
@@ -10,9 +11,9 @@ second call (source ``camera`` or ``photo``), so that a decoded code goes throug
 same path, checks and scan-id idempotency as a typed one.
 
 ``GET /api/resolve?code=TEXT`` says, without changing anything, which bin a read code
-stands for (docs/spec.md §3.1): the live camera asks it for every new code it sees, so
+stands for (docs/manual/spec.md §3.1): the live camera asks it for every new code it sees, so
 that a code that is not a bin is shown as such at once, while aiming, instead of being
-submitted as a scan (docs/decoding.md, "Feedback while aiming").
+submitted as a scan (docs/manual/decoding.md, "Feedback while aiming").
 """
 
 from __future__ import annotations

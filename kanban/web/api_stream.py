@@ -1,4 +1,4 @@
-"""``GET /api/events/stream``: the change feed as server-sent events (docs/spec.md §4 Live).
+"""``GET /api/events/stream``: the change feed as server-sent events (docs/manual/spec.md §4 Live).
 
 The feed lives in the database, so every app process (and every host sharing
 one PostgreSQL) sees every event: each open stream polls ``events_after(last)``

@@ -1,4 +1,5 @@
-"""Blueprint ``labels``: choose bins, preview, download PDF/ZPL, print view (docs/spec.md §5).
+"""Blueprint ``labels``: choose bins, preview, download PDF/ZPL, print view
+(docs/manual/spec.md §5).
 
 Every address is a GET with the selection in the query string (``zone``, ``supplier``,
 ``state``, ``bins``, ``preset``, ``copies``, ``start``, ``dpi``), so the page's download
@@ -25,7 +26,7 @@ from ..labels.rendering import LabelFile
 from ..labels.selection import Selection
 from .security import requires
 
-#: Why an operator gets no labels (docs/decisions/labels.md, "Who prints labels").
+#: Why an operator gets no labels (docs/manual/decisions/labels.md, "Who prints labels").
 ONLY_SUPERVISORS_PRINT = (
     "Labels are printed by supervisors and admins: a label decides what every scan of it "
     "books, so new and replacement labels come from whoever looks after the bins. Ask a "

@@ -1,4 +1,4 @@
-"""Blueprint ``requests``: supplier requests and suppliers (docs/spec.md §2.3).
+"""Blueprint ``requests``: supplier requests and suppliers (docs/manual/spec.md §2.3).
 
 Operators may look and receive; supervisors edit drafts, send them and switch
 a supplier's "send automatically". Refusals come back as a flash message on

@@ -1,4 +1,4 @@
-"""Who is asking: session users, bearer device tokens and role checks (docs/spec.md §7)."""
+"""Who is asking: session users, bearer device tokens and role checks (docs/manual/spec.md §7)."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ CSP = (
 
 
 def _follow_changes() -> None:
-    """Connect what follows a card change (docs/architecture.md, "Who follows a change")."""
+    """Connect what follows a card change (docs/manual/architecture.md, "Who follows a change")."""
     feed.install()  # every card change writes its bin.changed event
     # Deliveries are written to the outbox in the change's transaction and
     # delivered by the outbox worker (kanban serve, kanban worker).

@@ -1,4 +1,5 @@
-"""Blueprint ``spreadsheet``: the bins spreadsheet on the web (docs/spec.md §8.3), for supervisors.
+"""Blueprint ``spreadsheet``: the bins spreadsheet on the web (docs/manual/spec.md §8.3), for
+supervisors.
 
 Download every bin as CSV; upload a CSV to see, row by row, what it would change (nothing is
 written), then import it in one click. The import is the same all-or-nothing service as

@@ -1,4 +1,4 @@
-"""Wall mode (docs/spec.md §4): the board for a TV, opened with a read-only display link.
+"""Wall mode (docs/manual/spec.md §4): the board for a TV, opened with a read-only display link.
 
 ``/wall?token=T`` checks that T is a live token of role ``display``, keeps that
 display principal in the session (security.py loads it back and drops it the

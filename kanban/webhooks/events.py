@@ -1,4 +1,5 @@
-"""Which changes become webhook deliveries, and their bodies (README "Webhooks").
+"""Which changes become webhook deliveries, and their bodies (docs/manual/integrators.md,
+"Webhooks").
 
 Card events (``bin.changed`` for every change, ``card.state_changed`` for a
 change of state) are read from the change feed by the outbox leader

@@ -1,4 +1,4 @@
-"""Card events for webhooks, read from the change feed (README "Webhooks").
+"""Card events for webhooks, read from the change feed (docs/manual/integrators.md "Webhooks").
 
 A card change writes its ``bin.changed`` event to the feed in its own transaction
 (:mod:`kanban.core.feed`) and nothing for webhooks: an endpoint that is slow, down

@@ -1,7 +1,7 @@
 """The ``Kanban-Signature`` header: ``t=<unix seconds>,v1=<hex>``, where ``v1`` is the
 HMAC-SHA256, keyed with the endpoint's secret, of ``<t>.`` followed by the raw body.
 
-Receivers check it with the ten-line recipe in README ("Checking the
+Receivers check it with the ten-line recipe in docs/manual/integrators.md ("Checking the
 signature"); :func:`verify` is the same check.
 """
 

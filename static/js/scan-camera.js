@@ -1,4 +1,4 @@
-// Live camera scanning (docs/spec.md §3.3, docs/decoding.md). Needs a secure context (HTTPS,
+// Live camera scanning (docs/manual/spec.md §3.3, docs/manual/decoding.md). Needs a secure context (HTTPS,
 // or localhost). The frames are read on the phone wherever possible, so that the camera keeps
 // scanning when the network drops (the scans queue in the outbox): by the browser's own
 // BarcodeDetector, else by zxing-cpp as WebAssembly (scan-reader.js). The server stays the

@@ -84,7 +84,7 @@ export function setUpCapture() {
     note.hidden = false;
     note.textContent = window.isSecureContext
       ? 'This browser gives no camera access: use “Photo of a label”.'
-      : 'Live camera needs HTTPS (see the README): on plain HTTP, use “Photo of a label”.';
+      : 'Live camera needs HTTPS (see the manual, Floor staff): on plain HTTP, use “Photo of a label”.';
   }
 
   $('camera-start').addEventListener('click', async () => {

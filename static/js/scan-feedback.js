@@ -1,4 +1,4 @@
-// Sound and vibration after each scan (docs/spec.md §3.4): a short high beep for a good scan,
+// Sound and vibration after each scan (docs/manual/spec.md §3.4): a short high beep for a good scan,
 // two rising tones when the card flipped, a low double buzz for an error, three alternating
 // tones for a question that needs an answer (confirm or cancel).
 // Web Audio needs a user gesture first: unlock() is called on keys and taps.

@@ -1,4 +1,4 @@
-// Keyboard-wedge scanners (docs/spec.md §3.2): USB and Bluetooth scanners "type" the code very
+// Keyboard-wedge scanners (docs/manual/spec.md §3.2): USB and Bluetooth scanners "type" the code very
 // fast and end it with Enter or Tab.
 //
 // * In the scan field, Enter or Tab sends what was typed. Whether a person or a scanner

@@ -1,5 +1,5 @@
-// Is a code the live camera read a bin? (docs/decoding.md, "Feedback while aiming".) The
-// server decides (GET /api/resolve, the rules of docs/spec.md §3.1, nothing changed); this
+// Is a code the live camera read a bin? (docs/manual/decoding.md, "Feedback while aiming".) The
+// server decides (GET /api/resolve, the rules of docs/manual/spec.md §3.1, nothing changed); this
 // module asks once per code and remembers the answer while the page is open. When the server
 // cannot be reached the answer is "unknown": the scan is then queued as usual, and the
 // server's answer to it says what it was.

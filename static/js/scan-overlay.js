@@ -1,4 +1,4 @@
-// The outline over the live view (docs/decoding.md, "Feedback while aiming"): the code the
+// The outline over the live view (docs/manual/decoding.md, "Feedback while aiming"): the code the
 // camera found, drawn where it is in the picture, in the colour of what it is: a bin (green),
 // not a bin (red), or still being looked up (yellow). The overlay is a canvas the size of the
 // video's own pixels, laid over the video with the same object-fit, so the corners a reader

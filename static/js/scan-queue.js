@@ -1,4 +1,4 @@
-// The outbox of scans (docs/spec.md §3.5). Every scan is written here first, then sent. When the
+// The outbox of scans (docs/manual/spec.md §3.5). Every scan is written here first, then sent. When the
 // server cannot be reached it stays, survives a reload (localStorage), and is sent again, in
 // order, with the same scan id: the server applies a scan id once, so a scan whose answer
 // was lost is not counted twice when it is sent again.

@@ -1,4 +1,4 @@
-// The live camera's readers (docs/spec.md §3.3, docs/decoding.md): where the browser has
+// The live camera's readers (docs/manual/spec.md §3.3, docs/manual/decoding.md): where the browser has
 // BarcodeDetector it reads the frames; otherwise zxing-cpp compiled to WebAssembly does, on
 // the phone (static/vendor/zxing_wasm, served by this app, kept by the service worker for
 // offline use); only where neither can run do frames go to the server (scan-camera.js).

@@ -1,4 +1,4 @@
-// The scan station (docs/spec.md §3): keyboard-wedge scanners, the camera, photos, command
+// The scan station (docs/manual/spec.md §3): keyboard-wedge scanners, the camera, photos, command
 // barcodes and the offline outbox. Business rules stay on the server: this page sends what
 // was scanned to POST /api/scans and shows the answer. The command barcodes, the words for
 // modes and card states and the limits come from the server in data-config.

@@ -1,4 +1,4 @@
-"""Floor photos of our own labels (docs/decoding.md): localisation, deskew, deblurring,
+"""Floor photos of our own labels (docs/manual/decoding.md): localisation, deskew, deblurring,
 binarisation and the time budget, with the real engines.
 
 Labels are rendered by kanban.barcodes.labels; ``tests/data/floor-*.jpg`` are small scenes of

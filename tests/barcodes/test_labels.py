@@ -1,4 +1,4 @@
-"""Bin labels round-trip through real decoders at the printed resolution (docs/spec.md §5).
+"""Bin labels round-trip through real decoders at the printed resolution (docs/manual/spec.md §5).
 
 Every barcode the renderer prints is decoded back with both pyzbar (zbar) and zxing-cpp
 and must give exactly its bin code, for every preset and output format. The geometry is

@@ -1,4 +1,4 @@
-"""The live board and the wall screen in a real Chromium (docs/spec.md §4).
+"""The live board and the wall screen in a real Chromium (docs/manual/spec.md §4).
 
 Scans go through the real API of the real server; the pages must follow within a second,
 without a reload. A wall screen whose connection is cut must say it is stale, then catch up

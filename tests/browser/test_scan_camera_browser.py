@@ -1,4 +1,4 @@
-"""The live camera in a real Chromium, on the phone's side (docs/decoding.md, issue #18).
+"""The live camera in a real Chromium, on the phone's side (docs/manual/decoding.md, issue #18).
 
 Chromium's fake camera plays a label (a .y4m file) into ``getUserMedia``. Chromium on Linux
 has no BarcodeDetector, and an init script deletes it anyway, so the frames are read by

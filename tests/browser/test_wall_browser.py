@@ -1,4 +1,5 @@
-"""The wall at a glance, in a real Chromium (issue 13 points 2–4; README "Wall mode on a TV").
+"""The wall at a glance, in a real Chromium (issue 13 points 2–4; docs/manual/supervisors.md,
+"Wall mode on a TV").
 
 What fits on a page at 1920×1080 and 1280×720 with the 64-bin demo and with 300 bins, that
 no text on a card is clipped, that the text read from 5 m is big enough, the "needs action

@@ -11,7 +11,7 @@ from kanban.domain.cards import CardAction as A
 from kanban.domain.cards import CardEvent as E
 from kanban.domain.cards import CardState as S
 
-# Written out independently of the module's table, from docs/spec.md §2.2.
+# Written out independently of the module's table, from docs/manual/spec.md §2.2.
 EXPECTED = {
     (S.STOCKED, E.LOW): (S.REPLENISH, A.ADD_LINE),
     (S.STOCKED, E.OK): (S.STOCKED, A.NONE),

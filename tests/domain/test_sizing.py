@@ -1,4 +1,4 @@
-"""Card sizing maths (docs/spec.md §2.4): demand per day, the formula, the advice."""
+"""Card sizing maths (docs/manual/spec.md §2.4): demand per day, the formula, the advice."""
 
 from __future__ import annotations
 

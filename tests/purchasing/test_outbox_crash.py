@@ -1,5 +1,5 @@
 """A server killed (SIGKILL, master and workers) after a scan committed an automatic email,
-then started again: the real SMTP server receives the draft exactly once (docs/spec.md §9:
+then started again: the real SMTP server receives the draft exactly once (docs/manual/spec.md §9:
 "follow-ups of a change across crashes: delivered exactly once")."""
 
 from __future__ import annotations

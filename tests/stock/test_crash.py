@@ -1,5 +1,5 @@
-"""A server that crashes mid-load loses and doubles nothing (docs/spec.md §9: "0 lost or doubled
-scans under concurrency, replays and restarts").
+"""A server that crashes mid-load loses and doubles nothing (docs/manual/spec.md §9: "0 lost or
+doubled scans under concurrency, replays and restarts").
 
 Clients behave as the scan page's outbox does: each scan has its own id and is sent again,
 with the same id, until the server answers. The server is killed (SIGKILL, master and

@@ -1,4 +1,4 @@
-"""The board page (docs/spec.md §4): both views, filters, what a card shows, the bin page."""
+"""The board page (docs/manual/spec.md §4): both views, filters, what a card shows, the bin page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the live camera needs from the server (docs/decoding.md): ``GET /api/resolve`` says
+"""What the live camera needs from the server (docs/manual/decoding.md): ``GET /api/resolve`` says
 whether a read code is a bin without changing anything, and the page gets the on-phone
 reader (zxing-wasm, vendored under static/) from this server, allowed by the CSP."""
 

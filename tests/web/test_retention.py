@@ -1,4 +1,5 @@
-"""Retention of the change feed (README "Retention of the change feed"): events older than
+"""Retention of the change feed (docs/manual/admins.md, "Retention of the change feed"):
+events older than
 ``KANBAN_EVENT_RETENTION_DAYS`` are pruned by ``kanban prune-events`` and by the outbox
 worker, and a client that would resume before the oldest event kept is told to reload."""
 

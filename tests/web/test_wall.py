@@ -1,4 +1,4 @@
-"""Wall mode (docs/spec.md §4): the display link, what the wall shows, and that it
+"""Wall mode (docs/manual/spec.md §4): the display link, what the wall shows, and that it
 changes nothing."""
 
 from __future__ import annotations

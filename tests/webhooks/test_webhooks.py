@@ -1,5 +1,5 @@
 """Webhooks against real HTTP receivers on loopback: signed JSON events, checked with the
-README's recipe; receivers that answer 500, hang, close the connection or redirect."""
+the manual's recipe; receivers that answer 500, hang, close the connection or redirect."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from kanban.stock.scanning import MoveResult, record_scan
 from kanban.webhooks import endpoints, reader, signing
 
 from ..outbox import deliveries, drain, read
-from ..webhook_receiver import CLOSE, ERROR, HANG, REDIRECT, Receiver, readme_verify
+from ..webhook_receiver import CLOSE, ERROR, HANG, REDIRECT, Receiver, manual_verify
 
 ANA = Actor(name="ana", station="Station 2", source="usb")
 HOUR = dt.timedelta(hours=1)
@@ -71,12 +71,12 @@ def test_a_flip_is_posted_signed_with_the_documented_body_and_headers(
     assert flip.headers["content-type"] == "application/json"
     assert flip.headers["kanban-event"] == "card.state_changed"
     assert flip.headers["kanban-event-id"] == event["id"]
-    assert all(h.verified for h in receiver.hits)  # README's recipe accepts every one
+    assert all(h.verified for h in receiver.hits)  # the manual's recipe accepts every one
     assert {d.status for d in deliveries(webhook_id=hook_id)} == {"delivered"}
 
 
-def test_the_readme_recipe_refuses_a_wrong_secret_a_changed_body_and_an_old_signature() -> None:
-    verify = readme_verify()
+def test_the_manual_recipe_refuses_a_wrong_secret_a_changed_body_and_an_old_signature() -> None:
+    verify = manual_verify()
     body, now = b'{"id":"1"}', int(time.time())
     good = signing.signature("whsec_right", now, body)
     assert verify("whsec_right", good, body)

@@ -74,7 +74,7 @@ def upgrade():
 
 
 #: The audit trail is append-only: the database refuses to change or delete it,
-#: whatever the code above it does (docs/decisions.md, "The audit trail").
+#: whatever the code above it does (docs/manual/decisions.md, "The audit trail").
 AUDIT_TABLES = ('audit_entries', 'audit_links')
 
 
