@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench bench-quick clean vendor
+.PHONY: demo test test-quick lint system-deps bench bench-quick clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The whole suite, as CI runs it; the 25 slowest tests and the time per package close the run.
 test: system-deps $(STAMP) lint
-	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider
+	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider --durations=25
+
+# The edit loop: lint, types, contracts and the SQLite tests that start no browser, server
+# or other process (docs/testing.md).
+test-quick: $(STAMP) lint
+	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider --durations=10 \
+	  -m "not browser and not server and not postgresql"
 
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/run.py

@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
+import inspect
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,9 +35,38 @@ from kanban.stock.scanning import record_scan
 
 from .pg import ThrowawayPostgres, free_port
 
+pytest_plugins = ["tests.timing"]
+
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]
 KANBAN = str(Path(sys.executable).with_name("kanban"))
+
+
+_STARTS_PROCESSES = re.compile(r"start_server\(|subprocess\.|Popen\(|\bKANBAN\b")
+
+
+@functools.cache
+def _starts_processes(func: Callable[..., Any]) -> bool:
+    try:
+        return bool(_STARTS_PROCESSES.search(inspect.getsource(func)))
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what ``make test-quick`` leaves out: tests on PostgreSQL (``postgresql``) and
+    tests whose function or fixtures start a server or another process (``server``)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("db_url") == "postgresql"
+        if on_pg or {"pg_server_url", "pg_database"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgresql)
+        funcs = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        if info is not None:
+            funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+        if any(f is not None and _starts_processes(f) for f in funcs):
+            item.add_marker(pytest.mark.server)
 
 
 def _migrate(url: str, instance: Path) -> None:
