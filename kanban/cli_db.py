@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask import Flask
+from flask.cli import ScriptInfo
 from flask_migrate import cli as migrate_cli
 
 from .cli_common import fail
@@ -133,10 +133,9 @@ def _first_line(exc: BaseException) -> str:
 @click.option(
     "--no-backup", is_flag=True, help="Do not write the backup that precedes a migration."
 )
-@with_appcontext
 def db_upgrade(no_backup: bool) -> None:
     """Migrate the database to the newest schema, after a verified backup (keeps all data)."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     with app.app_context():
         before = schema_state(app)
     upgrade_database(app, backup=not no_backup)

@@ -116,14 +116,18 @@ def _sqlite_backup(source: Path, target: Path) -> Saved:
             src.execute("PRAGMA busy_timeout=30000")
             src.backup(dst)
             # Verified on the copy itself: what is counted is what was saved.
-            check = [r[0] for r in dst.execute("PRAGMA integrity_check")]
+            try:
+                check = [r[0] for r in dst.execute("PRAGMA integrity_check")]
+                if check == ["ok"]:
+                    bins, movements, last = dst.execute(_SUMMARY).fetchone()
+            except sqlite3.DatabaseError as exc:
+                check = [str(exc)]
             if check != ["ok"]:
                 raise ServiceError(
                     "backup_unverified",
                     "The copy failed SQLite's integrity check and was deleted: "
                     + "; ".join(check[:5]),
                 )
-            bins, movements, last = dst.execute(_SUMMARY).fetchone()
         part.replace(target)
     finally:
         part.unlink(missing_ok=True)
@@ -154,13 +158,13 @@ def _pg_env(url: sa.URL) -> Iterator[tuple[str, dict[str, str]]]:
         yield without.render_as_string(hide_password=False), env
 
 
-def _pg_dump(url: sa.URL, target: Path, snapshot: str | None = None) -> None:
+def pg_dump(url: sa.URL, target: Path, snapshot: str | None = None) -> None:
     """``pg_dump`` in custom format to ``target`` (owner-only), of ``snapshot`` if given."""
-    pg_dump = _tool("pg_dump")
+    program = _tool("pg_dump")
     _private(target)
     with _pg_env(url) as (dsn, env):
         # The arguments are ours: the pg_dump path and the database URL without password.
-        args = [pg_dump, "--format=custom", f"--file={target}"]
+        args = [program, "--format=custom", f"--file={target}"]
         if snapshot:
             args.append(f"--snapshot={snapshot}")
         subprocess.run([*args, dsn], check=True, env=env)  # noqa: S603
@@ -189,7 +193,7 @@ def _pg_backup(url: sa.URL, target: Path) -> Saved:
             # The counts and pg_dump read one snapshot: the summary is what the dump holds.
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
             bins, movements, last = conn.exec_driver_sql(_SUMMARY).one()
-            _pg_dump(url, part, snapshot)
+            pg_dump(url, part, snapshot)
             conn.rollback()
         verify_dump(part)
         part.replace(target)
