@@ -159,11 +159,15 @@ def fix_codes(dry_run: bool) -> None:
 def backup(path: Path) -> None:
     """Write a verified, consistent copy of the database to PATH while the app runs; refuse
     when no site is configured here (nothing is created)."""
-    url, zone_name = _site_for_backup()
     try:
+        url, zone_name = _site_for_backup()
         saved = backup_service.backup(url, path)
     except ServiceError as exc:
         fail(exc.message)
+    except ValueError as exc:  # a setting out of range (KANBAN_TIMEZONE, say)
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"Cannot write the backup to {path}: {exc.strerror or exc}. Nothing was written.")
     click.echo(f"Backup written to {saved.path}: {describe(saved, zone_name)}")
 
 
