@@ -117,6 +117,12 @@ def _backup_before(app: Flask, state: SchemaState) -> None:
         saved = backup_service.backup(app.config["SQLALCHEMY_DATABASE_URI"], target)
     except ServiceError as exc:
         fail(f"The backup before the upgrade failed, so nothing was migrated: {exc.message}")
+    except OSError as exc:
+        fail(
+            f"The backup before the upgrade could not be written to {target} "
+            f"({exc.strerror or exc}), so nothing was migrated. Use --no-backup after a "
+            "backup of your own."
+        )
     click.echo(
         f"Backup before the upgrade written to {saved.path}: "
         f"{describe(saved, app.config['TIMEZONE'])}",
