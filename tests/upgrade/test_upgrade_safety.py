@@ -153,3 +153,28 @@ def test_serve_backs_up_an_old_database_before_it_migrates(tmp_path: Path) -> No
     assert len(backups) == 1
     assert _revision(f"sqlite:///{backups[0]}") == FIRST
     assert _revision(url) == HEAD
+
+
+def test_a_backup_that_fails_its_check_stops_the_upgrade_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    url = load_sqlite("703b8b3996a7", site / "kanban.db")
+    with sqlite3.connect(site / "kanban.db") as con:
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute(
+            "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'movements'"
+        ).fetchone()[0]
+    with (site / "kanban.db").open("r+b") as raw:  # an index page damaged on disk
+        raw.seek((root - 1) * page_size)
+        raw.write(b"\x07" * page_size)
+
+    with pytest.raises(SystemExit):
+        upgrade_database(_app(url, site))
+
+    said = capsys.readouterr().err
+    assert "The backup before the upgrade failed, so nothing was migrated" in said
+    assert "integrity check" in said
+    assert _revision(url) == "703b8b3996a7"
+    assert not list(site.glob("*before-upgrade*"))
