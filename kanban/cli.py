@@ -12,12 +12,13 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from . import config, create_app
 from .barcodes.decode import engines_status
 from .cli_common import cli_actor, fail
 from .cli_data import prune_events, seed_load
+from .cli_db import describe, upgrade_database
 from .cli_labels import labels
 from .cli_outbox import webhook, worker
 from .cli_users import create_user, token
@@ -32,25 +33,6 @@ from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
 from .ops.worker import make_drainer
 from .stock import check as ledger
-
-
-def upgrade_database(app: Flask) -> None:
-    """Create or migrate the database to the newest schema (keeps all data); refuse to go on
-    while bins have codes that today's rules refuse (they would be confused in URLs)."""
-    from flask_migrate import upgrade
-
-    Path(app.config["INSTANCE_PATH"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-    with app.app_context():
-        upgrade()
-        bad = bins_service.invalid_codes()
-        db.session.rollback()
-    if bad:
-        shown = ", ".join(repr(c) for c in bad[:20]) + (" …" if len(bad) > 20 else "")
-        fail(
-            f"{len(bad)} bin code(s) break the rules for codes (no empty, '.' or '..' "
-            f"part between '/'): {shown}. Run `kanban fix-codes --dry-run` to see the new "
-            "codes, then `kanban fix-codes` to rename them (and print their labels again)."
-        )
 
 
 @click.group(
@@ -174,14 +156,30 @@ def fix_codes(dry_run: bool) -> None:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@with_appcontext
 def backup(path: Path) -> None:
-    """Write a consistent copy of the database to PATH while the app runs."""
+    """Write a verified, consistent copy of the database to PATH while the app runs; refuse
+    when no site is configured here (nothing is created)."""
     try:
-        target = backup_service.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+        url, zone_name = _site_for_backup()
+        saved = backup_service.backup(url, path)
     except ServiceError as exc:
         fail(exc.message)
-    click.echo(f"Backup written to {target}")
+    except ValueError as exc:  # a setting out of range (KANBAN_TIMEZONE, say)
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"Cannot write the backup to {path}: {exc.strerror or exc}. Nothing was written.")
+    click.echo(f"Backup written to {saved.path}: {describe(saved, zone_name)}")
+
+
+def _site_for_backup() -> tuple[str, str]:
+    # Building the app would create the instance folder and an empty SQLite file, which a
+    # backup run in the wrong folder must not do: the console script reads the settings
+    # alone. An app handed in ready-made (the test runner) is used as it is.
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is not None and info.create_app not in (None, create_app):
+        app = info.load_app()
+        return app.config["SQLALCHEMY_DATABASE_URI"], app.config["TIMEZONE"]
+    return config.site_database_url(), config.site_timezone()
 
 
 def _run_server(

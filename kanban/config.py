@@ -128,6 +128,18 @@ def default_instance_path() -> Path:
     return Path(_env("KANBAN_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
 
 
+def site_database_url() -> str:
+    """The site's database as the commands find it, without building the app (which would
+    create the instance folder and an empty SQLite file): ``KANBAN_DATABASE_URL``, else
+    ``kanban.db`` in the instance folder."""
+    return database_url_from_env() or f"sqlite:///{default_instance_path() / 'kanban.db'}"
+
+
+def site_timezone() -> str:
+    """The site's clock (``KANBAN_TIMEZONE`` or the server's zone), without the app."""
+    return _timezone()
+
+
 def _secret_key(instance: Path) -> str:
     """Read the generated secret, creating it on the first start."""
     key_file = instance / "secret_key"

@@ -15,15 +15,32 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from kanban import create_app
+from kanban.cli_db import upgrade_database
 from kanban.extensions import db
 
 from .conftest import KANBAN, start_server, stop_server
+from .upgrade.releases import load_sqlite
 
 
 def test_models_match_the_migrations(app: Flask) -> None:
     with db.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diffs == []
+
+
+def test_after_an_upgrade_the_apps_connections_check_foreign_keys_again(tmp_path: Path) -> None:
+    # The migrations run with foreign keys off on SQLite; the connection they used goes
+    # back to the app's pool and must enforce them again.
+    url = load_sqlite("9fcb6c4a2ece", tmp_path / "kanban.db")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path)})
+    upgrade_database(app, backup=False)
+    with app.app_context():
+        for _ in range(app.extensions["sqlalchemy"].engines[None].pool.size() + 1):
+            with db.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE movements SET bin_id = 999999 WHERE id = 1")
+        db.engine.dispose()
 
 
 @pytest.mark.slow

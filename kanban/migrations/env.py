@@ -1,110 +1,111 @@
+"""Alembic's environment: every migration of one upgrade runs in one transaction.
+
+SQLite: foreign keys are switched off on the migration's connection *before* BEGIN (the
+pragma is a no-op inside a transaction), because batch migrations rebuild a table (copy,
+``DROP TABLE``, rename) and the drop of a referenced table would fail or cascade with them
+on. Before the commit, ``PRAGMA foreign_key_check`` must find no row that breaks a foreign
+key; otherwise the whole upgrade rolls back and the database is as it was.
+PostgreSQL has transactional DDL: the same single transaction, checked by the database.
+"""
+
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
+from alembic import context
 from flask import current_app
 
-from alembic import context
-
-# this is the Alembic Config object, which provides
-# access to the values within the .ini file in use.
 config = context.config
-
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
-logger = logging.getLogger('alembic.env')
+logger = logging.getLogger("alembic.env")
 
 
-def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.engine
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+class ForeignKeyViolation(Exception):
+    """Rows that break a foreign key after the migrations (the upgrade is rolled back)."""
 
 
-def get_engine_url():
-    try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
-    except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+def get_engine() -> sa.Engine:
+    """The app's engine (its connections carry the app's pragmas and BEGIN)."""
+    return current_app.extensions["migrate"].db.engine
 
 
-# add your model's MetaData object here
-# for 'autogenerate' support
-# from myapp import mymodel
-# target_metadata = mymodel.Base.metadata
-config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db = current_app.extensions['migrate'].db
-
-# other values from the config, defined by the needs of env.py,
-# can be acquired:
-# my_important_option = config.get_main_option("my_important_option")
-# ... etc.
+config.set_main_option(
+    "sqlalchemy.url", get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
+)
+target_db = current_app.extensions["migrate"].db
 
 
-def get_metadata():
-    if hasattr(target_db, 'metadatas'):
+def get_metadata() -> sa.MetaData:
+    """The models' metadata, for autogenerate."""
+    if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
 
 
-def run_migrations_offline():
-    """Run migrations in 'offline' mode.
-
-    This configures the context with just a URL
-    and not an Engine, though an Engine is acceptable
-    here as well.  By skipping the Engine creation
-    we don't even need a DBAPI to be available.
-
-    Calls to context.execute() here emit the given string to the
-    script output.
-
-    """
-    url = config.get_main_option("sqlalchemy.url")
+def run_migrations_offline() -> None:
+    """Write the migrations' SQL instead of running it (``--sql``)."""
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=get_metadata(),
+        literal_binds=True,
     )
-
     with context.begin_transaction():
         context.run_migrations()
 
 
-def run_migrations_online():
-    """Run migrations in 'online' mode.
+def _driver(connection: sa.Connection):  # noqa: ANN202 - the DB-API connection
+    # The DB-API connection itself: a statement on it does not make SQLAlchemy begin.
+    return connection.connection.driver_connection
 
-    In this scenario we need to create an Engine
-    and associate a connection with the context.
 
-    """
+def check_foreign_keys(connection: sa.Connection) -> None:
+    """Raise :class:`ForeignKeyViolation` naming the rows ``PRAGMA foreign_key_check``
+    reports (SQLite)."""
+    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if rows:
+        shown = ", ".join(f"{table} row {rowid} → {parent}" for table, rowid, parent, _ in rows[:10])
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        raise ForeignKeyViolation(
+            f"{len(rows)} row(s) refer to rows that do not exist: {shown}{more}"
+        )
 
-    # this callback is used to prevent an auto-migration from being generated
-    # when there are no changes to the schema
-    # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, 'autogenerate', False):
+
+def run_migrations_online() -> None:
+    """Run the pending migrations on the app's database, all in one transaction."""
+
+    def process_revision_directives(context, revision, directives) -> None:  # noqa: ANN001
+        # No empty migration from autogenerate when nothing changed.
+        if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
             if script.upgrade_ops.is_empty():
                 directives[:] = []
-                logger.info('No changes in schema detected.')
+                logger.info("No changes in schema detected.")
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
-
-        with context.begin_transaction():
-            context.run_migrations()
+    with get_engine().connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _driver(connection).execute("PRAGMA foreign_keys=OFF")
+        try:
+            # Begun before Alembic is configured, so that Alembic runs every migration in
+            # this transaction (it would otherwise commit after each one on SQLite).
+            with connection.begin():
+                if sqlite and not _driver(connection).in_transaction:
+                    # pysqlite opens no transaction before DDL by itself; the app's engine
+                    # emits BEGIN, and an engine without that hook gets it here.
+                    _driver(connection).execute("BEGIN")
+                context.configure(
+                    connection=connection, target_metadata=get_metadata(), **conf_args
+                )
+                context.run_migrations()
+                if sqlite:
+                    check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _driver(connection).execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

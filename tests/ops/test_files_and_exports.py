@@ -122,9 +122,10 @@ def test_the_instance_folder_and_sqlite_database_are_created_owner_only(
 def test_a_sqlite_backup_is_owner_only(tmp_path: Path, loose_umask: None) -> None:
     source = tmp_path / "src.db"
     with sqlite3.connect(source) as conn:
-        conn.execute("CREATE TABLE t (x)")
-    target = backup.backup(f"sqlite:///{source}", tmp_path / "out" / "b.db")
-    assert mode(target) == 0o600
+        conn.execute("CREATE TABLE bins (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE movements (id INTEGER PRIMARY KEY, created_at DATETIME)")
+    saved = backup.backup(f"sqlite:///{source}", tmp_path / "out" / "b.db")
+    assert mode(saved.path) == 0o600
 
 
 FAKE_PG_DUMP = """#!{python}
@@ -153,7 +154,8 @@ def test_pg_dump_gets_the_password_in_a_private_passfile_never_in_argv(
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("PGPASSWORD", "leaked-from-env")
     url = "postgresql+psycopg://kanban:s3cr%3At:pw@db.example:5433/kanban?sslmode=require"
-    target = backup.backup(url, tmp_path / "b.dump")
+    target = tmp_path / "b.dump"
+    backup.pg_dump(sa.make_url(url), target)
     record = json.loads(log.read_text())
     assert not any("s3cr" in arg for arg in record["argv"]), record["argv"]
     assert any("db.example:5433/kanban" in arg for arg in record["argv"])
