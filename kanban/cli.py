@@ -212,9 +212,8 @@ def _run_server(
                 "certfile": certfile,
                 "keyfile": keyfile,
             }
-            # gunicorn 25.1+ opens a control socket under $XDG_RUNTIME_DIR or ~/.gunicorn:
-            # nothing here uses it, a service's home is read-only (ProtectSystem=strict),
-            # and two servers on one machine would share the one path.
+            # No gunicorn control socket (25.1+): unused, a service's home is read-only,
+            # and two servers on one machine would share its one path (~/.gunicorn).
             if "control_socket_disable" in self.cfg.settings:
                 options["control_socket_disable"] = True
             for key, value in options.items():
