@@ -35,6 +35,7 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core import feed as events
+from ..core import outage
 from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
@@ -163,6 +164,11 @@ def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[st
             if _client_gone(sock):
                 return
             time.sleep(poll)
+    except Exception as exc:
+        kind = outage.unavailable(exc)
+        if kind is None:
+            raise
+        outage.noticed(kind, "the live stream")  # ended: the client comes back after retry
     finally:
         db.session.remove()
 
