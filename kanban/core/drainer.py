@@ -132,14 +132,15 @@ class AdvisoryLock(LeaderLock):
             return False
         try:
             self._conn.scalar(sa.select(1))
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:  # (a connection cut by a restart: invalidated)
             return False
         return True
 
     def release(self) -> None:
         if self._conn is not None:
-            # If the connection is gone, so is the lock.
-            with contextlib.suppress(sa.exc.DBAPIError):
+            # If the connection is gone, so is the lock (and, once invalidated, it refuses
+            # statements with an SQLAlchemyError that is no DBAPIError).
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._conn.scalar(sa.select(sa.func.pg_advisory_unlock(LEADER_LOCK_KEY)))
             self._conn.close()
             self._conn = None

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, render_template, request, url_for
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -139,9 +139,10 @@ def unavailable_answer(kind: str, exc: BaseException) -> tuple[Any, int, dict[st
     if _wants_json(page_by_default=True):
         body = jsonify(error={"code": "database_unavailable", "message": UNAVAILABLE_MESSAGE})
         return body, 503, headers
-    html = render_template(
-        "errors/unavailable.html", message=UNAVAILABLE_MESSAGE, retry=outage.RETRY_AFTER
-    )
+    # Straight from the template: render_template would run the context processors, and
+    # Flask-Login's looks up the user in the database.
+    page = current_app.jinja_env.get_template("errors/unavailable.html")
+    html = page.render(message=UNAVAILABLE_MESSAGE, request=request, url_for=url_for)
     return html, 503, headers
 
 
