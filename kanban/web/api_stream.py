@@ -40,6 +40,7 @@ from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp
+from .errors import end_session
 from .security import TokenPrincipal, requires
 
 POLL_SECONDS = 0.25
@@ -170,7 +171,7 @@ def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[st
             raise
         outage.noticed(kind, "the live stream")  # ended: the client comes back after retry
     finally:
-        db.session.remove()
+        end_session()
 
 
 @bp.get("/events/stream")

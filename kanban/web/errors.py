@@ -130,12 +130,25 @@ def _rollback() -> None:
         db.session.rollback()
 
 
+def end_session() -> None:
+    """Remove the request's session; when the database went away during the request, its
+    connection cannot even roll back, and that is no error of the request (the outage is
+    logged where it is met)."""
+    try:
+        db.session.remove()
+    except Exception as exc:
+        kind = outage.unavailable(exc)
+        if kind is None:
+            raise
+        outage.noticed(kind, f"{request.method} {request.path}" if request else "a stream")
+
+
 def unavailable_answer(kind: str, exc: BaseException) -> tuple[Any, int, dict[str, str]]:
     """The 503 of a request refused while the database cannot serve (module docstring)."""
     _rollback()
     outage.drop_stale(db.engine, exc)
     outage.refused(kind, f"{request.method} {request.path}")
-    headers = {"Retry-After": str(outage.RETRY_AFTER)}
+    headers = {"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"}
     if _wants_json(page_by_default=True):
         body = jsonify(error={"code": "database_unavailable", "message": UNAVAILABLE_MESSAGE})
         return body, 503, headers

@@ -20,10 +20,12 @@ from kanban import create_app
 from kanban.auth import users as auth_service
 from kanban.extensions import db
 from kanban.masterdata import bins as catalog
-from kanban.models import Movement
+from kanban.models import Event, Movement
+from kanban.webhooks import endpoints
 
 from ..conftest import _migrate, start_server, stop_server
 from ..pg import ThrowawayPostgres
+from ..webhook_receiver import Receiver
 
 BINS = ("P-1", "P-2", "P-3")
 
@@ -38,8 +40,9 @@ def postgres() -> Iterator[ThrowawayPostgres]:
         pg.stop()
 
 
-def prepare(url: str, instance: Path) -> str:
-    """The site: three bins, a supervisor; returns an operator device's token."""
+def prepare(url: str, instance: Path, hook_url: str) -> str:
+    """The site: three bins, a supervisor, a webhook endpoint; returns an operator device's
+    token."""
     _migrate(url, instance)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
@@ -57,6 +60,8 @@ def prepare(url: str, instance: Path) -> str:
                 supplier_email="orders@acme.example",
             )
         auth_service.create_user("sue", "password-sue", "supervisor")
+        db.session.commit()  # (the endpoint starts after the feed's head: committed first)
+        endpoints.add(hook_url, ["bin.changed"], by="admin")
         _, token = auth_service.create_token("handheld", "operator")
         db.session.commit()
         db.engine.dispose()
@@ -121,7 +126,8 @@ def test_postgresql_stopped_and_started_under_load_answers_503_then_serves_again
 ) -> None:
     url = postgres.url
     instance = tmp_path / "instance"
-    token = prepare(url, instance)
+    receiver = Receiver().__enter__()
+    token = prepare(url, instance, receiver.url)
     server = start_server(url, instance, workers=2, threads=8)
     try:
         with Load(server.url, token) as load:
@@ -141,8 +147,14 @@ def test_postgresql_stopped_and_started_under_load_answers_503_then_serves_again
                     again = s.post(f"{server.url}/api/scans", json=body, timeout=60)
                     assert again.status_code in (200, 201)
                     load.scans[scan_id] = again.status_code
+        # The outbox worker came through too: the endpoint gets every card event
+        events = len(load.scans)
+        deadline = time.monotonic() + 120
+        while len({h.json()["id"] for h in receiver.hits}) < events and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         stop_server(server)
+        receiver.__exit__()
     log = server.log.read_text()
     statuses = {status for _what, status, _retry, _at in load.answers}
     assert statuses <= {200, 201, 503}, log[log.find("Traceback") - 300 :][:6000]
@@ -163,6 +175,7 @@ def test_postgresql_stopped_and_started_under_load_answers_503_then_serves_again
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
+        feed = set(db.session.scalars(sa.select(Event.id).where(Event.kind == "bin.changed")))
         booked = list(
             db.session.scalars(
                 sa.select(Movement.scan_id).where(Movement.scan_id.in_(list(load.scans)))
@@ -172,5 +185,7 @@ def test_postgresql_stopped_and_started_under_load_answers_503_then_serves_again
     acknowledged = {scan_id for scan_id, status in load.scans.items() if status in (200, 201)}
     assert acknowledged == set(load.scans)  # every scan was answered in the end
     assert sorted(booked) == sorted(acknowledged)  # each booked once: none lost, none twice
+    delivered = {int(h.json()["id"].split("-")[0]) for h in receiver.hits}
+    assert delivered == {i for i in feed if i >= min(delivered)} and len(delivered) >= events
     result = app.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 0, result.output
