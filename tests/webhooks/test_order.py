@@ -1,15 +1,20 @@
 """An endpoint gets its card events in feed order, whatever the number of server processes
-and delivery threads: a real `kanban serve --workers 4`, scans from several threads, and a
-real receiver on loopback."""
+and delivery threads: a real `kanban serve --workers 4` (or servers without the worker and a
+`kanban worker --threads 8` beside them), scans from several threads, and a real receiver on
+loopback."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests as http
 import sqlalchemy as sa
 from flask import Flask
@@ -19,7 +24,7 @@ from kanban.extensions import db
 from kanban.models import Event
 from kanban.webhooks import endpoints
 
-from ..conftest import start_server, stop_server
+from ..conftest import KANBAN, ROOT, start_server, stop_server
 from ..webhook_receiver import Receiver
 
 #: The order of the two webhook events one feed event makes.
@@ -34,7 +39,22 @@ def feed_position(event_id: str) -> tuple[int, int]:
     return int(feed_id), RANK[kind]
 
 
-def test_an_endpoint_gets_every_card_event_once_in_feed_order_from_four_processes(
+def start_worker(db_url: str, instance: Path) -> subprocess.Popen[bytes]:
+    """``kanban worker --threads 8`` beside the servers, as a site with ``--no-worker`` runs."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        "KANBAN_DATABASE_URL": db_url,
+        "KANBAN_INSTANCE_PATH": str(instance),
+        "KANBAN_SECRET_KEY": "test-secret",
+    }
+    log = (instance / "worker.log").open("wb")
+    return subprocess.Popen([KANBAN, "worker", "--threads", "8"], env=env, stdout=log, stderr=log)
+
+
+@pytest.mark.parametrize("delivered_by", ["serve --workers 4", "kanban worker"])
+def test_an_endpoint_gets_every_card_event_once_in_feed_order_from_many_processes(
+    delivered_by: str,
     app: Flask,
     db_url: str,
     instance: Path,
@@ -48,7 +68,12 @@ def test_an_endpoint_gets_every_card_event_once_in_feed_order_from_four_processe
     with Receiver() as receiver:
         hook, receiver.secret = endpoints.add(receiver.url, None, by="admin")
         db.session.commit()
-        server = start_server(db_url, instance, workers=4, threads=8)
+        worker = None
+        if delivered_by == "kanban worker":
+            server = start_server(db_url, instance, workers=2, extra_args=("--no-worker",))
+            worker = start_worker(db_url, instance)
+        else:
+            server = start_server(db_url, instance, workers=4, threads=8)
         try:
             with http.Session() as s, ThreadPoolExecutor(6) as pool:
                 s.headers["Authorization"] = f"Bearer {token}"
@@ -77,6 +102,9 @@ def test_an_endpoint_gets_every_card_event_once_in_feed_order_from_four_processe
             time.sleep(1)  # anything more (a duplicate) would arrive now
         finally:
             stop_server(server)
+            if worker is not None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(30)
     got = [feed_position(h.json()["id"]) for h in receiver.hits]
     inversions = [(a, b) for a, b in zip(got, got[1:], strict=False) if b <= a]
     assert inversions == [], f"{len(inversions)} out of order of {len(got)}"
