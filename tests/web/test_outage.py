@@ -24,8 +24,10 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 @pytest.fixture(autouse=True)
-def no_outage_before() -> None:
+def no_outage_before() -> Iterator[None]:
     outage.ended()  # another test's outage in this process is not this one's
+    yield
+    outage.ended()  # nor this one another's
 
 
 @pytest.fixture

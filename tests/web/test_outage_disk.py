@@ -58,8 +58,10 @@ def instance(disk: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def no_outage_before() -> None:
+def no_outage_before() -> Iterator[None]:
     outage.ended()  # another test's outage in this process is not this one's
+    yield
+    outage.ended()  # nor this one another's
 
 
 def fill(disk: Path) -> Path:
