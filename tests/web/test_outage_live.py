@@ -88,6 +88,7 @@ class Load:
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.scanning, args=(n,)) for n in range(2)]
         self.threads.append(threading.Thread(target=self.browsing, args=(logged_in(url),)))
+        self.threads.append(threading.Thread(target=self.following))
 
     def record(self, what: str, resp: http.Response) -> None:
         self.answers.append((what, resp.status_code, resp.headers.get("Retry-After"), time.time()))
@@ -109,6 +110,21 @@ class Load:
         while not self.stop.is_set():
             self.record("board", s.get(f"{self.url}/board", timeout=60))
             time.sleep(0.05)
+
+    def following(self) -> None:
+        """The live stream, as a board keeps it open: reconnecting whenever it ends."""
+        with http.Session() as s:
+            s.headers["Authorization"] = f"Bearer {self.token}"
+            while not self.stop.is_set():
+                try:
+                    with s.get(f"{self.url}/api/events/stream", stream=True, timeout=(5, 2)) as r:
+                        self.record("stream", r)
+                        for _line in r.iter_lines():
+                            if self.stop.is_set():
+                                break
+                except http.RequestException:  # (no event for 2 s, or the stream ended)
+                    pass
+                self.stop.wait(0.5)
 
     def __enter__(self) -> Load:
         for t in self.threads:
@@ -161,7 +177,8 @@ def test_postgresql_stopped_and_started_under_load_answers_503_then_serves_again
     refused = [a for a in load.answers if a[1] == 503]
     assert refused, "the outage was not felt"
     assert all(retry is not None and int(retry) > 0 for _w, _s, retry, _at in refused)
-    assert {what for what, *_rest in refused} == {"scan", "board"}
+    assert {what for what, *_rest in refused} >= {"scan", "board"}
+    assert {status for what, status, *_rest in load.answers if what == "stream"} >= {200}
     assert all(down_at - 1 <= at <= up_at + 10 for *_rest, at in refused)
     last_scans = [
         status for what, status, _r, at in load.answers if what == "scan" and at > up_at + 4
