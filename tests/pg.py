@@ -61,6 +61,11 @@ class ThrowawayPostgres:
             check=True,
             **quiet,
         )
+        return self.resume()
+
+    def resume(self) -> ThrowawayPostgres:
+        """Start the server again on its data and port (after :meth:`pause`)."""
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
         fsync = "on" if self.durable else "off"
         opts = f"-p {self.port} -k {self.dir} -h 127.0.0.1 -c fsync={fsync} -c max_connections=200"
         subprocess.run(
@@ -68,7 +73,7 @@ class ThrowawayPostgres:
                 [
                     str(PG_BIN / "pg_ctl"),
                     "-D",
-                    str(data),
+                    str(self.dir / "data"),
                     "-o",
                     opts,
                     "-l",
@@ -87,6 +92,18 @@ class ThrowawayPostgres:
                     return self
             time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not start")
+
+    def pause(self) -> None:
+        """Stop the server as an admin's restart does (its connections are cut), keeping its
+        data and port for :meth:`resume`."""
+        subprocess.run(
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "stop"]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
 
     def stop(self) -> None:
         """Stop the server and delete its files."""

@@ -15,20 +15,47 @@ from ..models import Delivery, Webhook, utcnow
 from .outbox import Job
 from .tx import begin_write, conn
 
-_busy = sa.orm.aliased(Delivery)
-#: The oldest due delivery whose webhook endpoint has none under way: one endpoint
-#: gets one delivery at a time, so a slow one holds one worker thread, not all.
+_other = sa.orm.aliased(Delivery)
+#: An endpoint's deliveries go one at a time and strictly oldest first: a delivery may go
+#: only when none of its endpoint's is under way and none older waits (a later one never
+#: overtakes an earlier one that waits for a retry or was put back).
+_HEAD_OF_ENDPOINT = ~sa.exists().where(
+    _other.webhook_id == Delivery.webhook_id,
+    sa.or_(
+        _other.status == DeliveryStatus.SENDING,
+        sa.and_(_other.status == DeliveryStatus.PENDING, _other.id < Delivery.id),
+    ),
+)
+_DUE_WHERE = (
+    Delivery.status == DeliveryStatus.PENDING,
+    Delivery.due_at <= sa.bindparam("now"),
+)
+#: The oldest due delivery that may go now (a plain read: is there anything to do?).
 _DUE = (
-    sa.select(Delivery.id)
-    .where(
-        Delivery.status == DeliveryStatus.PENDING,
-        Delivery.due_at <= sa.bindparam("now"),
-        ~sa.exists().where(
-            _busy.webhook_id == Delivery.webhook_id, _busy.status == DeliveryStatus.SENDING
-        ),
-    )
+    sa.select(Delivery.id, Delivery.webhook_id)
+    .where(*_DUE_WHERE, sa.or_(Delivery.webhook_id.is_(None), _HEAD_OF_ENDPOINT))
     .order_by(Delivery.due_at, Delivery.id)
     .limit(1)
+)
+#: The oldest due email, locked; one another worker holds is skipped.
+_DUE_EMAIL = (
+    sa.select(Delivery.id)
+    .where(*_DUE_WHERE, Delivery.webhook_id.is_(None))
+    .order_by(Delivery.due_at, Delivery.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+#: The endpoint of the oldest due delivery at the head of its endpoint's queue, with the
+#: endpoint's row locked: the lock, not the delivery rows, decides who claims for an
+#: endpoint, so a worker never takes a later delivery while another holds an earlier one.
+#: An endpoint another worker is claiming for is skipped.
+_DUE_ENDPOINT = (
+    sa.select(Webhook.id)
+    .join(Delivery, Delivery.webhook_id == Webhook.id)
+    .where(*_DUE_WHERE, _HEAD_OF_ENDPOINT)
+    .order_by(Delivery.due_at, Delivery.id)
+    .limit(1)
+    .with_for_update(of=Webhook, skip_locked=True)
 )
 
 
@@ -63,18 +90,19 @@ def _job(row: sa.Row[Any]) -> Job:
     )
 
 
-def _endpoint_busy(webhook_id: int) -> bool:
-    """Under the endpoint's row lock: is one of its deliveries under way? (On PostgreSQL
-    two workers can pick two of its deliveries at once; the lock decides.)"""
-    db.session.execute(sa.select(Webhook.id).where(Webhook.id == webhook_id).with_for_update())
-    return (
-        db.session.scalar(
-            sa.select(Delivery.id)
-            .where(Delivery.webhook_id == webhook_id, Delivery.status == DeliveryStatus.SENDING)
-            .limit(1)
-        )
-        is not None
-    )
+def _endpoint_queue(webhook_id: int, now: dt.datetime, n: int) -> list[int]:
+    """Under the endpoint's row lock: its next ``n`` deliveries in order, up to the first
+    one not due yet; none while one of its deliveries is under way. (Read afresh: the lock
+    may have been waited for while another worker claimed and committed.)"""
+    rows = db.session.execute(_QUEUE, {"hook": webhook_id, "n": n}).all()
+    if any(row.status == DeliveryStatus.SENDING for row in rows):
+        return []
+    ids = []
+    for row in rows:
+        if row.due_at > now:
+            break
+        ids.append(row.id)
+    return ids
 
 
 def claim_next(now: dt.datetime) -> Job | None:
@@ -83,19 +111,16 @@ def claim_next(now: dt.datetime) -> Job | None:
     return jobs[0] if jobs else None
 
 
-_NEXT_OF_ENDPOINT = (
-    sa.select(Delivery.id)
+#: An endpoint's deliveries under way (first) and waiting, oldest first.
+_QUEUE = (
+    sa.select(Delivery.id, Delivery.status, Delivery.due_at)
     .where(
         Delivery.webhook_id == sa.bindparam("hook"),
-        Delivery.status == DeliveryStatus.PENDING,
-        Delivery.due_at <= sa.bindparam("now"),
-        Delivery.id != sa.bindparam("first"),
+        Delivery.status.in_((DeliveryStatus.SENDING, DeliveryStatus.PENDING)),
     )
-    .order_by(Delivery.due_at, Delivery.id)
+    .order_by(Delivery.status != DeliveryStatus.SENDING, Delivery.id)
     .limit(sa.bindparam("n"))
-    .with_for_update(skip_locked=True)
 )
-_WEBHOOK_OF = sa.select(Delivery.webhook_id).where(Delivery.id == sa.bindparam("id"))
 #: Marks the claimed deliveries as being sent, in one statement (Core: a batch of 50 as
 #: ORM objects held the write lock about ten times longer).
 _TAKE = (
@@ -107,30 +132,29 @@ _TAKE = (
 
 
 def claim(now: dt.datetime, batch: int = 1) -> list[Job]:
-    """Claim the oldest due delivery and commit; when it is a webhook's, also up to
-    ``batch - 1`` more of the same endpoint's due deliveries, oldest first (they are
-    posted one after the other on one claim). Returns [] when none is due.
+    """Claim the oldest due delivery and commit; when it is a webhook's, the oldest due of
+    its endpoint, and up to ``batch - 1`` more of the same endpoint's in order, stopping at
+    the first one not due (they are posted one after the other on one claim). Returns []
+    when none is due, or another worker was quicker.
 
-    Nothing is locked while nothing is due: the check is a plain read.
+    An endpoint's deliveries are claimed under its row's lock and strictly oldest first, so
+    it gets them in the order they were written. Nothing is locked while nothing is due:
+    the check is a plain read.
     """
-    if db.session.execute(_DUE, {"now": now}).first() is None:
+    first = db.session.execute(_DUE, {"now": now}).first()
+    if first is None:
         db.session.rollback()
         return []
     begin_write()
-    found = db.session.execute(_DUE.with_for_update(skip_locked=True), {"now": now}).first()
-    if found is None:  # another worker was quicker
+    if first.webhook_id is None:
+        ids = list(db.session.scalars(_DUE_EMAIL, {"now": now}).all())
+    else:
+        webhook_id = db.session.scalar(_DUE_ENDPOINT, {"now": now})
+        ids = [] if webhook_id is None else _endpoint_queue(webhook_id, now, max(1, batch))
+    rows = conn().execute(_TAKE, {"ids": ids, "at": utcnow()}).all() if ids else []
+    if not rows:  # another worker was quicker
         db.session.rollback()
         return []
-    ids = [found[0]]
-    webhook_id = db.session.scalar(_WEBHOOK_OF, {"id": found[0]})
-    if webhook_id is not None:
-        if _endpoint_busy(webhook_id):
-            db.session.rollback()  # another worker just took one of this endpoint's
-            return []
-        if batch > 1:
-            params = {"hook": webhook_id, "now": now, "first": found[0], "n": batch - 1}
-            ids += db.session.scalars(_NEXT_OF_ENDPOINT, params).all()
-    rows = conn().execute(_TAKE, {"ids": ids, "at": utcnow()}).all()
     order = {delivery_id: n for n, delivery_id in enumerate(ids)}
     jobs = sorted((_job(row) for row in rows), key=lambda job: order[job.id])
     db.session.commit()

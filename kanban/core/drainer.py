@@ -41,7 +41,7 @@ from flask import Flask
 from ..domain.statuses import DeliveryKind, DeliveryStatus
 from ..extensions import db
 from ..models import utcnow
-from . import claiming, outbox
+from . import claiming, outage, outbox
 from .outbox import Job, Outcome
 from .tx import LEADER_LOCK_KEY
 from .wake import Wake, wake
@@ -132,14 +132,15 @@ class AdvisoryLock(LeaderLock):
             return False
         try:
             self._conn.scalar(sa.select(1))
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:  # (a connection cut by a restart: invalidated)
             return False
         return True
 
     def release(self) -> None:
         if self._conn is not None:
-            # If the connection is gone, so is the lock.
-            with contextlib.suppress(sa.exc.DBAPIError):
+            # If the connection is gone, so is the lock (and, once invalidated, it refuses
+            # statements with an SQLAlchemyError that is no DBAPIError).
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._conn.scalar(sa.select(sa.func.pg_advisory_unlock(LEADER_LOCK_KEY)))
             self._conn.close()
             self._conn = None
@@ -251,7 +252,7 @@ class Drainer:
         try:
             outcome = handler.deliver(job, now or self.clock())
         except Exception as exc:  # a bug must not stop the drainer: retry, and log it
-            log.exception("delivery %s failed unexpectedly", job.id)
+            outage.log_failure(log, exc, "delivery %s failed unexpectedly", job.id)
             db.session.rollback()
             outcome = Outcome.retry(f"Unexpected error ({type(exc).__name__}); see the log.")
         if outcome.attempted and outcome.duration_ms is None:
@@ -286,8 +287,8 @@ class Drainer:
             try:
                 with self.app.app_context():
                     handled = self.step()
-            except Exception:  # the database is away, say: wait and try again
-                log.exception("the outbox worker failed; trying again")
+            except Exception as exc:  # the database is away, say: wait and try again
+                outage.log_failure(log, exc, "the outbox worker failed; trying again")
                 handled = 0
                 self._stop.wait(self.poll)
             if not handled:
@@ -299,8 +300,8 @@ class Drainer:
             try:
                 with self.app.app_context():
                     wrote = source.run(self.clock())
-            except Exception:
-                log.exception("the outbox source %s failed; trying again", source.name)
+            except Exception as exc:
+                outage.log_failure(log, exc, "the outbox source %s failed", source.name)
                 wrote = 0
             if self._stop.wait(source.pause):
                 break
@@ -352,8 +353,8 @@ class Drainer:
             try:
                 with self.app.app_context():
                     chore.run()
-            except Exception:
-                log.exception("the outbox worker's chore %s failed", chore.name)
+            except Exception as exc:
+                outage.log_failure(log, exc, "the outbox worker's chore %s failed", chore.name)
 
     def run(self) -> None:
         """Stand by until this process may lead, then drain until :meth:`stop`."""
@@ -363,8 +364,8 @@ class Drainer:
         while not self._stop.is_set():
             try:
                 leader = lock.acquire()
-            except Exception:
-                log.exception("cannot reach the database to elect the outbox worker")
+            except Exception as exc:
+                outage.log_failure(log, exc, "cannot reach the database to elect the worker")
                 leader, failures = False, failures + 1
             if not leader:
                 self._stop.wait(min(60.0, self.standby * 2 ** min(failures, 5)))
@@ -373,8 +374,8 @@ class Drainer:
             try:
                 self._lead(lock)
                 failures = 0
-            except Exception:
-                log.exception("the outbox leader failed; standing by")
+            except Exception as exc:
+                outage.log_failure(log, exc, "the outbox leader failed; standing by")
                 failures += 1
             finally:
                 lock.release()

@@ -9,8 +9,8 @@ the thread that made the change: after the commit the local worker is only woken
 A worker (:mod:`kanban.core.drainer`) takes due rows in three steps:
 
 1. **claim** (:func:`kanban.core.claiming.claim`, a short write transaction): the oldest
-   due row, and for a webhook endpoint the next few of the same endpoint, become
-   ``sending`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite);
+   due row, and for a webhook endpoint the next few of the same endpoint in order, become
+   ``sending`` (under the endpoint's row lock on PostgreSQL, the write lock on SQLite);
 2. **deliver** (the kind's handler), with no transaction open;
 3. **finish** (:func:`finish`, another short transaction), only if the row still carries
    this claim: delivered, skipped, failed, or pending again (a retry after exponential

@@ -231,6 +231,11 @@ def writing() -> bool:
     return bool(db.session().info.get(_WRITING))
 
 
+def writing_session(session: Session) -> bool:
+    """True while ``session`` is in a writing transaction (also in its after_commit)."""
+    return bool(session.info.get(_WRITING))
+
+
 def begin_write() -> None:
     """Start a writing transaction (see module docstring).
 

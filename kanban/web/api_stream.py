@@ -35,10 +35,12 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..core import feed as events
+from ..core import outage
 from ..domain.numbers import whole_number
 from ..domain.statuses import Role
 from ..extensions import db
 from .api import bp
+from .errors import end_session
 from .security import TokenPrincipal, requires
 
 POLL_SECONDS = 0.25
@@ -163,8 +165,13 @@ def _stream(after: int, role: str, still_allowed: Any, sock: Any) -> Iterator[st
             if _client_gone(sock):
                 return
             time.sleep(poll)
+    except Exception as exc:
+        kind = outage.unavailable(exc)
+        if kind is None:
+            raise
+        outage.noticed(kind, "the live stream")  # ended: the client comes back after retry
     finally:
-        db.session.remove()
+        end_session()
 
 
 @bp.get("/events/stream")

@@ -5,18 +5,28 @@ with what went wrong and the way back (where the user came from, and their start
 API (``/api/…``), and a client that asks for JSON, get ``{"error": {"code", "message"}}``.
 A :class:`~kanban.core.errors.ServiceError` stays JSON too (the labels page and the scan page
 fetch such answers), unless a browser navigated to the page.
+
+When the database cannot serve (unreachable, full, read-only: :mod:`kanban.core.outage`),
+every request is answered ``503`` with ``Retry-After``: the API with the code
+``database_unavailable``, people with ``templates/errors/unavailable.html`` (drawn without
+the database). The log gets a line when the outage starts and one when it ends, not a
+traceback per request; any other database error is a bug and stays a 500 with its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from ..core import outage
 from ..core.errors import ServiceError
 from ..domain.statuses import Role
 from ..extensions import db
@@ -98,11 +108,55 @@ def error_page(status: int, message: str = "", title: str = "") -> tuple[str, in
             start_url=start_url,
             start_label=start_label,
         )
-    except Exception:  # the layout needs the database (the user); a bare page still answers
-        log.exception("the error page for %s could not be drawn", status)
-        db.session.rollback()
+    except Exception as exc:  # the layout needs the database (the user); a bare page answers
+        if outage.unavailable(exc) is None:
+            log.exception("the error page for %s could not be drawn", status)
+        _rollback()
         html = BARE_PAGE
     return html, status
+
+
+#: What a person or an integrator is told while the database cannot serve.
+UNAVAILABLE_MESSAGE = (
+    "The server cannot reach its database, or cannot save to it (full or read-only), right "
+    "now. What you sent may not have been saved: try again in a few seconds. A scan sent "
+    "again with the same scan id is counted once."
+)
+
+
+def _rollback() -> None:
+    """End the session's transaction; on a connection that is gone there is none to end."""
+    with contextlib.suppress(sa.exc.SQLAlchemyError, sqlite3.Error):
+        db.session.rollback()
+
+
+def end_session() -> None:
+    """Remove the request's session; when the database went away during the request, its
+    connection cannot even roll back, and that is no error of the request (the outage is
+    logged where it is met)."""
+    try:
+        db.session.remove()
+    except Exception as exc:
+        kind = outage.unavailable(exc)
+        if kind is None:
+            raise
+        outage.noticed(kind, f"{request.method} {request.path}" if request else "a stream")
+
+
+def unavailable_answer(kind: str, exc: BaseException) -> tuple[Any, int, dict[str, str]]:
+    """The 503 of a request refused while the database cannot serve (module docstring)."""
+    _rollback()
+    outage.drop_stale(db.engine, exc)
+    outage.refused(kind, f"{request.method} {request.path}")
+    headers = {"Retry-After": str(outage.RETRY_AFTER), "Cache-Control": "no-store"}
+    if _wants_json(page_by_default=True):
+        body = jsonify(error={"code": "database_unavailable", "message": UNAVAILABLE_MESSAGE})
+        return body, 503, headers
+    # Straight from the template: render_template would run the context processors, and
+    # Flask-Login's looks up the user in the database.
+    page = current_app.jinja_env.get_template("errors/unavailable.html")
+    html = page.render(message=UNAVAILABLE_MESSAGE, request=request, url_for=url_for)
+    return html, 503, headers
 
 
 def _json_error(code: str, message: str, status: int) -> tuple[Response, int]:
@@ -121,7 +175,20 @@ def error_body(exc: ServiceError) -> dict[str, Any]:
 
 
 def install(app: Flask) -> None:
-    """Answer refused operations and HTTP errors as a page or as JSON (module docstring)."""
+    """Answer refused operations and HTTP errors as a page or as JSON, and a database that
+    cannot serve with 503 (module docstring)."""
+    with app.app_context():
+        outage.install(db.engine)
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    @app.errorhandler(sqlite3.Error)
+    @app.errorhandler(OSError)  # the files beside an SQLite database (its write lock)
+    def _database_error(exc: Exception) -> Any:
+        kind = outage.unavailable(exc)
+        if kind is None:  # a bug: Flask logs it with its traceback and answers 500
+            raise exc
+        return unavailable_answer(kind, exc)
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Any:

@@ -141,7 +141,8 @@ def _install_handlers(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("Permissions-Policy", "camera=(self), microphone=()")
         who = g.get("_login_user")  # only set when the view asked who is logged in
-        if who is not None and who.is_authenticated:
+        # (Not on a 503: the database may be gone, and with it the user's attributes.)
+        if who is not None and resp.status_code != 503 and who.is_authenticated:
             # What a logged-in person saw must not stay in a shared browser's cache.
             resp.headers.setdefault("Cache-Control", "no-store")
             resp.vary.add("Cookie")
@@ -153,7 +154,7 @@ def _install_handlers(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _teardown(_exc: BaseException | None) -> None:
-        db.session.remove()
+        errors.end_session()  # (quietly when the database went away meanwhile)
 
 
 def ping_database(app: Flask) -> None:

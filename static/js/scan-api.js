@@ -1,6 +1,6 @@
 // The scan page's calls to the server: a scan (POST /api/scans), an undo, a photo to read
 // (POST /api/decode) and the recent list (GET /scan/recent), each with a timeout. A scan's
-// answer is sorted into ok, rejected, offline or auth for the outbox; what to show is up to
+// answer is sorted into ok, rejected, offline (also: cannot save right now) or auth for the outbox; what to show is up to
 // the caller. Failed connections reject (the callers catch them), except sendScan's.
 
 import { cfg, csrfToken } from './scan-station.js';
@@ -21,8 +21,11 @@ export async function request(url, options) {
 
 function classify(resp, data) {
   if (resp.ok) return { kind: 'ok', data, status: resp.status };
-  if (resp.status >= 500) return { kind: 'offline', data, status: resp.status };
   const code = data && data.error ? data.error.code : '';
+  // The server is there but its database cannot save right now (503): the scan waits here
+  // like one made offline, and is sent again with the same scan id once the server answers.
+  if (code === 'database_unavailable') return { kind: 'offline', data, status: resp.status, cannotSave: true };
+  if (resp.status >= 500) return { kind: 'offline', data, status: resp.status };
   if (resp.status === 401 || code === 'csrf_failed') return { kind: 'auth', data, status: resp.status };
   return { kind: 'rejected', data, status: resp.status };
 }

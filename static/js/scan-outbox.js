@@ -25,6 +25,7 @@ export const failedReplays = []; // waiting scans refused when finally sent, or 
 const shownQueued = new Set();
 const waiting = $('scan-waiting');
 let afterDrop = null; // while scans wait through a network drop: what each did once sent
+let cannotSave = false; // the last try reached the server, whose database could not save it
 
 function announce(name, detail) {
   outboxEvents.dispatchEvent(new CustomEvent(name, { detail }));
@@ -85,13 +86,17 @@ function queueResult(item, outcome) {
     announce('change');
   } else if (outcome.kind === 'offline' || outcome.kind === 'auth') {
     if (afterDrop === null) afterDrop = [];
+    cannotSave = Boolean(outcome.cannotSave);
+    updateWaiting();
     const items = queue.items();
     const newest = items[items.length - 1];
     if (newest && isLive(newest) && !shownQueued.has(newest.scan_id)) {
       shownQueued.add(newest.scan_id);
       const why = outcome.kind === 'auth'
         ? 'Your session has ended: log in again to send them.'
-        : 'The server cannot be reached; they are sent as soon as it is back.';
+        : cannotSave
+          ? 'The server cannot save right now; they are sent as soon as it can.'
+          : 'The server cannot be reached; they are sent as soon as it is back.';
       show('queued', {
         icon: '◷',
         word: 'Saved on this device',
@@ -116,6 +121,7 @@ export function updateWaiting() {
   } else if (state === 'sending') {
     text.textContent = `Sending ${plural(n, 'waiting scan')}…`;
   } else {
-    text.textContent = `${plural(n, 'scan')} waiting: not sent yet, the server cannot be reached.`;
+    const why = cannotSave ? 'the server cannot save right now' : 'the server cannot be reached';
+    text.textContent = `${plural(n, 'scan')} waiting: not sent yet, ${why}.`;
   }
 }
