@@ -1,4 +1,4 @@
-"""``kanban serve`` as a service runs it (docs/deploy.md, systemd): a home it cannot write,
+"""``kanban serve`` as a service runs it (docs/manual/ops/deploy.md, systemd): a home it cannot write,
 no runtime folder, and still a clean start with nothing written outside the instance."""
 
 from __future__ import annotations
