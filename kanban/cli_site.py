@@ -1,0 +1,100 @@
+"""What ``kanban serve`` and ``kanban restore`` share: the check before serving, the
+gunicorn server with its workers' announcements, the newest schema revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.script import ScriptDirectory
+from flask import Flask
+
+from . import config, paths
+from .cli_common import fail
+from .extensions import db
+from .ops import presence
+from .ops import restore as restore_service
+from .ops.worker import make_drainer
+
+
+def refuse_damaged(url: str) -> None:
+    """Serve no damaged SQLite database: ``PRAGMA quick_check`` first (seconds for a big
+    site), since every scan on it would fail."""
+    path = config.sqlite_path(url)
+    if path is None or not path.exists() or path.stat().st_size == 0:
+        return
+    problem = restore_service.damaged(path)
+    if problem:
+        fail(
+            f"the database {path} is damaged ({problem}); not serving it. Restore the newest "
+            "backup with `kanban restore BACKUP` (docs/deploy.md, Restoring)."
+        )
+
+
+def schema_head() -> str:
+    """The newest schema revision this release knows."""
+    return str(ScriptDirectory(str(paths.MIGRATIONS)).get_current_head())
+
+
+def run_server(
+    app: Flask,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    *,
+    outbox_worker: bool = True,
+) -> None:
+    """Serve ``app`` with gunicorn; each worker stands by for the outbox unless told not
+    to, and announces itself for `kanban restore`."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 120,
+                "graceful_timeout": 5,
+                "accesslog": app.config.get("ACCESS_LOG"),
+                # Tokens, Authorization headers and cookies never reach the access log.
+                "logger_class": "kanban.ops.accesslog.RedactingLogger",
+                # X-Forwarded-Proto is read by the app, from trusted proxies only (web/proxies.py).
+                "secure_scheme_headers": {},
+                "certfile": certfile,
+                "keyfile": keyfile,
+            }
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    def post_fork(server: Any, _worker: Any) -> None:
+        # Connections opened in the master (migrations) must not be shared.
+        with app.app_context():
+            db.engine.dispose(close=False)
+        # Seen by `kanban restore` for as long as this worker lives (ops/presence.py).
+        role = f"kanban serve (worker of pid {server.pid})"
+        app.extensions["kanban.presence"] = presence.announce(
+            app.config["SQLALCHEMY_DATABASE_URI"], role
+        )
+        if outbox_worker:  # every worker stands by; one of them drains the outbox
+            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
+            drainer.start()
+
+    def worker_exit(_server: Any, _worker: Any) -> None:
+        drainer = app.extensions.get("kanban.drainer")
+        if drainer is not None:
+            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
+
+    with app.app_context():
+        db.engine.dispose()
+    server = Server()
+    server.cfg.set("post_fork", post_fork)
+    server.cfg.set("worker_exit", worker_exit)
+    server.run()
