@@ -7,7 +7,7 @@ process, however it ends (docs/decisions.md, "Restoring: who is running"):
 - SQLite: a file beside the database per process, ``<database>.running-<host>-<pid>``,
   holding who it is and locked with ``flock`` while the process lives (the kernel drops
   the lock when the process dies, even by SIGKILL; a file left unlocked is stale).
-- PostgreSQL: a connection of its own, named ``kanban <role> <host> <pid>`` in
+- PostgreSQL: a connection of its own, named ``kanban|<pid>|<role>|<host>`` in
   ``application_name``; the server lists it in ``pg_stat_activity`` for every host and
   drops it when the process dies.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 #: Start of the ``application_name`` of a presence connection on PostgreSQL.
-PG_PREFIX = "kanban "
+PG_PREFIX = "kanban|"
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def announce(url: str, role: str) -> Presence:
         record = {"role": role, "host": host, "pid": pid, "since": _now()}
         os.write(fd, json.dumps(record).encode())
         return Presence(fd=fd)
-    name = f"{PG_PREFIX}{role.removeprefix('kanban ')} {host[:40]} {pid}"[:63]
+    # PostgreSQL keeps 63 bytes of a name: the host, last, is what may be cut short.
+    name = f"{PG_PREFIX}{pid}|{role.removeprefix('kanban ')}|{host}"[:63]
     engine = sa.create_engine(
         parsed, poolclass=sa.pool.NullPool, connect_args={"application_name": name}
     )
@@ -127,11 +128,11 @@ def _pg_running(conn: sa.Connection) -> list[Running]:
     ).all()
     found = []
     for name, started in rows:
-        parts = name.split(" ")
-        if len(parts) != 4 or not parts[3].isdigit():
+        parts = name.removeprefix(PG_PREFIX).split("|", 2)
+        if len(parts) != 3 or not parts[0].isdigit():
             continue
         since = started.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        found.append(Running(f"kanban {parts[1]}", parts[2], int(parts[3]), since))
+        found.append(Running(f"kanban {parts[1]}", parts[2], int(parts[0]), since))
     return found
 
 

@@ -140,6 +140,16 @@ def _sqlite_revision(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def _copy(backup: Path, copy: Path) -> None:
+    """Copy through SQLite's backup API, read-only: a write-ahead log beside the backup
+    (a database copied from a live site) is read with it, and the backup is not changed."""
+    with (
+        contextlib.closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as source,
+        contextlib.closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
+
+
 def _fold_wal(path: Path) -> None:
     """Write the copy's WAL into the file, so that it is one file again."""
     with contextlib.closing(sqlite3.connect(path)) as conn:
@@ -166,12 +176,12 @@ def restore_sqlite(make_app: MakeApp, live: Path, backup: Path, now: dt.datetime
     copy = live.with_name(f"{live.name}.restoring-{stamp}")
     try:
         os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner only
-        shutil.copyfile(backup, copy)
-        with contextlib.closing(sqlite3.connect(copy)) as conn:
-            try:
+        try:
+            _copy(backup, copy)
+            with contextlib.closing(sqlite3.connect(copy)) as conn:
                 result = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
-            except sqlite3.DatabaseError as exc:
-                result = [str(exc)]
+        except sqlite3.DatabaseError as exc:
+            result = [str(exc)]
         if result != ["ok"]:
             raise ServiceError(
                 "backup_damaged", f"The backup fails its integrity check: {'; '.join(result[:5])}"

@@ -1,0 +1,236 @@
+"""``kanban restore``: a backup checked before it replaces anything, the old database kept
+aside, never while a server runs; after a crash that left a WAL behind too."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests as http
+import sqlalchemy as sa
+from flask import Flask
+
+from kanban.extensions import db
+from kanban.models import Bin
+
+from ..conftest import KANBAN, ROOT, kill_server, start_server, stop_server
+
+
+def kanban(db_url: str, instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``kanban`` as an admin would, on this test's site."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KANBAN_DATABASE_URL": db_url,
+        "KANBAN_INSTANCE_PATH": str(instance),
+        "KANBAN_SECRET_KEY": "test-secret",
+    }
+    return subprocess.run(
+        [KANBAN, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def scan(url: str, token: str, code: str) -> Any:
+    return http.post(
+        f"{url}/api/scans",
+        json={"code": code, "mode": "pull", "quantity": 1},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def on_hand(code: str) -> int:
+    db.session.remove()
+    value = db.session.scalar(sa.select(Bin.on_hand).where(Bin.code == code))
+    db.session.remove()
+    return int(value or 0)
+
+
+def let_go(app: Flask) -> None:
+    """Close this test's own connections, as every process must before a restore."""
+    db.session.remove()
+    db.engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_restore_after_a_crash_that_left_a_wal_puts_the_backup_in_place_and_the_site_serves(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+    make_token: Callable[[str], str],
+) -> None:
+    code = make_bin(on_hand=100, card=5)
+    token = make_token("operator")
+    backup = tmp_path / "nightly.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    let_go(app)
+    live = Path(db_url.removeprefix("sqlite:///"))
+
+    server = start_server(db_url, instance)
+    for _ in range(3):
+        assert scan(server.url, token, code).status_code == 201
+    kill_server(server)  # SIGKILL: its WAL stays behind, with the three scans in it
+    wal = Path(f"{live}-wal")
+    assert wal.exists() and wal.stat().st_size > 0
+
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    aside = live.with_name(next(p.name for p in live.parent.glob("kanban-before-restore-*.db")))
+    assert str(aside) in done.stdout
+    assert Path(f"{aside}-wal").exists()  # the crash's WAL went aside with its database
+    with sqlite3.connect(aside) as old:  # and still holds what was written before the crash
+        assert old.execute("SELECT on_hand FROM bins").fetchone()[0] == 97
+    assert on_hand(code) == 100
+
+    server = start_server(db_url, instance)
+    try:
+        answer = scan(server.url, token, code)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["bin"]["on_hand"] == 99
+    finally:
+        stop_server(server)
+    checked = kanban(db_url, instance, "check")
+    assert checked.returncode == 0, checked.stderr
+    let_go(app)
+
+
+@pytest.mark.slow
+def test_restore_refuses_while_a_server_runs_and_names_it(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+) -> None:
+    code = make_bin(on_hand=100)
+    backup = tmp_path / "nightly.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    server = start_server(db_url, instance, workers=1)
+    try:
+        done = kanban(db_url, instance, "restore", str(backup))
+    finally:
+        stop_server(server)
+    assert done.returncode == 1
+    assert f"kanban serve (worker of pid {server.proc.pid}) on host {socket.gethostname()}" in (
+        done.stderr
+    )
+    assert "running since" in done.stderr and "Nothing was changed" in done.stderr
+    assert on_hand(code) == 100
+    if db_url.startswith("sqlite"):
+        assert list(instance.parent.glob("kanban-before-restore-*")) == []
+
+
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(
+    app: Flask, db_url: str, instance: Path, tmp_path: Path, make_bin: Callable[..., str]
+) -> None:
+    code = make_bin(on_hand=100)
+    backup = tmp_path / "nightly.dump"
+    backup.write_bytes(b"not a backup at all" * 1000)
+    let_go(app)
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 1
+    assert "Nothing was changed" in done.stderr
+    assert on_hand(code) == 100
+    if db_url.startswith("sqlite"):
+        assert "integrity check" in done.stderr
+        left = [p.name for p in tmp_path.iterdir() if "restor" in p.name]
+        assert left == []  # neither a copy nor a database moved aside
+    else:
+        assert "not a readable pg_dump archive" in done.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_restore_refuses_a_backup_of_a_newer_release(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+) -> None:
+    make_bin(on_hand=100)
+    backup = tmp_path / "nightly.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    with contextlib.closing(sqlite3.connect(backup)) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed0001'")
+    let_go(app)
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 1
+    assert "f00dfeed0001 is unknown to this release" in done.stderr
+    assert list(tmp_path.glob("kanban-before-restore-*")) == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_restore_refuses_a_backup_that_kanban_check_finds_wrong(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+) -> None:
+    code = make_bin(on_hand=100)
+    backup = tmp_path / "nightly.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    with contextlib.closing(sqlite3.connect(backup)) as conn, conn:  # stock no movement explains
+        conn.execute("UPDATE bins SET on_hand = 7")
+    let_go(app)
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 1
+    assert "`kanban check` finds 1 problem(s)" in done.stderr
+    assert on_hand(code) == 100
+    assert list(tmp_path.glob("kanban-before-restore-*")) == []
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_restore_on_postgresql_keeps_the_old_schema_and_the_site_role_owns_the_tables(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+    api: Any,
+) -> None:
+    code = make_bin(on_hand=100, card=5)
+    backup = tmp_path / "nightly.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    for _ in range(3):
+        assert api.scan(code, quantity=1).status_code == 201
+    let_go(app)
+
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    aside = done.stdout.split("kept aside as schema ", 1)[1].split(".", 1)[0]
+    try:
+        assert on_hand(code) == 100
+        with db.engine.connect() as conn:
+            # The schema's name is the one restore printed (a name of digits and _).
+            kept = conn.scalar(sa.text(f'SELECT on_hand FROM "{aside}".bins'))  # noqa: S608
+            owners = set(
+                conn.scalars(
+                    sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")
+                )
+            )
+            me = conn.scalar(sa.text("SELECT current_user"))
+        assert kept == 97 and owners == {me}
+        assert api.scan(code, quantity=1).status_code == 201  # the restored site takes scans
+        checked = kanban(db_url, instance, "check")
+        assert checked.returncode == 0, checked.stderr
+    finally:
+        let_go(app)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{aside}" CASCADE'))
+        let_go(app)
