@@ -35,6 +35,12 @@ def schema_head() -> str:
     return str(ScriptDirectory(str(paths.MIGRATIONS)).get_current_head())
 
 
+def _announce(app: Flask, role: str) -> None:
+    """Seen by `kanban restore` for as long as this process lives (ops/presence.py)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.extensions["kanban.presence"] = presence.announce(url, role)
+
+
 def run_server(
     app: Flask,
     host: str,
@@ -46,8 +52,7 @@ def run_server(
     *,
     outbox_worker: bool = True,
 ) -> None:
-    """Serve ``app`` with gunicorn; each worker stands by for the outbox unless told not
-    to, and announces itself for `kanban restore`."""
+    """Serve ``app`` with gunicorn and the outbox worker (unless told not to)."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -78,11 +83,7 @@ def run_server(
         # Connections opened in the master (migrations) must not be shared.
         with app.app_context():
             db.engine.dispose(close=False)
-        # Seen by `kanban restore` for as long as this worker lives (ops/presence.py).
-        role = f"kanban serve (worker of pid {server.pid})"
-        app.extensions["kanban.presence"] = presence.announce(
-            app.config["SQLALCHEMY_DATABASE_URI"], role
-        )
+        _announce(app, f"kanban serve (worker of pid {server.pid})")
         if outbox_worker:  # every worker stands by; one of them drains the outbox
             drainer = app.extensions["kanban.drainer"] = make_drainer(app)
             drainer.start()
