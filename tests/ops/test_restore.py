@@ -46,6 +46,16 @@ def scan(url: str, token: str, code: str) -> Any:
     )
 
 
+def feed(url: str, token: str, after: int) -> Any:
+    answer = http.get(
+        f"{url}/api/events?after={after}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def on_hand(code: str) -> int:
     db.session.remove()
     value = db.session.scalar(sa.select(Bin.on_hand).where(Bin.code == code))
@@ -80,6 +90,7 @@ def test_restore_after_a_crash_that_left_a_wal_puts_the_backup_in_place_and_the_
     server = start_server(db_url, instance)
     for _ in range(3):
         assert scan(server.url, token, code).status_code == 201
+    seen = feed(server.url, token, 0)["last_id"]  # where an open board has got to
     kill_server(server)  # SIGKILL: its WAL stays behind, with the three scans in it
     wal = Path(f"{live}-wal")
     assert wal.exists() and wal.stat().st_size > 0
@@ -98,6 +109,8 @@ def test_restore_after_a_crash_that_left_a_wal_puts_the_backup_in_place_and_the_
         answer = scan(server.url, token, code)
         assert answer.status_code == 201, answer.text
         assert answer.json()["bin"]["on_hand"] == 99
+        # A board open before the restore saw changes the restore took back: it reloads.
+        assert feed(server.url, token, seen)["reset"] is True
     finally:
         stop_server(server)
     checked = kanban(db_url, instance, "check")
