@@ -3,8 +3,10 @@ gunicorn server with its workers' announcements, the newest schema revision."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask import Flask
 
@@ -14,6 +16,8 @@ from .extensions import db
 from .ops import presence
 from .ops import restore as restore_service
 from .ops.worker import make_drainer
+
+log = logging.getLogger("kanban")
 
 
 def refuse_damaged(url: str) -> None:
@@ -38,7 +42,12 @@ def schema_head() -> str:
 def _announce(app: Flask, role: str) -> None:
     """Seen by `kanban restore` for as long as this process lives (ops/presence.py)."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    app.extensions["kanban.presence"] = presence.announce(url, role)
+    try:
+        app.extensions["kanban.presence"] = presence.announce(url, role)
+    except (OSError, sa.exc.SQLAlchemyError):
+        # A database that does not answer at a worker's start must not stop the server
+        # from starting (the pool reconnects); say what is missing instead.
+        log.exception("this process could not announce itself: kanban restore cannot see it")
 
 
 def run_server(

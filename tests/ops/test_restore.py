@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -247,3 +248,61 @@ def test_restore_on_postgresql_keeps_the_old_schema_and_the_site_role_owns_the_t
         with db.engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{aside}" CASCADE'))
         let_go(app)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_postgresql_restore_that_fails_its_check_puts_the_old_schema_back(
+    app: Flask, db_url: str, instance: Path, tmp_path: Path, make_bin: Callable[..., str]
+) -> None:
+    code = make_bin(on_hand=100)
+    backup = tmp_path / "wrong.dump"
+    db.session.execute(sa.update(Bin).values(on_hand=7))  # stock no movement explains…
+    db.session.commit()
+    pg_dump = shutil.which("pg_dump") or "/usr/lib/postgresql/15/bin/pg_dump"
+    dsn = sa.make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run([pg_dump, "--format=custom", f"--file={backup}", dsn], check=True)
+    db.session.execute(sa.update(Bin).values(on_hand=100))  # …in the dump only
+    db.session.commit()
+    let_go(app)
+
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 1
+    assert "`kanban check` finds 1 problem(s)" in done.stderr
+    assert "Nothing was changed" in done.stderr
+    assert on_hand(code) == 100
+    with db.engine.connect() as conn:
+        left = conn.scalars(
+            sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'kanban_before%'")
+        ).all()
+    assert left == []
+    let_go(app)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_restore_refuses_while_an_outbox_worker_runs_and_not_once_it_stopped(
+    app: Flask,
+    db_url: str,
+    instance: Path,
+    tmp_path: Path,
+    runner: Any,
+    make_bin: Callable[..., str],
+) -> None:
+    make_bin(on_hand=100)
+    backup = tmp_path / "nightly.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    let_go(app)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KANBAN_DATABASE_URL": db_url}
+    worker = subprocess.Popen(
+        [KANBAN, "worker"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    try:
+        assert worker.stderr is not None
+        assert "Outbox worker started" in worker.stderr.readline().decode()
+        refused = kanban(db_url, instance, "restore", str(backup))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert refused.returncode == 1
+    assert f"kanban worker on host {socket.gethostname()}, pid {worker.pid}" in refused.stderr
+    done = kanban(db_url, instance, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
