@@ -71,6 +71,7 @@ class KanbanGroup(FlaskGroup):
         """Find the command, and note its name (with ``db``'s sub-command) for ``main``."""
         name, command, rest = super().resolve_command(ctx, args)
         ctx.meta["kanban.command"] = f"{name} {rest[0]}" if name == "db" and rest else name
+        ctx.meta["kanban.help"] = "--help" in rest  # a command's help needs no site
         return name, command, rest
 
 
@@ -97,6 +98,8 @@ def main(ctx: click.Context) -> None:
     for warning in config.unknown_variables():
         click.echo(f"Warning: {warning}", err=True)
     command = ctx.meta.get("kanban.command")
+    if ctx.meta.get("kanban.help"):
+        return
     if command in SETS_UP_SITE:
         config.prepare_site()
         return
