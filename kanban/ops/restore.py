@@ -191,6 +191,8 @@ def restore_sqlite(make_app: MakeApp, live: Path, backup: Path, now: dt.datetime
         _fold_wal(copy)
         refuse_while_running(url)  # none started while the backup was checked
         aside = live.with_name(f"{live.stem}-before-restore-{stamp}{live.suffix}")
+        if live.exists() and live.stat().st_size == 0 and not Path(f"{live}-wal").exists():
+            live.unlink()  # an empty file (a site never set up) holds nothing to keep
         kept = _move(live, aside)
         try:
             os.replace(copy, live)

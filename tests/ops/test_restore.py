@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 import requests as http
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from flask import Flask
+from flask_migrate import upgrade
 
+from kanban import create_app, paths
 from kanban.extensions import db
 from kanban.models import Bin
 
@@ -306,3 +309,30 @@ def test_restore_refuses_while_an_outbox_worker_runs_and_not_once_it_stopped(
     assert f"kanban worker on host {socket.gethostname()}, pid {worker.pid}" in refused.stderr
     done = kanban(db_url, instance, "restore", str(backup))
     assert done.returncode == 0, done.stderr
+
+
+def test_a_backup_of_an_older_release_is_migrated_up_and_restored(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    script = ScriptDirectory(str(paths.MIGRATIONS))
+    head = script.get_current_head()
+    older = script.get_revision(head).down_revision
+    backup = tmp_path / "old-release.db"
+    old_app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{backup}", "INSTANCE_PATH": str(tmp_path)}
+    )
+    with old_app.app_context():
+        upgrade(revision=older)
+        db.engine.dispose()
+    site = tmp_path / "site"
+    site.mkdir()
+    live = site / "kanban.db"
+    live.write_bytes(sqlite_template.read_bytes())
+
+    done = kanban(f"sqlite:///{live}", site, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    assert f"migrated to schema {head}" in done.stdout
+    with contextlib.closing(sqlite3.connect(live)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head
+    with contextlib.closing(sqlite3.connect(backup)) as conn:  # the backup is left as it was
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == older
