@@ -22,6 +22,7 @@ from flask_migrate import upgrade
 
 from kanban import create_app, paths
 from kanban.extensions import db
+from kanban.masterdata import bins as catalog
 from kanban.models import Bin
 
 from ..conftest import KANBAN, ROOT, kill_server, start_server, stop_server
@@ -336,3 +337,64 @@ def test_a_backup_of_an_older_release_is_migrated_up_and_restored(
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head
     with contextlib.closing(sqlite3.connect(backup)) as conn:  # the backup is left as it was
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == older
+
+
+@pytest.fixture
+def owned_database(pg_server_url: str) -> Any:
+    """A database owned by a role that is no superuser, as docs/deploy.md sets one up."""
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS kanban_owned WITH (FORCE)")
+        conn.exec_driver_sql("DROP ROLE IF EXISTS kanban_site")
+        conn.exec_driver_sql("CREATE ROLE kanban_site LOGIN")
+        conn.exec_driver_sql("CREATE DATABASE kanban_owned OWNER kanban_site")
+    url = sa.make_url(pg_server_url).set(username="kanban_site", database="kanban_owned")
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS kanban_owned WITH (FORCE)")
+        conn.exec_driver_sql("DROP ROLE IF EXISTS kanban_site")
+    admin.dispose()
+
+
+@pytest.mark.slow
+def test_restore_works_for_a_site_role_that_owns_its_database_and_nothing_else(
+    owned_database: str, tmp_path: Path
+) -> None:
+    instance = tmp_path / "instance"
+    assert kanban(owned_database, instance, "db", "upgrade").returncode == 0
+    site = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": owned_database,
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "x",
+        }
+    )
+    with site.app_context():
+        catalog.create_bin(
+            "A-01-01",
+            sku="S-1",
+            item_name="Washer",
+            zone="Line 1",
+            supplier="Acme",
+            on_hand=40,
+            card_quantity=5,
+            order_quantity=20,
+        )
+        db.session.commit()
+        db.engine.dispose()
+    backup = tmp_path / "nightly.dump"
+    made = kanban(owned_database, instance, "backup", str(backup))
+    assert made.returncode == 0, made.stderr
+
+    done = kanban(owned_database, instance, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    checked = kanban(owned_database, instance, "check")
+    assert checked.returncode == 0, checked.stderr
+    engine = sa.create_engine(owned_database)
+    with engine.connect() as conn:
+        owners = set(
+            conn.scalars(sa.text("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'"))
+        )
+        stock = conn.scalar(sa.text("SELECT on_hand FROM bins"))
+    engine.dispose()
+    assert owners == {"kanban_site"} and stock == 40
