@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kanban import create_app
 from kanban.version import version
 
 from .conftest import KANBAN, ROOT
@@ -155,3 +156,17 @@ def test_every_page_an_admin_sees_names_the_release(
         assert _foot(admin, page) == f"Kanban board {version()}", page
     _login(operator, make_user("ana", "operator"))
     assert _foot(operator, "/scan") is None  # the floor's pages stay as they were
+
+
+def test_health_answers_503_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    gone = tmp_path / "no-such-folder" / "kanban.db"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{gone}",
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    answer = app.test_client().get("/api/health")
+    assert answer.status_code == 503
+    assert answer.get_json() == {"status": "unavailable", "database": "unavailable"}
