@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -254,6 +256,10 @@ def restore(backup_file: Path) -> None:
             fail("kanban restore works on an SQLite file or a PostgreSQL database.")
     except ServiceError as exc:
         fail(f"{exc.message.rstrip('.')}. Nothing was changed.")
+    except (OSError, sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
+        # A folder not writable, a role that may not rename the schema, a database that
+        # does not answer: the restore undid what it had begun (ops/restore.py).
+        fail(f"the restore stopped: {str(exc).splitlines()[0]}. Nothing was changed.")
     if done.migrated:
         click.echo(f"The backup was of an older release: migrated to schema {schema_head()}.")
     if done.kept_aside:

@@ -398,3 +398,39 @@ def test_restore_works_for_a_site_role_that_owns_its_database_and_nothing_else(
         stock = conn.scalar(sa.text("SELECT on_hand FROM bins"))
     engine.dispose()
     assert owners == {"kanban_site"} and stock == 40
+
+
+@pytest.mark.slow
+def test_a_role_that_does_not_own_the_database_is_told_so_and_nothing_changes(
+    pg_server_url: str, tmp_path: Path
+) -> None:
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS kanban_theirs WITH (FORCE)")
+        conn.exec_driver_sql("DROP ROLE IF EXISTS kanban_guest")
+        conn.exec_driver_sql("CREATE ROLE kanban_guest LOGIN")
+        conn.exec_driver_sql("CREATE DATABASE kanban_theirs")  # owned by the superuser
+    owner = sa.make_url(pg_server_url).set(database="kanban_theirs")
+    guest = owner.set(username="kanban_guest").render_as_string(hide_password=False)
+    owner_url = owner.render_as_string(hide_password=False)
+    instance = tmp_path / "instance"
+    try:
+        assert kanban(owner_url, instance, "db", "upgrade").returncode == 0
+        backup = tmp_path / "nightly.dump"
+        assert kanban(owner_url, instance, "backup", str(backup)).returncode == 0
+        done = kanban(guest, instance, "restore", str(backup))
+        assert done.returncode == 1
+        assert "must be owner of schema public" in done.stderr
+        assert "Nothing was changed" in done.stderr and "Traceback" not in done.stderr
+        engine = sa.create_engine(owner_url)
+        with engine.connect() as conn:
+            tables = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            )
+        engine.dispose()
+        assert tables and tables > 10
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS kanban_theirs WITH (FORCE)")
+            conn.exec_driver_sql("DROP ROLE IF EXISTS kanban_guest")
+        admin.dispose()
