@@ -50,6 +50,16 @@ def _announce(app: Flask, role: str) -> None:
         log.exception("this process could not announce itself: kanban restore cannot see it")
 
 
+def _leave(app: Flask) -> None:
+    """A worker's clean exit: its outbox worker stopped, its announcement taken back."""
+    drainer = app.extensions.get("kanban.drainer")
+    if drainer is not None:
+        drainer.stop(timeout=4)  # within gunicorn's graceful timeout
+    here = app.extensions.get("kanban.presence")
+    if here is not None:
+        here.close()
+
+
 def run_server(
     app: Flask,
     host: str,
@@ -98,9 +108,7 @@ def run_server(
             drainer.start()
 
     def worker_exit(_server: Any, _worker: Any) -> None:
-        drainer = app.extensions.get("kanban.drainer")
-        if drainer is not None:
-            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
+        _leave(app)
 
     with app.app_context():
         db.engine.dispose()

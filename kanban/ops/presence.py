@@ -45,14 +45,19 @@ class Running:
 class Presence:
     """A process's announcement; it lasts until ``close`` or the process's end."""
 
-    def __init__(self, fd: int | None = None, conn: sa.Connection | None = None) -> None:
+    def __init__(
+        self, fd: int | None = None, conn: sa.Connection | None = None, path: Path | None = None
+    ) -> None:
         self._fd = fd
         self._conn = conn
+        self._path = path
 
     def close(self) -> None:
         """Stop announcing (a clean stop; a killed process stops on its own)."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
+                if self._path is not None:
+                    self._path.unlink(missing_ok=True)  # tidy; an unlocked file says the same
                 os.close(self._fd)
             self._fd = None
         if self._conn is not None:
@@ -85,7 +90,7 @@ def announce(url: str, role: str) -> Presence:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         record = {"role": role, "host": host, "pid": pid, "since": _now()}
         os.write(fd, json.dumps(record).encode())
-        return Presence(fd=fd)
+        return Presence(fd=fd, path=marker)
     # PostgreSQL keeps 63 bytes of a name: the host, last, is what may be cut short.
     name = f"{PG_PREFIX}{pid}|{role.removeprefix('kanban ')}|{host}"[:63]
     engine = sa.create_engine(

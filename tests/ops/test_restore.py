@@ -148,6 +148,8 @@ def test_restore_refuses_while_a_server_runs_and_names_it(
     assert on_hand(code) == 100
     if db_url.startswith("sqlite"):
         assert list(instance.parent.glob("kanban-before-restore-*")) == []
+        # A server stopped cleanly takes its announcement with it.
+        assert list(instance.parent.glob("kanban.db.running-*")) == []
 
 
 def test_restore_refuses_a_damaged_backup_and_changes_nothing(
