@@ -41,7 +41,7 @@ def make_app(tmp: Path) -> tuple[Any, str]:
     device token; returns the app and the token."""
     from scan_throughput import add_bare_endpoint, create_bins  # type: ignore[import-not-found]
 
-    from kanban import create_app
+    from kanban import config, create_app
     from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
@@ -49,6 +49,7 @@ def make_app(tmp: Path) -> tuple[Any, str]:
     instance = tmp / "instance"
     os.environ.pop("KANBAN_DATABASE_URL", None)
     os.environ["KANBAN_INSTANCE_PATH"] = str(instance)
+    config.prepare_site(instance)  # as kanban serve does: the folder and secret key
     app = create_app({"INSTANCE_PATH": str(instance)})
     upgrade_database(app)
     add_bare_endpoint(app)

@@ -189,7 +189,7 @@ def main() -> None:
 
     import sqlalchemy as sa
 
-    from kanban import create_app
+    from kanban import config, create_app
     from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
@@ -203,6 +203,7 @@ def main() -> None:
     os.environ["KANBAN_DATABASE_URL"] = pg.url
     os.environ["KANBAN_INSTANCE_PATH"] = str(instance)
     try:
+        config.prepare_site(instance)  # as kanban serve does: the folder and secret key
         app = create_app({"INSTANCE_PATH": str(instance)})
         upgrade_database(app)
         seeded = ""

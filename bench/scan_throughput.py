@@ -121,12 +121,13 @@ def add_bare_endpoint(app: Any) -> None:
 def serve(instance: str, port: int, workers: int, threads: int) -> None:
     """Child mode: the kanban app plus the bare endpoint, under gunicorn."""
     from kanban import create_app
-    from kanban.cli import _run_server, upgrade_database
+    from kanban.cli import upgrade_database
+    from kanban.cli_site import run_server
 
     app = create_app({"INSTANCE_PATH": instance})
     upgrade_database(app)
     add_bare_endpoint(app)
-    _run_server(app, "127.0.0.1", port, workers, threads)
+    run_server(app, "127.0.0.1", port, workers, threads)
 
 
 def client(port: int, path: str, token: str, seconds: float, n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -219,7 +220,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from pg import free_port  # type: ignore[import-not-found]
 
-    from kanban import create_app
+    from kanban import config, create_app
     from kanban.auth import users as auth
     from kanban.cli import upgrade_database
     from kanban.extensions import db
@@ -231,6 +232,7 @@ def main() -> None:
     instance = tmp / "instance"
     os.environ.pop("KANBAN_DATABASE_URL", None)
     os.environ["KANBAN_INSTANCE_PATH"] = str(instance)
+    config.prepare_site(instance)  # as kanban serve does: the folder and secret key
     app = create_app({"INSTANCE_PATH": str(instance)})
     upgrade_database(app)
     start_stock = 10_000_000

@@ -6,12 +6,15 @@ same, because Flask finds ``create_app`` in the package.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+import sqlalchemy as sa
+from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from . import config, create_app
@@ -21,6 +24,7 @@ from .cli_data import prune_events, seed_load
 from .cli_db import describe, upgrade_database
 from .cli_labels import labels
 from .cli_outbox import webhook, worker
+from .cli_site import refuse_damaged, run_server, schema_head
 from .cli_users import create_user, token
 from .core.errors import ServiceError
 from .domain.statuses import Source
@@ -29,17 +33,62 @@ from .masterdata import bins as bins_service
 from .masterdata import imports
 from .ops import backup as backup_service
 from .ops import demo as demo_service
+from .ops import restore as restore_service
 from .ops.demo import DEMO_LOGINS
 from .ops.https import ensure_certificate
-from .ops.worker import make_drainer
 from .stock import check as ledger
+from .version import version
+
+#: Commands that set up a site: they may create its instance folder and secret key (and
+#: ``kanban restore`` its database); every other command needs a site that exists.
+SETS_UP_SITE = {"serve", "demo", "seed-demo", "restore", "db upgrade"}
+
+
+class KanbanGroup(FlaskGroup):
+    """The ``kanban`` group: remembers which command runs, so that ``main`` knows whether
+    it may set up a site."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Find the command, and note its name (with ``db``'s sub-command) for ``main``."""
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["kanban.command"] = f"{name} {rest[0]}" if name == "db" and rest else name
+        ctx.meta["kanban.help"] = "--help" in rest  # a command's help needs no site
+        return name, command, rest
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"kanban {version()}")
+        ctx.exit()
 
 
 @click.group(
-    cls=FlaskGroup, create_app=create_app, add_version_option=False, add_default_commands=False
+    cls=KanbanGroup, create_app=create_app, add_version_option=False, add_default_commands=False
 )
-def main() -> None:
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the release and exit.",
+)
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Kanban replenishment board with barcode scanning."""
+    for warning in config.unknown_variables():
+        click.echo(f"Warning: {warning}", err=True)
+    command = ctx.meta.get("kanban.command")
+    if ctx.meta.get("kanban.help"):
+        return
+    if command in SETS_UP_SITE:
+        config.prepare_site()
+        return
+    problem = config.missing_site()
+    if problem:
+        fail(problem)
 
 
 def register(group: click.Group) -> None:
@@ -54,6 +103,7 @@ def register(group: click.Group) -> None:
         export_cmd,
         check,
         backup,
+        restore,
         fix_codes,
         labels,
         worker,
@@ -182,66 +232,39 @@ def _site_for_backup() -> tuple[str, str]:
     return config.site_database_url(), config.site_timezone()
 
 
-def _run_server(
-    app: Flask,
-    host: str,
-    port: int,
-    workers: int,
-    threads: int,
-    certfile: str | None = None,
-    keyfile: str | None = None,
-    *,
-    outbox_worker: bool = True,
-) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            options: dict[str, Any] = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread",
-                "timeout": 120,
-                "graceful_timeout": 5,
-                "accesslog": app.config.get("ACCESS_LOG"),
-                # Tokens, Authorization headers and cookies never reach the access log.
-                "logger_class": "kanban.ops.accesslog.RedactingLogger",
-                # X-Forwarded-Proto is read by the app, from trusted proxies only (web/proxies.py).
-                "secure_scheme_headers": {},
-                "certfile": certfile,
-                "keyfile": keyfile,
-            }
-            # No gunicorn control socket (25.1+): unused, a service's home is read-only,
-            # and two servers on one machine would share its one path (~/.gunicorn).
-            if "control_socket_disable" in self.cfg.settings:
-                options["control_socket_disable"] = True
-            for key, value in options.items():
-                if value is not None:
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            return app
-
-    def post_fork(_server: Any, _worker: Any) -> None:
-        # Connections opened in the master (migrations) must not be shared.
-        with app.app_context():
-            db.engine.dispose(close=False)
-        if outbox_worker:  # every worker stands by; one of them drains the outbox
-            drainer = app.extensions["kanban.drainer"] = make_drainer(app)
-            drainer.start()
-
-    def worker_exit(_server: Any, _worker: Any) -> None:
-        drainer = app.extensions.get("kanban.drainer")
-        if drainer is not None:
-            drainer.stop(timeout=4)  # within gunicorn's graceful timeout
-
-    with app.app_context():
-        db.engine.dispose()
-    server = Server()
-    server.cfg.set("post_fork", post_fork)
-    server.cfg.set("worker_exit", worker_exit)
-    server.run()
+@click.command("restore")
+@click.argument(
+    "backup_file", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def restore(backup_file: Path) -> None:
+    """Replace the database with BACKUP (from `kanban backup`), checked first; the current
+    one is kept aside. Refuses while a server or worker runs on the database."""
+    app = create_app()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    now = dt.datetime.now(dt.UTC)
+    try:
+        live = config.sqlite_path(url)
+        if live is not None:
+            done = restore_service.restore_sqlite(create_app, live, backup_file.resolve(), now)
+        elif url.startswith("postgresql"):
+            instance = app.config["INSTANCE_PATH"]
+            done = restore_service.restore_postgres(create_app, url, instance, backup_file, now)
+        else:
+            fail("kanban restore works on an SQLite file or a PostgreSQL database.")
+    except ServiceError as exc:
+        fail(f"{exc.message.rstrip('.')}. Nothing was changed.")
+    except (OSError, sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
+        # A folder not writable, a role that may not rename the schema, a database that
+        # does not answer: the restore undid what it had begun (ops/restore.py).
+        fail(f"the restore stopped: {str(exc).splitlines()[0]}. Nothing was changed.")
+    if done.migrated:
+        click.echo(f"The backup was of an older release: migrated to schema {schema_head()}.")
+    if done.kept_aside:
+        click.echo(f"The database it replaced is kept aside as {done.kept_aside}.")
+    click.echo(
+        f"Restored {backup_file}: integrity and `kanban check` passed. Start the site again; "
+        "everything after the backup was taken is gone (see docs/manual/ops/deploy.md, Restoring)."
+    )
 
 
 @click.command("serve")
@@ -267,11 +290,12 @@ def serve(
     """Run the production server (gunicorn) and the outbox worker; migrates the database first."""
     # Over HTTPS the session cookie is marked Secure, whatever KANBAN_SECURE_COOKIES says.
     app = create_app({"SESSION_COOKIE_SECURE": True} if use_https else None)
+    refuse_damaged(app.config["SQLALCHEMY_DATABASE_URI"])
     upgrade_database(app)
     click.echo(engines_status(), err=True)
     if not use_https:
         click.echo(f"Serving on http://{host}:{port}/", err=True)
-        _run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
+        run_server(app, host, port, workers, threads, outbox_worker=not no_worker)
         return
     files = ensure_certificate(app.config["INSTANCE_PATH"], extra_names=[host])
     verb = "Created" if files.created else "Using"
@@ -285,7 +309,7 @@ def serve(
         )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"Serving on https://{shown}:{port}/", err=True)
-    _run_server(
+    run_server(
         app,
         host,
         port,
@@ -319,7 +343,7 @@ def demo(host: str, port: int) -> None:
         f"  Log in as {logins}.\n"
         "  The login page lists them too. Press Ctrl+C to stop.\n"
     )
-    _run_server(app, host, port, workers=2, threads=16)
+    run_server(app, host, port, workers=2, threads=16)
 
 
 register(main)

@@ -13,6 +13,7 @@ from .cli_common import fail
 from .core.errors import ServiceError
 from .domain.statuses import WebhookEvent
 from .extensions import db
+from .ops import presence
 from .ops.worker import THREADS, make_drainer
 from .webhooks import endpoints
 
@@ -41,12 +42,17 @@ def worker(threads: int, once: bool) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    # Seen by `kanban restore` for as long as this process lives (ops/presence.py).
+    here = presence.announce(app.config["SQLALCHEMY_DATABASE_URI"], "kanban worker")
     click.echo(
         "Outbox worker started: it delivers while no other worker of this database does "
         "(Ctrl+C stops it).",
         err=True,
     )
-    drainer.run()
+    try:
+        drainer.run()
+    finally:
+        here.close()
 
 
 @click.group()

@@ -7,6 +7,7 @@ This is the only module that reads the environment. Every setting is listed in
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import secrets
 from pathlib import Path
@@ -140,11 +141,13 @@ def site_timezone() -> str:
     return _timezone()
 
 
-def _secret_key(instance: Path) -> str:
-    """Read the generated secret, creating it on the first start."""
+def _secret_key(instance: Path, *, create: bool) -> str | None:
+    """Read the generated secret; create it (and its folder) only when ``create``."""
     key_file = instance / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
+    if not create:
+        return None
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: secrets live here
     key = secrets.token_hex(32)
     # O_EXCL: if two processes start at once, the loser reads the winner's key.
@@ -155,6 +158,63 @@ def _secret_key(instance: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def prepare_site(instance: Path | None = None) -> Path:
+    """Set up a site's instance folder and secret key (commands that set up a site only:
+    a mistyped setting must not leave a stray site behind)."""
+    instance = instance or default_instance_path()
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if _env("KANBAN_SECRET_KEY") is None:
+        _secret_key(instance, create=True)
+    return instance
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite database URL; None for another database or one in memory."""
+    if not url.startswith("sqlite"):
+        return None
+    database = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def missing_site() -> str | None:
+    """Why no site is configured here (its SQLite file is missing or empty), else None."""
+    url = _env("KANBAN_DATABASE_URL") or f"sqlite:///{default_instance_path() / 'kanban.db'}"
+    path = sqlite_path(url)
+    if path is None or (path.is_file() and path.stat().st_size > 0):
+        return None
+    return (
+        f"no site is configured here: the database {path} does not exist. Set "
+        "KANBAN_INSTANCE_PATH to the site's instance folder or KANBAN_DATABASE_URL to its "
+        "database (`kanban serve` or `kanban db upgrade` sets up a new site)."
+    )
+
+
+#: ``KANBAN_*`` variables read outside the settings: the test suite's and an option's.
+OTHER_VARIABLES = (
+    "KANBAN_TEST_POSTGRES_URL",  # tests: a PostgreSQL server instead of a throwaway one
+    "KANBAN_PG_BIN",  # tests: where the PostgreSQL server binaries are
+    "KANBAN_CHROMIUM",  # browser tests: the Chromium binary
+    "KANBAN_NEW_PASSWORD",  # kanban create-user --password
+)
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """A warning for each ``KANBAN_*`` variable that nothing reads, naming the nearest
+    known one (a typo such as KANBAN_DATABASE_URI would otherwise go unnoticed)."""
+    environ = dict(os.environ if environ is None else environ)
+    known = [*SETTINGS, *OTHER_VARIABLES]
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("KANBAN_") or name in known:
+            continue
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        warnings.append(f"unknown setting {name} is ignored{hint}")
+    return warnings
 
 
 def _number(name: str, kind: type[int] | type[float], low: float, high: float) -> Any:
@@ -245,5 +305,9 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     cfg.update(overrides)
     if "SECRET_KEY" not in cfg:
-        cfg["SECRET_KEY"] = _env("KANBAN_SECRET_KEY") or _secret_key(instance)
+        # An instance folder that exists is a site: its key is created on first use. None
+        # where there is no site (e.g. `kanban --help` in another folder) creates nothing.
+        cfg["SECRET_KEY"] = _env("KANBAN_SECRET_KEY") or _secret_key(
+            instance, create=instance.is_dir()
+        )
     return cfg

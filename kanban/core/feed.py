@@ -125,9 +125,17 @@ def pruned_after(after: int) -> bool:
     saw only up to ``after`` cannot catch up from the feed and must reload in full.
 
     Ids are not contiguous (a rolled-back write uses one up), so a client just before a
-    gap at the window's edge may reload without need: harmless, and rare."""
-    oldest = db.session.scalar(sa.select(sa.func.min(Event.id)))
-    return oldest is not None and after < oldest - 1
+    gap at the window's edge may reload without need: harmless, and rare.
+
+    A client *ahead* of the newest event saw a feed that a restore (``kanban restore``)
+    took back: the events it knows are gone, and new ones may take their ids. It too
+    reloads in full."""
+    oldest, newest = db.session.execute(
+        sa.select(sa.func.min(Event.id), sa.func.max(Event.id))
+    ).one()
+    if newest is None:
+        return after > 0
+    return after < oldest - 1 or after > newest
 
 
 def prune(older_than: dt.datetime, *, batch: int = PRUNE_BATCH) -> int:

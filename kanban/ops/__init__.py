@@ -1,2 +1,3 @@
-"""Running a site: consistent backups (``backup``), the local HTTPS authority and
+"""Running a site: consistent backups (``backup``), putting one back (``restore``), which
+servers and workers run on a database (``presence``), the local HTTPS authority and
 certificates (``https``) and the demo site (``demo``)."""

@@ -13,6 +13,7 @@ from ..core import feed
 from ..core.tx import install_sqlite_hooks
 from ..extensions import csrf, db, login_manager, migrate
 from ..purchasing import autosend
+from ..version import version
 from ..webhooks import events as webhook_events
 from . import (  # noqa: F401 (api_* modules add routes to api.bp, admin_* to admin.bp,
     # masterdata_bins to masterdata.bp)
@@ -20,6 +21,7 @@ from . import (  # noqa: F401 (api_* modules add routes to api.bp, admin_* to ad
     admin_webhooks,
     api,
     api_decode,
+    api_health,
     api_masterdata,
     api_stream,
     audit,
@@ -95,6 +97,7 @@ def build(overrides: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.update(cfg)
+    app.jinja_env.globals["kanban_version"] = version()  # the admin pages' footer
     app.request_class = KanbanRequest
     app.url_map.converters["int"] = IdConverter  # before any route is added
     # X-Forwarded-* only from the configured reverse proxies (the login limit counts the

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from kanban import create_app
+from kanban import config, create_app
 from kanban.core.actor import Actor
 from kanban.core.csvsafe import cell as safe_cell
 from kanban.core.csvsafe import uncell as plain_cell
@@ -104,6 +104,7 @@ def test_the_instance_folder_and_sqlite_database_are_created_owner_only(
     tmp_path: Path, loose_umask: None
 ) -> None:
     instance = tmp_path / "fresh" / "instance"
+    config.prepare_site(instance)  # what the commands that set up a site do first
     app = create_app(
         {"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/k.db"}
     )

@@ -1,5 +1,5 @@
-"""``kanban serve`` as a service runs it (docs/manual/ops/deploy.md, systemd): a home it cannot write,
-no runtime folder, and still a clean start with nothing written outside the instance."""
+"""``kanban serve`` as a service runs it (docs/manual/ops/deploy.md, systemd): a home it
+cannot write, no runtime folder, and still a clean start with no error in its log."""
 
 from __future__ import annotations
 

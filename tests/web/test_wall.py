@@ -41,6 +41,7 @@ DISPLAY_GETS = {
     "api.list_events",
     "api.event_stream",
     "api.whoami",
+    "api.health",  # anyone may ask whether the site is up (a load balancer has no token)
 }
 #: Dummy values for URL arguments; they name things that exist (see ``world``), so a
 #: refusal is the role check at work rather than a "not found".
