@@ -138,8 +138,9 @@ def _sqlite_backup(source: Path, target: Path) -> Saved:
 
 
 @contextlib.contextmanager
-def _pg_env(url: sa.URL) -> Iterator[tuple[str, dict[str, str]]]:
-    """The URL without its password, and an environment whose passfile holds it."""
+def pg_env(url: sa.URL) -> Iterator[tuple[str, dict[str, str]]]:
+    """For a PostgreSQL tool: the URL without its password, and an environment whose private
+    passfile holds it (a password never shows in ``ps``)."""
     without = sa.URL.create(
         "postgresql",
         username=url.username,
@@ -162,7 +163,7 @@ def pg_dump(url: sa.URL, target: Path, snapshot: str | None = None) -> None:
     """``pg_dump`` in custom format to ``target`` (owner-only), of ``snapshot`` if given."""
     program = _tool("pg_dump")
     _private(target)
-    with _pg_env(url) as (dsn, env):
+    with pg_env(url) as (dsn, env):
         # The arguments are ours: the pg_dump path and the database URL without password.
         args = [program, "--format=custom", f"--file={target}"]
         if snapshot:

@@ -22,7 +22,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from ..core.errors import ServiceError
 from ..extensions import db
 from ..stock import check as ledger
 from . import presence
+from .backup import pg_env
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUFFIXES = ("", "-wal", "-shm")
@@ -216,16 +216,13 @@ def _tool(name: str) -> str:
 
 
 def _run(args: list[str], url: sa.URL | None = None) -> str:
-    """Run a PostgreSQL tool; the password goes in a private passfile, never in ``ps``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
-    with tempfile.TemporaryDirectory(prefix="kanban-restore-") as folder:  # mode 0700
-        if url is not None and url.password is not None:
-            passfile = Path(folder) / "pgpass"
-            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            escaped = str(url.password).replace("\\", "\\\\").replace(":", "\\:")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"*:*:*:*:{escaped}\n")
-            env["PGPASSFILE"] = str(passfile)
+    """Run a PostgreSQL tool, on the database ``url`` where given (``--dbname``, its password
+    in a private passfile: :func:`backup.pg_env`)."""
+    with contextlib.ExitStack() as stack:
+        env = dict(os.environ)
+        if url is not None:
+            dsn, env = stack.enter_context(pg_env(url))
+            args = [*args, f"--dbname={dsn}"]
         # The arguments are ours: a tool's path, its options, the backup and the database.
         done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)  # noqa: S603
     if done.returncode != 0:
@@ -269,21 +266,13 @@ def restore_postgres(
     pg_restore = _tool("pg_restore")
     revision = _check_revision(_dump_revision(pg_restore, backup))
     parsed = sa.make_url(url)
-    dsn = sa.URL.create(
-        "postgresql",
-        username=parsed.username,
-        host=parsed.host,
-        port=parsed.port,
-        database=parsed.database,
-        query=parsed.query,
-    ).render_as_string(hide_password=False)
     aside = f"kanban_before_restore_{_stamp(now).replace('-', '_')}"
     engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
     try:
         _swap(engine, aside, back=False)
         try:
             restore = [pg_restore, "--no-owner", "--no-acl", "--exit-on-error"]
-            _run([*restore, "--single-transaction", f"--dbname={dsn}", str(backup)], parsed)
+            _run([*restore, "--single-transaction", str(backup)], parsed)
             migrated = _verify(make_app, url, instance, revision)
         except BaseException:
             _swap(engine, aside, back=True)
