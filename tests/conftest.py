@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -120,10 +121,39 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def truncate_all(url: str) -> None:
+    """Empty every table of a migrated database (its schema and revision stay), and start
+    its ids from 1 again: on PostgreSQL ``TRUNCATE … RESTART IDENTITY``; on SQLite a
+    ``DELETE`` of every row in one transaction, which a server holding the file open
+    sees at its next read."""
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None, timeout=30)
+        try:
+            conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute("BEGIN IMMEDIATE")
+            # The append-only audit trail's triggers refuse a DELETE: they are put back, as
+            # they were, in the same transaction (TRUNCATE does not fire them on PostgreSQL).
+            triggers = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchall()
+            for name, _sql in triggers:
+                conn.execute(f'DROP TRIGGER "{name}"')
+            for name in reversed(tables):
+                conn.execute(f'DELETE FROM "{name}"')  # noqa: S608 (our own table names)
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+            ).fetchone():
+                conn.execute("DELETE FROM sqlite_sequence")
+            for _name, sql in triggers:
+                conn.execute(sql)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return
     engine = sa.create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    names = ", ".join(f'"{name}"' for name in tables)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE")
     engine.dispose()
 
 

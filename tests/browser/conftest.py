@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ..conftest import BACKENDS, LiveServer, start_server, stop_server, truncate_all
+
 CHROMIUM = os.environ.get("KANBAN_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [
     "--no-sandbox",
@@ -30,6 +32,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One migrated database for the module's tests on each backend (emptied before each
+    test by ``fresh_database``), so that one server serves them all."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("browser-db") / "kanban.db"
+        path.write_bytes(request.getfixturevalue("sqlite_template").read_bytes())
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def fresh_database(db_url: str) -> None:
+    """Each test starts on an empty database, as it would with a server of its own."""
+    truncate_all(db_url)
+
+
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """Settings of the module's server (a module overrides this for a site of its own)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    db_url: str, server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """``kanban serve`` on the module's database, started once for all of its tests: a
+    server keeps nothing of a test in memory that the next could see (sessions, login
+    failures, scans and the feed all live in the emptied database)."""
+    server = start_server(db_url, tmp_path_factory.mktemp("server"), extra_env=server_env)
+    yield server
+    stop_server(server)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +124,7 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
 
 @pytest.fixture
 def logged_in(
-    browser: Any, live_server: Any, make_user: Callable[..., str]
+    browser: Any, live_server: LiveServer, make_user: Callable[..., str]
 ) -> Iterator[Callable[..., Any]]:
     """Open a new page logged in as a fresh user of a role: ``logged_in("supervisor")``."""
     contexts: list[Any] = []

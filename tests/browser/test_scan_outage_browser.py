@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests as http
+from flask import Flask
 
-from ..conftest import LiveServer
+from ..conftest import LiveServer, start_server, stop_server
 from ..web.test_outage_disk import disk, fill  # noqa: F401 (disk is a fixture)
 from .scan_page import TIMEOUT, movements, open_scan, scan, wait_result, watch
 
@@ -27,6 +28,14 @@ def db_url(disk: Path, sqlite_template: Path) -> str:  # noqa: F811 (the fixture
     """The test's database on a small disk of its own (SQLite: a full disk is its case)."""
     (disk / "kanban.db").write_bytes(sqlite_template.read_bytes())
     return f"sqlite:///{disk / 'kanban.db'}"
+
+
+@pytest.fixture
+def live_server(app: Flask, db_url: str, instance: Path) -> Iterator[LiveServer]:
+    """A server of the test's own, on the small disk."""
+    server = start_server(db_url, instance)
+    yield server
+    stop_server(server)
 
 
 def refuse_writes(server: LiveServer, token: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,7 @@ from kanban.extensions import db
 from kanban.masterdata import bins as catalog
 from kanban.ops import demo
 
-from ..conftest import LiveServer, start_server, stop_server
+from ..conftest import LiveServer
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -53,12 +52,10 @@ FIVE_METRE = [
 CARD_TEXT = ".state-word, .age-text, .code, .sku, .name, .level-text, .supplier, .badge, .reason"
 
 
-@pytest.fixture
-def live_server(app: Flask, db_url: str, instance: Path) -> Iterator[LiveServer]:
-    """The real server, its site in America/Chicago."""
-    server = start_server(db_url, instance, extra_env={"KANBAN_TIMEZONE": SITE})
-    yield server
-    stop_server(server)
+@pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """The module's server runs a site in America/Chicago."""
+    return {"KANBAN_TIMEZONE": SITE}
 
 
 @pytest.fixture
