@@ -27,14 +27,19 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # The whole suite, as CI runs it; the 25 slowest tests and the time per package close the run.
+# Bytecode is cached for the run (PYTHONDONTWRITEBYTECODE set empty): every `kanban serve`
+# and CLI subprocess of the tests then loads this checkout's compiled modules rather than
+# compiling them again. Files go to the workers longest first (tests/conftest.py).
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder \
+	-p no:cacheprovider
+
 test: system-deps $(STAMP) lint
-	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider --durations=25
+	$(PYTEST) --durations=25
 
 # The edit loop: lint, types, contracts and the SQLite tests that start no browser, server
 # or other process (docs/testing.md).
 test-quick: $(STAMP) lint
-	$(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider --durations=10 \
-	  -m "not browser and not server and not postgresql"
+	$(PYTEST) --durations=10 -m "not browser and not server and not postgresql"
 
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/run.py

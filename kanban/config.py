@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .domain import clock
+from .domain import clock, passwords
 from .domain.quantities import DEFAULT_FACTOR, FACTOR_MAX, FACTOR_MIN
 
 #: name -> (default, help). Defaults of None are computed at start-up.
@@ -276,6 +276,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # What a supplier expects on a request: purchasing.settings.SiteDetails.
         **{key: _env(f"KANBAN_{key}") or "" for key in SITE_DETAILS},
         "LABELS_DIR": _env("KANBAN_LABELS_DIR") or SETTINGS["KANBAN_LABELS_DIR"][0],
+        # How a password is hashed at rest (domain/passwords.py); not a setting.
+        "PASSWORD_HASH_METHOD": passwords.HASH_METHOD,
         "SESSION_COOKIE_SECURE": (_env("KANBAN_SECURE_COOKIES") or "0") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

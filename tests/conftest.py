@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
 import pytest
 import requests as http
 import sqlalchemy as sa
@@ -40,6 +42,10 @@ pytest_plugins = ["tests.timing"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]
+#: The tests' apps hash passwords with scrypt at a 32nd of the product's cost (n=2**10 for
+#: 2**15): the same code and method, and a hash costs a millisecond rather than the most
+#: of a test's time. tests/auth/test_logins.py checks the product's own default.
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"
 KANBAN = str(Path(sys.executable).with_name("kanban"))
 
 
@@ -68,6 +74,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
         if any(f is not None and _starts_processes(f) for f in funcs):
             item.add_marker(pytest.mark.server)
+    _longest_files_first(items)
+
+
+#: A rough cost of one test, in seconds, by what it does: enough to tell a long file from
+#: a short one (tests/timing.py reports what they really took).
+_COST = {"browser": 4.0, "server": 2.0, "postgresql": 0.4}
+
+
+def _longest_files_first(items: list[pytest.Item]) -> None:
+    """Order the files by their rough cost, the longest first, each file's tests in their
+    own order. The workers take a file at a time (``--dist loadfile``) in this order
+    (``--no-loadscope-reorder``), so the run does not end waiting on one long file that was
+    handed out last."""
+    cost: dict[str, float] = {}
+    for item in items:
+        path = str(item.path)
+        each = 0.25 if "db_url" in getattr(item, "fixturenames", ()) else 0.02
+        if f"{os.sep}browser{os.sep}" in path:
+            each = _COST["browser"]
+        else:
+            for marker, seconds in _COST.items():
+                if item.get_closest_marker(marker) is not None:
+                    each = max(each, seconds)
+        cost[path] = cost.get(path, 0.0) + each
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda item: (-cost[str(item.path)], order[id(item)]))
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -160,6 +192,11 @@ def truncate_all(url: str) -> None:
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database for this test: SQLite and again PostgreSQL."""
+    return fresh_database(request, tmp_path)
+
+
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database on the test's backend (``request.param``)."""
     if request.param == "sqlite":
         path = tmp_path / "kanban.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
@@ -167,6 +204,84 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_database")
     truncate_all(url)
     return url
+
+
+class SeededDatabases:
+    """Seeded databases built once per test worker; each test gets a copy of its own.
+
+    A seed (the demo, ``seed-load``) takes seconds; copying its result takes a fraction of
+    one: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL. ``seed`` runs
+    in an app context on a freshly migrated database and its return value (e.g. what a
+    command printed) is kept with the template.
+    """
+
+    def __init__(self, folder: Path, worker_id: str) -> None:
+        self.folder = folder
+        self.worker = worker_id.replace("-", "_")
+        self.built: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def copy(
+        self, request: pytest.FixtureRequest, key: str, seed: Callable[[], Any], into: Path
+    ) -> tuple[str, Any]:
+        """A copy of the ``key`` seed, on the backend the test runs on (``request.param``),
+        for one test: its URL, and what the seed returned."""
+        backend: str = request.param
+        if (backend, key) not in self.built:
+            self.built[backend, key] = self._build(request, key, seed)
+        template, result = self.built[backend, key]
+        if backend == "sqlite":
+            path = into / "kanban.db"
+            shutil.copy(template, path)
+            return f"sqlite:///{path}", result
+        server: str = request.getfixturevalue("pg_server_url")
+        return self._pg_copy(server, template, f"kanban_copy_{self.worker}"), result
+
+    def _build(
+        self, request: pytest.FixtureRequest, key: str, seed: Callable[[], Any]
+    ) -> tuple[str, Any]:
+        name = re.sub(r"\W", "_", key)
+        if request.param == "sqlite":
+            path = self.folder / f"{name}.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            return str(path), self._seed(f"sqlite:///{path}", seed)
+        migrated: str = request.getfixturevalue("pg_database")
+        truncate_all(migrated)
+        template = f"kanban_seed_{name}_{self.worker}"
+        server: str = request.getfixturevalue("pg_server_url")
+        url = self._pg_copy(server, sa.make_url(migrated).database or "", template)
+        return template, self._seed(url, seed)
+
+    def _seed(self, url: str, seed: Callable[[], Any]) -> Any:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "INSTANCE_PATH": str(self.folder),
+                "SECRET_KEY": "t",
+                "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+            }
+        )
+        with app.app_context():
+            result = seed()
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        return result
+
+    @staticmethod
+    def _pg_copy(server: str, source: str, name: str) -> str:
+        """A new database ``name`` on ``server``, a copy of the database ``source``."""
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        admin.dispose()
+        return sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def seeded_databases(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SeededDatabases:
+    """Seeded databases built once per worker and copied for each test (see the class)."""
+    return SeededDatabases(tmp_path_factory.mktemp("seeded"), worker_id)
 
 
 @pytest.fixture
@@ -186,9 +301,11 @@ def app(request: pytest.FixtureRequest, db_url: str, instance: Path) -> Iterator
             "INSTANCE_PATH": str(instance),
             "SECRET_KEY": "test-secret",
             "TESTING": True,
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
         }
     )
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = TEMPLATES
     ctx = app.app_context()
     ctx.push()
     yield app
@@ -269,7 +386,7 @@ def make_user(app: Flask) -> Callable[..., str]:
     """Create a user; returns the username (password is 'password-<name>')."""
 
     def make(name: str = "ana", role: str = "operator") -> str:
-        auth_service.create_user(name, f"password-{name}", role)
+        auth_service.create_user(name, f"password-{name}", role, hash_method=TEST_PASSWORD_HASH)
         db.session.commit()
         return name
 
@@ -318,6 +435,25 @@ def api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
 def supervisor_api(client: FlaskClient, make_token: Callable[[str], str]) -> Api:
     """API calls as a supervisor device."""
     return Api(client, make_token("supervisor"))
+
+
+class SharedTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by the apps of one test worker. Each test's app has a Jinja
+    environment of its own, which would otherwise parse and compile every template it
+    renders again; Jinja checks each entry against the template's source before using it."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = SharedTemplates()
 
 
 class IsolatedClient(FlaskClient):

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.tx import begin_write, lock_logins
+from ..domain.passwords import HASH_METHOD
 from ..extensions import db
 from ..models import LoginFailure, User, utcnow
 
@@ -69,9 +70,9 @@ def new_device_id() -> str:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     # Checked against when the user does not exist, so that the answer takes as long.
-    return generate_password_hash(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def _blocked(username: str, address: str, device_id: str | None, limit: int) -> bool:
@@ -115,12 +116,13 @@ def start(username: str, address: str, device: KnownDevice | None, limit: int) -
     return Attempt(row.id, user.id if user is not None else None, device_id)
 
 
-def finish(attempt: Attempt, password: str) -> User | None:
+def finish(attempt: Attempt, password: str, hash_method: str = HASH_METHOD) -> User | None:
     """The active user when ``password`` is theirs (the attempt then no longer counts as a
-    failure), else None. Takes as long for an unknown user as for a known one."""
+    failure), else None. Takes as long for an unknown user as for a known one (hashed with
+    ``hash_method``, the one the site's passwords are stored with)."""
     user = db.session.get(User, attempt.user_id) if attempt.user_id is not None else None
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(hash_method), password)
         return None
     if not user.check_password(password) or not user.active:
         return None

@@ -15,7 +15,7 @@ from ..core.actor import SYSTEM, Actor
 from ..core.errors import NotFound, ServiceError
 from ..core.tx import begin_write
 from ..domain.numbers import whole_number
-from ..domain.passwords import password_problem
+from ..domain.passwords import HASH_METHOD, password_problem
 from ..domain.statuses import TOKEN_ROLES, USER_ROLES, AuditAction, AuditObject, Role
 from ..extensions import db
 from ..models import DeviceToken, User, utcnow
@@ -48,9 +48,17 @@ def _audit_user(
     )
 
 
-def create_user(username: str, password: str, role: str, *, actor: Actor | None = None) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    *,
+    actor: Actor | None = None,
+    hash_method: str = HASH_METHOD,
+) -> User:
     """A new user with a hashed password (``actor``: who created it, for the audit trail;
-    the command line and set-up when None)."""
+    the command line and set-up when None; ``hash_method``: the site's, see
+    ``domain/passwords.py``)."""
     begin_write()
     username = username.strip()
     if role not in USER_ROLES:
@@ -61,7 +69,7 @@ def create_user(username: str, password: str, role: str, *, actor: Actor | None 
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ServiceError("user_exists", f"User {username!r} exists already.", 409)
     user = User(username=username, role=role)
-    user.set_password(password)
+    user.set_password(password, hash_method)
     db.session.add(user)
     db.session.flush()
     _audit_user(user, AuditAction.CREATED, actor, after={"username": username, "role": role})
@@ -74,7 +82,9 @@ def _check_password(password: str, role: str, username: str) -> None:
         raise ServiceError("weak_password", problem)
 
 
-def set_password(username: str, password: str, *, actor: Actor | None = None) -> User:
+def set_password(
+    username: str, password: str, *, actor: Actor | None = None, hash_method: str = HASH_METHOD
+) -> User:
     """Change a user's password (it must suit their role; the audit trail records that it
     changed, never the password). Every session of the user ends."""
     begin_write()
@@ -82,7 +92,7 @@ def set_password(username: str, password: str, *, actor: Actor | None = None) ->
     if user is None:
         raise NotFound("unknown_user", f"No user {username!r}.")
     _check_password(password, user.role, user.username)
-    user.set_password(password)
+    user.set_password(password, hash_method)
     user.session_generation += 1  # whoever had the old password is logged out
     db.session.flush()
     _audit_user(user, AuditAction.PASSWORD_SET, actor)

@@ -14,6 +14,11 @@ from importlib import resources
 
 from .statuses import Role
 
+#: How a password is hashed at rest (werkzeug's default: scrypt, n=2**15, r=8, p=1). The app's
+#: ``PASSWORD_HASH_METHOD`` (not a setting) is handed to the auth package by the web layer;
+#: only the test suite lowers it (docs/manual/decisions.md, Fast feedback).
+HASH_METHOD = "scrypt:32768:8:1"  # noqa: S105 (a method, not a password)
+
 #: Shortest password per role.
 MIN_LENGTH = {Role.OPERATOR: 8, Role.SUPERVISOR: 12, Role.ADMIN: 12}
 MAX_LENGTH = 256

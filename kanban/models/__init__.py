@@ -179,9 +179,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
         """What a session stores: the user and the generation it was made in."""
         return f"{self.id}.{self.session_generation}"
 
-    def set_password(self, password: str) -> None:
-        """Store a salted hash, never the password."""
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str) -> None:
+        """Store a salted hash (of ``method``, e.g. ``scrypt:32768:8:1``), never the password."""
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         """True if ``password`` matches the stored hash."""

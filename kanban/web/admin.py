@@ -21,6 +21,7 @@ from ..domain.passwords import min_length
 from ..domain.statuses import TOKEN_ROLES, USER_ROLES, Role, Source
 from ..extensions import db
 from ..models import User, utcnow
+from . import settings
 from .security import actor, requires
 
 bp = Blueprint(Role.ADMIN, __name__, url_prefix="/admin")
@@ -195,6 +196,7 @@ def create_user() -> Any:
             form.password.data or "",
             form.role.data or "",
             actor=actor(source=Source.FORM),
+            hash_method=settings.password_hash_method(),
         )
     except ServiceError as exc:
         db.session.rollback()
@@ -242,7 +244,12 @@ def set_password(user_id: int) -> Any:
     name = user.username
     resp = _change(
         user_id,
-        lambda: auth_service.set_password(name, password, actor=actor(source=Source.FORM)),
+        lambda: auth_service.set_password(
+            name,
+            password,
+            actor=actor(source=Source.FORM),
+            hash_method=settings.password_hash_method(),
+        ),
         "New password set for {name!r}; their sessions have ended.",
     )
     _stay_logged_in(user_id)

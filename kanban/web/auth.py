@@ -32,6 +32,7 @@ from ..domain.statuses import Role
 from ..extensions import db
 from ..models import User
 from ..ops.demo import DEMO_LOGINS
+from . import settings
 
 bp = Blueprint("auth", __name__)
 
@@ -114,7 +115,7 @@ def login() -> Any:
         flash("Too many failed logins. Wait 15 minutes and try again.", "error")
         return render_template("auth/login.html", form=form), 429
     password = form.password.data or ""
-    user = logins.finish(attempt, password)
+    user = logins.finish(attempt, password, settings.password_hash_method())
     db.session.commit()
     if user is None:
         flash("Wrong username or password.", "error")

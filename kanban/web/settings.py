@@ -17,3 +17,8 @@ def mail() -> MailSettings:
 def site() -> SiteDetails:
     """Who orders and where the goods go (``KANBAN_COMPANY_NAME`` …), for request documents."""
     return SiteDetails.from_config(current_app.config)
+
+
+def password_hash_method() -> str:
+    """How the site hashes passwords (``PASSWORD_HASH_METHOD``: domain/passwords.py)."""
+    return str(current_app.config["PASSWORD_HASH_METHOD"])

@@ -23,7 +23,7 @@ from kanban.domain.passwords import common_passwords, password_problem
 from kanban.extensions import db
 from kanban.web.proxies import TrustedProxies, parse_networks
 
-from ..conftest import start_server, stop_server
+from ..conftest import IsolatedClient, start_server, stop_server
 
 #: KANBAN_LOGIN_ATTEMPTS for these tests: small, so that reaching each limit is quick.
 LIMIT = 3
@@ -263,6 +263,34 @@ def test_an_unknown_user_costs_the_same_password_hash_as_a_known_one(
         known = _derivations(monkeypatch, client, "ana", f"192.0.2.{10 + n}")
         unknown = _derivations(monkeypatch, client, f"nobody{n}", f"192.0.2.{20 + n}")
         assert len(known) == 1 and unknown == known, (known, unknown)
+
+
+def test_the_product_hashes_passwords_with_scrypt_at_full_strength(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's apps hash at a lower cost (tests/conftest.py); a site's app, configured
+    by nothing but its environment, stores werkzeug's default scrypt (n=2**15), and its
+    login form checks a known and an unknown name with one derivation of that cost."""
+    (tmp_path / "kanban.db").write_bytes(sqlite_template.read_bytes())
+    site = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'kanban.db'}", "SECRET_KEY": "s"}
+    )
+    site.test_client_class = IsolatedClient
+    with site.app_context():
+        user = auth_service.create_user("ana", "a-long-passphrase", "operator")
+        db.session.commit()
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("a-long-passphrase")
+        assert not user.check_password("a-long-passphrasE")
+        client = site.test_client()
+        full = [(32768, 8, 1)]
+        assert _derivations(monkeypatch, client, "ana", "192.0.2.31") == full
+        first = _derivations(monkeypatch, client, "nobody", "192.0.2.32")  # makes the dummy
+        assert set(first) == set(full)
+        assert _derivations(monkeypatch, client, "nobody2", "192.0.2.34") == full
+        assert login(client, "ana", "a-long-passphrase", "192.0.2.33") == 302
+        db.session.remove()
+        db.engine.dispose()
 
 
 # ----------------------------------------------------------------------- passwords

@@ -27,7 +27,8 @@ def _workers() -> Iterator[None]:
 
 
 def large_upload() -> bytes:
-    """A large noisy photo without a code: every retry runs, taking a second or more."""
+    """A large noisy photo without a code: every retry runs (about 0.35 s on an idle machine
+    under the decoder's own budget, about a second with ``budget=5``)."""
     buf = io.BytesIO()
     Image.effect_noise((3000, 2250), 40).convert("RGB").save(buf, "JPEG", quality=90)
     return buf.getvalue()
@@ -123,7 +124,10 @@ def test_a_timeout_kills_only_its_own_worker() -> None:
     patient.start()
     time.sleep(0.2)
     with pytest.raises(DecodeError) as err:
-        dec.decode_bytes(big, timeout=0.3, owner="user:hasty")
+        # A budget beyond the timeout: the job runs on (about a second of retries on an
+        # idle machine) until the timeout stops it. Under its own budget the decoder gives
+        # up on this photo in about 0.35 s, which a 0.3 s timeout would only just miss.
+        dec.decode_bytes(big, timeout=0.3, owner="user:hasty", budget=5)
     assert err.value.code == "decode_timeout"
     patient.join(60)
     assert slow_result == [[]]  # its worker was not killed: it finished (no code in noise)

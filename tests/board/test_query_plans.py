@@ -16,6 +16,7 @@ bounded number of statements, whatever the number of bins (no query per bin).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,26 +28,33 @@ from kanban.extensions import db
 from kanban.models import Bin, Event, Movement, Zone
 from kanban.ops import seedload
 
-from ..conftest import truncate_all
+from ..conftest import SeededDatabases
 from ..web.test_board import login
 
 BIG_TABLES = {Movement.__tablename__, Event.__tablename__}
 SIZE = seedload.LoadSize(bins=2000, suppliers=100, movements=200_000, days=365)
 
 
-@pytest.fixture
-def db_url(pg_database: str) -> str:
-    """This module runs on PostgreSQL only (see the docstring): a fresh, empty database."""
-    truncate_all(pg_database)
-    return pg_database
-
-
-@pytest.fixture
-def big_site(app: Flask) -> None:
+def seed_big_site() -> None:
     seedload.seed_load(SIZE)
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
+
+
+@pytest.fixture(params=["postgresql"])
+def db_url(
+    request: pytest.FixtureRequest, seeded_databases: SeededDatabases, tmp_path: Path
+) -> str:
+    """This module runs on PostgreSQL only (see the docstring): a copy of the big site,
+    seeded and analysed once per worker (the copy keeps the planner's statistics)."""
+    url, _ = seeded_databases.copy(request, "big-site", seed_big_site, tmp_path)
+    return url
+
+
+@pytest.fixture
+def big_site(app: Flask) -> None:
+    """The app runs on the big site (see ``db_url``)."""
 
 
 class Captured:

@@ -4,7 +4,9 @@ have written, and ``kanban check`` says so."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from kanban.models import Bin, Movement, RequestLine, SupplierRequest
 from kanban.ops import demo
 from kanban.stock import check as ledger
 
+from ..conftest import BACKENDS, SeededDatabases
+
 #: Two times of day: the history's clock (when requests went out) depends on it.
 NOWS = [
     dt.datetime(2026, 3, 10, 3, 17, tzinfo=dt.UTC),
@@ -24,10 +28,28 @@ NOWS = [
 
 
 @pytest.fixture(params=NOWS, ids=["night", "afternoon"])
-def seeded(request: pytest.FixtureRequest, app: Any) -> dt.datetime:
-    now: dt.datetime = request.param
-    demo.seed(now=now)
-    db.session.commit()
+def now(request: pytest.FixtureRequest) -> dt.datetime:
+    when: dt.datetime = request.param
+    return when
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest,
+    now: dt.datetime,
+    seeded_databases: SeededDatabases,
+    tmp_path: Path,
+) -> str:
+    """A copy of the demo seeded at ``now`` (seeded once per worker)."""
+    url, _ = seeded_databases.copy(
+        request, f"demo-{now:%H%M}", functools.partial(demo.seed, now=now), tmp_path
+    )
+    return url
+
+
+@pytest.fixture
+def seeded(app: Any, now: dt.datetime) -> dt.datetime:
+    """The app on the demo, seeded at ``now``."""
     return now
 
 

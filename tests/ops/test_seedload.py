@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 
 from kanban.extensions import db
 from kanban.models import Bin, Event, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 from kanban.purchasing import suppliers
 
-from ..conftest import Api
+from ..conftest import BACKENDS, Api, SeededDatabases, fresh_database
 from ..web.test_board import board, login
 
 SMALL = ["--bins", "200", "--suppliers", "20", "--movements", "20000", "--days", "365"]
@@ -27,12 +29,33 @@ def count(model: Any) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
-@pytest.fixture
-def seeded(runner: Any) -> str:
-    result = runner.invoke(args=["seed-load", *SMALL])
+PRINTED = pytest.StashKey[str]()
+
+
+def seed_load() -> str:
+    """``kanban seed-load`` as typed; returns what it printed."""
+    result = current_app.test_cli_runner().invoke(args=["seed-load", *SMALL])
     assert result.exit_code == 0, result.output
-    db.session.remove()
     return str(result.output)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest, seeded_databases: SeededDatabases, tmp_path: Path
+) -> str:
+    """For a test of the seeded site, a copy of it (seed-loaded once per worker); else an
+    empty database."""
+    if "seeded" not in request.fixturenames:
+        return fresh_database(request, tmp_path)
+    url, printed = seeded_databases.copy(request, "seed-load", seed_load, tmp_path)
+    request.node.stash[PRINTED] = printed
+    return url
+
+
+@pytest.fixture
+def seeded(app: Flask, request: pytest.FixtureRequest) -> str:
+    """The app on the seed-loaded site; returns what ``kanban seed-load`` printed."""
+    return request.node.stash[PRINTED]
 
 
 def test_seed_load_writes_what_was_asked_and_check_passes(seeded: str, runner: Any) -> None:
