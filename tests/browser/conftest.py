@@ -24,7 +24,6 @@ BASE_ARGS = [
     "--no-first-run",
     "--disable-default-apps",
     "--disable-quic",
-    *os.environ.get("KANBAN_EXTRA_CHROMIUM_FLAGS", "").split(),
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

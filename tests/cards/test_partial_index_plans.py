@@ -17,8 +17,10 @@ these same queries fail the test (``test_a_status_given_as_a_parameter_misses_it
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -27,7 +29,21 @@ from kanban.domain.statuses import LineStatus, RequestStatus
 from kanban.extensions import db
 from kanban.models import LINE_IS_OPEN, REQUEST_IS_DRAFT, RequestLine, SupplierRequest
 
+from ..conftest import BACKENDS, fresh_database, truncate_postgresql
+
 OPEN_LINE_INDEX = "uq_request_lines_one_open_per_bin"
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database whose tables are new on disk, too (on PostgreSQL the plan of a
+    tiny table depends on the pages that earlier tests' rows left behind)."""
+    url = fresh_database(request, tmp_path)
+    if request.param == "postgresql":
+        truncate_postgresql(url)
+    return url
+
+
 DRAFT_INDEX = "uq_supplier_requests_one_draft"
 
 
