@@ -21,7 +21,10 @@ from ..models import LINE_IS_OPEN, Bin, Item, Movement, RequestLine, Supplier, S
 
 def get_bin(code: str) -> Bin:
     """The bin with this code, or NotFound."""
-    found = db.session.scalar(sa.select(Bin).where(Bin.code == normalise_bin_code(code)))
+    # No code holds NUL (PostgreSQL cannot store it in text, and asking would fail).
+    found = None
+    if "\x00" not in code:
+        found = db.session.scalar(sa.select(Bin).where(Bin.code == normalise_bin_code(code)))
     if found is None:
         raise NotFound("unknown_bin", "No bin has this code.")
     return found

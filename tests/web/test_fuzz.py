@@ -194,3 +194,17 @@ def test_every_page_answers_4xx_or_success_to_any_query(
     status = resp.status_code
     resp.close()
     assert status < 500, (rule.rule, status)
+
+
+def test_a_bin_code_holding_nul_is_unknown_on_every_backend(
+    client: FlaskClient, make_token: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    """Found by the page fuzzing above on PostgreSQL, which cannot hold NUL in text: asking
+    for such a bin answered 500."""
+    make_bin("A-1")
+    headers = {"Authorization": f"Bearer {make_token('operator')}"}
+    for path in ("/api/bins/%00", "/api/bins/A-1%00", "/api/bins/%00A-1"):
+        resp = client.get(path, headers=headers)
+        assert resp.status_code == 404, (path, resp.status_code)
+        assert resp.get_json()["error"]["code"] == "unknown_bin"
+    assert client.get("/api/bins/A-1", headers=headers).status_code == 200
