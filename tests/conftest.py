@@ -36,7 +36,7 @@ from kanban.masterdata import bins as catalog
 from kanban.models import Bin, Movement
 from kanban.stock.scanning import record_scan
 
-from .pg import ThrowawayPostgres, free_port
+from .pg import ThrowawayPostgres, free_port, new_database
 
 pytest_plugins = ["tests.timing"]
 
@@ -132,13 +132,7 @@ def pg_database(
     pg_server_url: str, worker_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     """A migrated database for this test worker."""
-    name = f"kanban_test_{worker_id}".replace("-", "_")
-    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = sa.make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    url = new_database(pg_server_url, f"kanban_test_{worker_id}".replace("-", "_"))
     _migrate(url, tmp_path_factory.mktemp("pg-instance"))
     return url
 
@@ -257,7 +251,7 @@ class SeededDatabases:
             shutil.copy(template, path)
             return f"sqlite:///{path}", result
         server: str = request.getfixturevalue("pg_server_url")
-        return self._pg_copy(server, template, f"kanban_copy_{self.worker}"), result
+        return new_database(server, f"kanban_copy_{self.worker}", template), result
 
     def _build(
         self, request: pytest.FixtureRequest, key: str, seed: Callable[[], Any]
@@ -271,7 +265,7 @@ class SeededDatabases:
         truncate_all(migrated)
         template = f"kanban_seed_{name}_{self.worker}"
         server: str = request.getfixturevalue("pg_server_url")
-        url = self._pg_copy(server, sa.make_url(migrated).database or "", template)
+        url = new_database(server, template, sa.make_url(migrated).database)
         return template, self._seed(url, seed)
 
     def _seed(self, url: str, seed: Callable[[], Any]) -> Any:
@@ -289,16 +283,6 @@ class SeededDatabases:
             db.session.remove()
             db.engine.dispose()
         return result
-
-    @staticmethod
-    def _pg_copy(server: str, source: str, name: str) -> str:
-        """A new database ``name`` on ``server``, a copy of the database ``source``."""
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        admin.dispose()
-        return sa.make_url(server).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 PG_BIN = Path(os.environ.get("KANBAN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -121,3 +123,15 @@ class ThrowawayPostgres:
 if __name__ == "__main__":  # pragma: no cover - used by hand
     pg = ThrowawayPostgres().start()
     print(pg.url)
+
+
+def new_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create the database ``name`` on the server (dropped first if it is there, whoever is
+    connected), empty or a copy of the database ``template``; its URL."""
+    copy = f' TEMPLATE "{template}"' if template else ""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
+    admin.dispose()
+    return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..pg import PG_BIN
+from ..pg import PG_BIN, new_database
 
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "releases"
 #: Every revision that has a database here; a new file is tested without more code.
@@ -27,12 +27,7 @@ def load_sqlite(revision: str, path: Path) -> str:
 
 def load_postgres(revision: str, server_url: str, name: str) -> str:
     """Restore the release's dump into a new database ``name`` on the server; its URL."""
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    url = sa.make_url(server_url).set(database=name)
+    url = sa.make_url(new_database(server_url, name))
     psql = shutil.which("psql") or str(PG_BIN / "psql")
     with gzip.open(FOLDER / f"{revision}.pg.sql.gz", "rb") as packed:
         subprocess.run(
