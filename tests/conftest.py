@@ -146,7 +146,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def truncate_all(url: str) -> None:
+def empty_tables(url: str) -> None:
     """Empty every table of a migrated database (its schema and revision stay) in one
     transaction, which a server holding the database open sees at its next read, and start
     its ids from 1 again."""
@@ -209,17 +209,17 @@ def _admin_engine(url: str) -> sa.Engine:
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database for this test: SQLite and again PostgreSQL."""
-    return fresh_database(request, tmp_path)
+    return empty_database(request, tmp_path)
 
 
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database on the test's backend (``request.param``)."""
     if request.param == "sqlite":
         path = tmp_path / "kanban.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    truncate_all(url)
+    empty_tables(url)
     return url
 
 
@@ -262,7 +262,7 @@ class SeededDatabases:
             shutil.copy(request.getfixturevalue("sqlite_template"), path)
             return str(path), self._seed(f"sqlite:///{path}", seed)
         migrated: str = request.getfixturevalue("pg_database")
-        truncate_all(migrated)
+        empty_tables(migrated)
         template = f"kanban_seed_{name}_{self.worker}"
         server: str = request.getfixturevalue("pg_server_url")
         url = new_database(server, template, sa.make_url(migrated).database)

@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from ..conftest import BACKENDS, LiveServer, start_server, stop_server, truncate_all
+from ..conftest import (
+    BACKENDS,
+    LiveServer,
+    empty_database,
+    empty_tables,
+    start_server,
+    stop_server,
+)
 
 CHROMIUM = os.environ.get("KANBAN_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [
@@ -38,18 +45,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """One migrated database for the module's tests on each backend (emptied before each
     test by ``fresh_database``), so that one server serves them all."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("browser-db") / "kanban.db"
-        path.write_bytes(request.getfixturevalue("sqlite_template").read_bytes())
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
+    return empty_database(request, tmp_path_factory.mktemp("browser-db"))
 
 
 @pytest.fixture(autouse=True)
 def fresh_database(db_url: str) -> None:
     """Each test starts on an empty database, as it would with a server of its own."""
-    truncate_all(db_url)
+    empty_tables(db_url)
 
 
 @pytest.fixture(scope="module")

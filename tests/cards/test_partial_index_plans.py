@@ -29,7 +29,7 @@ from kanban.domain.statuses import LineStatus, RequestStatus
 from kanban.extensions import db
 from kanban.models import LINE_IS_OPEN, REQUEST_IS_DRAFT, RequestLine, SupplierRequest
 
-from ..conftest import BACKENDS, fresh_database, truncate_postgresql
+from ..conftest import BACKENDS, empty_database, truncate_postgresql
 
 OPEN_LINE_INDEX = "uq_request_lines_one_open_per_bin"
 
@@ -38,7 +38,7 @@ OPEN_LINE_INDEX = "uq_request_lines_one_open_per_bin"
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database whose tables are new on disk, too (on PostgreSQL the plan of a
     tiny table depends on the pages that earlier tests' rows left behind)."""
-    url = fresh_database(request, tmp_path)
+    url = empty_database(request, tmp_path)
     if request.param == "postgresql":
         truncate_postgresql(url)
     return url

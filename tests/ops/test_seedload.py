@@ -19,7 +19,7 @@ from kanban.extensions import db
 from kanban.models import Bin, Event, Item, Movement, RequestLine, Supplier, SupplierRequest, Zone
 from kanban.purchasing import suppliers
 
-from ..conftest import BACKENDS, Api, SeededDatabases, fresh_database
+from ..conftest import BACKENDS, Api, SeededDatabases, empty_database
 from ..web.test_board import board, login
 
 SMALL = ["--bins", "200", "--suppliers", "20", "--movements", "20000", "--days", "365"]
@@ -46,7 +46,7 @@ def db_url(
     """For a test of the seeded site, a copy of it (seed-loaded once per worker); else an
     empty database."""
     if "seeded" not in request.fixturenames:
-        return fresh_database(request, tmp_path)
+        return empty_database(request, tmp_path)
     url, printed = seeded_databases.copy(request, "seed-load", seed_load, tmp_path)
     request.node.stash[PRINTED] = printed
     return url
