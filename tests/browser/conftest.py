@@ -41,6 +41,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed browser test says what each of its pages showed and what its server logged,
+    so that a failure seen once on a CI machine can be explained from its output alone."""
+    outcome = yield
+    report = outcome.get_result()
+    funcargs = getattr(item, "funcargs", {})
+    if report.when != "call" or not report.failed or "browser" not in funcargs:
+        return
+    seen = []
+    for context in funcargs["browser"].contexts:
+        for page in context.pages:
+            try:
+                body = page.inner_text("body", timeout=2_000)
+            except Exception as exc:  # the page may be closed or hung: say so
+                body = f"(no text: {exc})"
+            seen.append(f"{page.url}\n{body[:1_500]}")
+    report.sections.append(("browser pages", "\n\n".join(seen) or "(no page open)"))
+    server = funcargs.get("live_server")
+    if isinstance(server, LiveServer) and server.log.exists():
+        lines = server.log.read_text(errors="replace").splitlines()
+        report.sections.append(("server log (last 60 lines)", "\n".join(lines[-60:])))
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """One migrated database for the module's tests on each backend (emptied before each

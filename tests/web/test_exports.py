@@ -21,7 +21,7 @@ from kanban.ops import exports
 from ..conftest import Api
 from .test_requests_pages import Page, login
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = dt.datetime.now(dt.UTC).date()  # fixed at import: tests pin their rows to it
 
 
 def table(client: FlaskClient, path: str) -> list[dict[str, str]]:
@@ -80,6 +80,7 @@ def test_the_requests_export_has_one_row_per_line_with_its_request(
     request_id = api.scan("A-1", quantity=2).get_json()["request"]["id"]
     api.scan("A-2", quantity=2)
     assert supervisor_api.post(f"/api/requests/{request_id}/send").status_code == 200
+    backdate(0)  # made at 09:00 of TODAY, even when the test runs across midnight
     login(client, make_user, "supervisor")
     rows = table(client, f"/exports/requests.csv?from={TODAY}&to={TODAY}")
     assert [
