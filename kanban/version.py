@@ -7,6 +7,7 @@ it was installed with until it is installed again, and would name the wrong rele
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -17,8 +18,19 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 def _checkout_version(root: Path) -> str | None:
     """The version in ``root/pyproject.toml`` when it is this project's, else None."""
+    path = root / "pyproject.toml"
     try:
-        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_version(path: Path, _mtime_ns: int, _size: int) -> str | None:
+    """The version a ``pyproject.toml`` names, read again only when the file changes."""
+    try:
+        project = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return None
     if project.get("name") != DISTRIBUTION:

@@ -27,6 +27,7 @@ import requests as http
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
 from kanban import create_app
 from kanban.auth import users as auth_service
@@ -461,6 +462,37 @@ class SharedTemplates(jinja2.BytecodeCache):
 
 
 TEMPLATES = SharedTemplates()
+
+
+def _share_url_builders() -> None:
+    """Share werkzeug's generated URL-building functions between the apps of one worker.
+
+    Werkzeug writes and compiles two small Python functions for every URL rule each time
+    an app is made: nine tenths of ``create_app``, made once per test. A builder's code
+    depends only on the rule's parsed parts, its defaults and its converters, so the apps
+    of one worker can share it; each rule still binds it to itself. Without the private
+    method this relies on (another werkzeug), nothing is shared and tests are only slower.
+    """
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "shared", False):
+        return
+    built: dict[tuple[Any, ...], Any] = {}
+
+    @functools.wraps(compile_builder)
+    def shared(rule: Rule, append_unknown: bool = True) -> Any:
+        converters = tuple(
+            (name, type(c).__qualname__, c.regex) for name, c in rule._converters.items()
+        )
+        key = (tuple(rule._trace), repr(rule.defaults), converters, append_unknown)
+        if key not in built:
+            built[key] = compile_builder(rule, append_unknown)
+        return built[key]
+
+    shared.shared = True  # type: ignore[attr-defined]
+    Rule._compile_builder = shared  # type: ignore[method-assign]
+
+
+_share_url_builders()
 
 
 class IsolatedClient(FlaskClient):
