@@ -140,16 +140,18 @@ class Flags:
 
     stockout: bool
     overdue: bool
-
-    @property
-    def count_needed(self) -> bool:
-        """Negative stock means the shelf and the ledger disagree: count the bin."""
-        return self.stockout
+    count_needed: bool = False
 
 
 def flags(on_hand: int, state: CardState | str, overdue: bool) -> Flags:
-    """Stockout when on hand ≤ 0; overdue only while ordered."""
-    return Flags(stockout=on_hand <= 0, overdue=overdue and CardState(state) is CardState.ORDERED)
+    """Stockout when on hand ≤ 0; overdue only while ordered; count needed while on hand is
+    below zero, where the shelf and the ledger disagree. A count books what is on the shelf
+    (never below zero), so any count clears it: a count of 0 leaves a stockout only."""
+    return Flags(
+        stockout=on_hand <= 0,
+        overdue=overdue and CardState(state) is CardState.ORDERED,
+        count_needed=on_hand < 0,
+    )
 
 
 def needs_action(state: CardState | str, stockout: bool, overdue: bool) -> bool:

@@ -43,8 +43,9 @@ export function show(outcome, fields) {
 export function binFields(bin) {
   const look = stateLook(bin.state);
   const flags = [];
-  if (bin.flags && bin.flags.stockout) flags.push('⚠ Stockout — count needed');
-  else if (bin.flags && bin.flags.count_needed) flags.push('⚠ Count needed');
+  if (bin.flags && bin.flags.stockout) {
+    flags.push(bin.flags.count_needed ? '⚠ Stockout — count needed' : '⚠ Stockout');
+  }
   if (bin.flags && bin.flags.overdue) flags.push('◷ Overdue');
   return {
     bin: bin.code,

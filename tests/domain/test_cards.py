@@ -99,6 +99,7 @@ def test_line_quantity_refuses_zero_order() -> None:
 def test_flags_stockout_and_overdue_only_while_ordered() -> None:
     assert cards.flags(0, "stocked", overdue=False).stockout
     assert cards.flags(-2, "replenish", overdue=False).count_needed
+    assert not cards.flags(0, "replenish", overdue=False).count_needed  # empty, not wrong
     assert not cards.flags(1, "replenish", overdue=False).stockout
     assert cards.flags(3, "ordered", overdue=True).overdue
     assert not cards.flags(3, "replenish", overdue=True).overdue

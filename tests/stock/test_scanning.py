@@ -200,6 +200,21 @@ def test_count_needs_quantity_and_zero_is_allowed(make_bin: Callable[..., str]) 
     assert scan(code, mode="count", qty=0).bin["on_hand"] == 0
 
 
+def test_a_count_of_any_value_clears_count_needed_and_a_count_of_0_leaves_a_stockout(
+    make_bin: Callable[..., str],
+) -> None:
+    code = make_bin(on_hand=2, card=5)
+    below = record_scan(code, "pull", 5, ANA, None, confirm=True)
+    assert below.bin["flags"] == {"stockout": True, "overdue": False, "count_needed": True}
+    counted = scan(code, mode="count", qty=0).bin
+    assert counted["on_hand"] == 0
+    assert counted["flags"] == {"stockout": True, "overdue": False, "count_needed": False}
+    assert scan(code, mode="count", qty=7).bin["flags"]["stockout"] is False
+    # Pulled to exactly 0 the shelf and the ledger still agree: a stockout, no count.
+    empty = scan(code, qty=7).bin
+    assert empty["on_hand"] == 0 and empty["flags"]["count_needed"] is False
+
+
 def test_every_change_appends_an_event(make_bin: Callable[..., str]) -> None:
     code = make_bin(on_hand=6, card=5)
     before = db.session.scalar(sa.select(sa.func.max(Event.id)))

@@ -252,7 +252,9 @@ def test_stockout_and_overdue_flags_show_on_their_cards(
     make_bin("S-1", on_hand=1, card=5, supplier="Other Supplier")
     make_bin("O-1", on_hand=6, card=5)
     make_bin("F-1", on_hand=9, card=5)
+    make_bin("N-1", on_hand=1, card=5, supplier="Other Supplier")
     assert api.scan("S-1", quantity=1).status_code == 201  # to zero: stockout
+    assert api.scan("N-1", quantity=3, confirm=True).status_code == 201  # below zero
     scanned = api.scan("O-1", quantity=2).get_json()
     request_id = scanned["request"]["id"]
     assert supervisor_api.post(f"/api/requests/{request_id}/send").status_code == 200
@@ -265,6 +267,8 @@ def test_stockout_and_overdue_flags_show_on_their_cards(
     login(client, make_user)
     cards = board(client).by_code()
     assert "badge-stockout" in cards["S-1"].classes and "Stockout" in cards["S-1"].text
+    assert "count needed" not in cards["S-1"].text  # empty is not wrong
+    assert "Stockout · count needed" in cards["N-1"].text
     assert "badge-overdue" not in cards["S-1"].classes
     assert cards["O-1"].state == "ordered"
     assert "badge-overdue" in cards["O-1"].classes and "Overdue" in cards["O-1"].text

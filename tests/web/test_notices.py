@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from kanban.core.feed import HIDDEN_SEND_ERROR
 from kanban.extensions import db
 from kanban.models import Notice, Supplier
 
@@ -115,6 +116,14 @@ def test_a_request_page_shows_why_automatic_sending_gave_up_and_retries_it(
     assert "550 5.1.1 Mailbox unknown" in failed.one("span", id="auto-send-reason").text
     assert [r.attrs["data-attempt-ok"] for r in failed.find("tr", data_attempt_ok=None)] == ["0"]
     assert failed.one("button", id="retry-auto-send")
+    # An operator reads that it was not sent, never the mail server's words.
+    operator = app.test_client()
+    login(operator, make_user, "operator")
+    seen = page(operator, f"/requests/{rid}")
+    assert seen.one("section", id="auto-send").attrs["data-delivery-status"] == "failed"
+    assert seen.one("span", id="auto-send-reason").text == HIDDEN_SEND_ERROR
+    html = operator.get(f"/requests/{rid}").get_data(as_text=True)
+    assert "550" not in html and "Mailbox unknown" not in html
     notice = page(client, "/notices").one("tr", data_kind="auto_send_failed")
     assert "550 5.1.1" in notice.text
     smtp.inbox.rcpt_reply = None
