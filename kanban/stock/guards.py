@@ -26,18 +26,22 @@ OVER_RECEIPT = "over_receipt"
 CONFIRMABLE = (UNUSUAL_QUANTITY, OVER_RECEIPT)
 
 
+def quantity_rule(*, allow_zero: bool = False) -> str:
+    """What every refusal of a scan's quantity says (the scan page says the same)."""
+    return f"The quantity must be a whole number from {0 if allow_zero else 1} to {MAX_QUANTITY}."
+
+
 def check_quantity(quantity: int | None, *, allow_zero: bool = False) -> None:
     """A given quantity is a whole number from 1 (0 for a count) to MAX_QUANTITY."""
     if quantity is None:
         return
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise ServiceError("invalid_quantity", "Quantity must be a whole number.")
     low = 0 if allow_zero else 1
-    if quantity < low or quantity > MAX_QUANTITY:
-        raise ServiceError(
-            "invalid_quantity",
-            f"Quantity must be between {low} and {MAX_QUANTITY}.",
-        )
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not low <= quantity <= MAX_QUANTITY
+    ):
+        raise ServiceError("invalid_quantity", quantity_rule(allow_zero=allow_zero))
 
 
 def check_scan_id(scan_id: str | None) -> str:

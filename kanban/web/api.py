@@ -20,6 +20,7 @@ from ..extensions import csrf, db
 from ..masterdata import bin_records
 from ..models import utcnow
 from ..purchasing import requests, sending
+from ..stock import guards
 from ..stock import scanning as stock
 from . import settings
 from .security import actor, requires
@@ -104,7 +105,7 @@ def post_scan() -> Any:
         return error("invalid_mode", "Mode must be pull, receive or count.")
     quantity = body.get("quantity")
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
-        return error("invalid_quantity", "Quantity must be a whole number.")
+        return error("invalid_quantity", guards.quantity_rule(allow_zero=mode == Mode.COUNT))
     source = body.get("source", Source.API)
     if not isinstance(source, str) or source not in SCAN_SOURCES:
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")

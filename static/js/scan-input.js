@@ -14,7 +14,7 @@ import { newScanId } from './scan-queue.js';
 import { refreshRecent, undoableScan } from './scan-recent.js';
 import { binFields, show, showError, showNotice } from './scan-result.js';
 import {
-  cfg, currentMode, modeLook, readQty, setMode, setQty, station, stateLook,
+  cfg, currentMode, modeLook, qtyRange, readQty, setMode, setQty, station, stateLook,
 } from './scan-station.js';
 
 let lastText = null;
@@ -25,7 +25,15 @@ let lastTime = -Infinity;
 function submitScan(text, source) {
   const q = readQty();
   if (!q.ok) {
-    showError('invalid_quantity', `The quantity must be a whole number from 0 to ${cfg.max_quantity}.`, text);
+    // Refused and cleared, so that the next scan starts clean: scan the label again, with a
+    // new quantity typed first if automatic is not what you meant.
+    setQty(null);
+    lastText = null; // the label scanned again at once is this scan's retry, not a double read
+    showError(
+      'invalid_quantity',
+      `${qtyRange()} "${q.refused.slice(0, 20)}" was cleared: scan the label again.`,
+      text,
+    );
     return;
   }
   const now = Date.now();

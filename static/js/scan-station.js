@@ -82,12 +82,42 @@ export function setMode(next) {
   $('scan-mode-word').textContent = `${look.icon} ${look.word}`;
 }
 
+// Any script's decimal digits as ASCII: "１２" (full width) or "١٢" (Arabic-Indic) is 12, as
+// a keyboard of that script types it. Unicode keeps each script's digits 0-9 in one run of
+// ten code points, so a digit's value is its place in its run.
+function asciiDigits(text) {
+  return text.replace(/\p{Nd}/gu, (d) => {
+    let code = d.codePointAt(0);
+    let place = 0;
+    while (/\p{Nd}/u.test(String.fromCodePoint(code - 1)) && place < 9) {
+      code -= 1;
+      place += 1;
+    }
+    return String(place);
+  });
+}
+
+/** The lowest quantity a scan in mode ``m`` takes: 0 for a count, else 1 (as the server). */
+export function lowestQty(m = mode) {
+  return m === Mode.COUNT ? 0 : 1;
+}
+
+/** The quantity field read for the next scan: {ok, value} (value null: automatic) and, when
+ *  refused, the text that was refused. */
 export function readQty() {
   const raw = qtyInput.value.trim();
   if (raw === '') return { ok: true, value: null };
-  const n = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n > cfg.max_quantity) return { ok: false, value: null };
+  const digits = asciiDigits(raw.normalize('NFKC'));
+  const n = /^[0-9]{1,9}$/.test(digits) ? Number(digits) : NaN;
+  if (!Number.isInteger(n) || n < lowestQty() || n > cfg.max_quantity) {
+    return { ok: false, value: null, refused: raw };
+  }
   return { ok: true, value: n };
+}
+
+/** What every quantity refusal says, the range the server checks for the mode. */
+export function qtyRange(m = mode) {
+  return `The quantity must be a whole number from ${lowestQty(m)} to ${cfg.max_quantity}.`;
 }
 
 // What the next scan takes, under the scan field: "automatic", or a typed quantity marked as
@@ -130,5 +160,5 @@ export function setQty(value) {
 export function stepQty(delta) {
   const q = readQty();
   const base = q.value === null ? (delta > 0 ? 0 : 1) : q.value;
-  setQty(Math.max(mode === Mode.COUNT ? 0 : 1, Math.min(cfg.max_quantity, base + delta)));
+  setQty(Math.max(lowestQty(), Math.min(cfg.max_quantity, base + delta)));
 }

@@ -128,6 +128,48 @@ def test_typing_by_hand_and_the_go_button_work_too(
     assert page.input_value("#scan-qty") == ""  # a quantity is for one scan
 
 
+def test_a_refused_quantity_is_cleared_so_the_next_scan_starts_clean(
+    logged_in: Callable[..., Any],
+    live_server: LiveServer,
+    make_bin: Callable[..., str],
+    errors: list[str],
+) -> None:
+    refused = ("-3", "1.5", "2x", "0")
+    codes = [f"Q-01-0{n}" for n in range(1, len(refused) + 1)]
+    for code in [*codes, "W-01-01", "C-01-01"]:
+        make_bin(code, on_hand=50, card=5)
+    page = open_scan(watch(logged_in("operator"), errors), live_server)
+    for typed, code in zip(refused, codes, strict=True):
+        page.fill("#scan-qty", typed)
+        page.focus("#scan-code")
+        scan(page, code)
+        text = wait_result(page, "error", f'"{typed}" was cleared')
+        assert "The quantity must be a whole number from 1 to 1000000." in text
+        assert page.input_value("#scan-qty") == ""
+        # Scanned again at once, it is the retry of that scan (not a double read), and it
+        # starts clean: the automatic quantity.
+        scan(page, code)
+        wait_result(page, "ok", "Pulled 1")
+    # Full-width and Arabic-Indic digits are the numbers they show.
+    page.fill("#scan-qty", "５")
+    page.focus("#scan-code")
+    scan(page, "W-01-01")
+    wait_result(page, "ok", "Pulled 5")
+    page.click("button.mode-count")
+    page.fill("#scan-qty", "٠")
+    page.focus("#scan-code")
+    scan(page, "C-01-01")
+    assert "On hand 0" in wait_result(page, "ok", "Counted: 0")
+    assert [(m.bin.code, m.quantity) for m in movements("pull")] == [
+        *[(code, -1) for code in codes],
+        ("W-01-01", -5),
+    ]
+    assert on_hand("W-01-01") == 45 and on_hand("C-01-01") == 0
+
+
+# --------------------------------------------------------------------------- command barcodes
+
+
 # --------------------------------------------------------------------------- command barcodes
 
 

@@ -84,6 +84,29 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
 ]
 
 
+def test_every_refused_quantity_says_the_one_range_of_its_mode(
+    api: Api, make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-01-01", on_hand=5, card=5)
+    said = {
+        api.post("/api/scans", json={"code": "A-01-01", **body}).get_json()["error"]["message"]
+        for body in (
+            {"quantity": 0},
+            {"quantity": -2},
+            {"quantity": "3"},
+            {"quantity": 1.5},
+            {"quantity": 10**12},
+            {"mode": "receive", "quantity": 0},
+        )
+    }
+    assert said == {"The quantity must be a whole number from 1 to 1000000."}
+    count = {"code": "A-01-01", "mode": "count"}
+    assert {
+        api.post("/api/scans", json={**count, "quantity": q}).get_json()["error"]["message"]
+        for q in (-1, 2.5, "7")
+    } == {"The quantity must be a whole number from 0 to 1000000."}
+
+
 @pytest.mark.parametrize(("label", "body", "code"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
 def test_bad_scan_is_4xx_with_error_and_changes_nothing(
     api: Api, make_bin: Callable[..., str], label: str, body: Any, code: str
