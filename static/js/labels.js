@@ -30,17 +30,36 @@ if (form) {
     return a;
   };
 
-  const show = (data) => {
+  // The download and print buttons only ever hold the selection the panel shows: while a
+  // change is on its way, or when the selection has an error, they have no address at all
+  // (a link without href cannot be followed) and say they are unavailable.
+  const actions = [...result.querySelectorAll("a[data-link]")];
+  let shown = result.hidden ? null : query(); // the selection the panel and buttons are for
+  const hold = () => {
+    shown = null;
+    result.dataset.stale = "true";
+    for (const a of actions) {
+      a.removeAttribute("href");
+      a.setAttribute("aria-disabled", "true");
+    }
+  };
+
+  const show = (data, qs) => {
+    shown = qs;
     error.hidden = true;
     result.hidden = false;
+    result.dataset.stale = "false";
     $("[data-summary]").textContent = data.summary;
     const notice = $("[data-notice]");
     notice.textContent = data.notice;
     notice.hidden = !data.notice;
-    for (const a of result.querySelectorAll("a[data-link]")) {
+    for (const a of actions) {
       const href = data.urls[a.dataset.link];
       a.hidden = !href;
-      if (href) a.href = href;
+      if (href) {
+        a.href = href;
+        a.removeAttribute("aria-disabled");
+      }
     }
     const img = $("img[data-preview]");
     if (img.getAttribute("src") !== data.first.preview_url) img.src = data.first.preview_url;
@@ -60,6 +79,7 @@ if (form) {
   };
 
   const fail = (message) => {
+    hold();
     result.hidden = true;
     error.textContent = message;
     error.hidden = false;
@@ -84,18 +104,22 @@ if (form) {
     }
     if (mine !== latest) return; // a newer change is on its way
     history.replaceState(null, "", `${form.action}?${qs}`);
-    if (resp.ok) show(body);
+    if (resp.ok) show(body, qs);
     else fail(body?.error?.message ?? "These labels cannot be made.");
   };
 
   const later = () => {
     clearTimeout(timer);
+    // A change event that changed nothing (a field left after typing) keeps the buttons.
+    if (query() === shown) return;
+    hold();
     timer = setTimeout(() => refresh(), 300);
   };
   form.addEventListener("input", later);
   form.addEventListener("change", later);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    hold();
     clearTimeout(timer);
     refresh(true);
   });

@@ -72,3 +72,48 @@ def test_labels_page_previews_and_print_view_prints_the_labels(
     )  # A4 in points
     found = sorted(r.text for r in zxingcpp.read_barcodes(rasterise(pdf, 300)[0]))
     assert found == ["A-01", "A-01", "A/02", "A/02"]
+
+
+def test_an_error_in_the_selection_disables_the_buttons_and_the_file_matches_the_count(
+    logged_in: Callable[..., Any],
+    make_bin: Callable[..., str],
+    live_server: Any,
+    tmp_path: Path,
+) -> None:
+    for code in ("A-01", "A-02", "B-01"):
+        make_bin(code)
+    page = logged_in("supervisor")
+    page.goto(f"{live_server.url}/labels")
+    page.wait_for_function(IMAGES_LOADED, arg="img[data-preview]")
+    assert page.text_content("[data-summary]") == "3 labels, 1 page"
+
+    # One unknown code: the error is shown and nothing of the old selection can be had.
+    page.fill("textarea[name=bins]", "A-01 NOPE-1")
+    error = page.locator("[data-error]")
+    error.wait_for(state="visible")
+    assert "NOPE-1" in error.inner_text()
+    assert not page.locator("[data-summary]").is_visible()
+    for link in ("pdf", "print", "zpl203", "zpl300"):
+        button = page.locator(f"a[data-link={link}]")
+        assert button.get_attribute("href") is None
+        assert button.get_attribute("aria-disabled") == "true"
+        assert not button.is_visible()
+
+    # Fixed: the count and the buttons come back for the new selection, and the file has
+    # exactly the labels the page counts.
+    page.fill("textarea[name=bins]", "A-01 B-01")
+    page.wait_for_function(
+        "() => document.querySelector('[data-summary]').textContent === '2 labels, 1 page'"
+    )
+    assert page.locator("[data-error]").is_hidden()
+    assert page.get_attribute("a[data-link=pdf]", "aria-disabled") is None
+    with page.expect_download() as download:
+        page.click("a[data-link=pdf]")
+    path = tmp_path / "labels.pdf"
+    download.value.save_as(path)
+    pdf = path.read_bytes()
+    assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert sorted(r.text for r in zxingcpp.read_barcodes(rasterise(pdf, 300)[0])) == [
+        "A-01",
+        "B-01",
+    ]
