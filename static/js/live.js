@@ -81,12 +81,7 @@ export class LiveFeed {
       if (this.es === es) this.connected();
     });
     es.addEventListener('reset', () => this.onReset());
-    es.addEventListener('denied', () => {
-      es.close();
-      this.es = null;
-      this.nextStreamTry = Date.now() + STREAM_RETRY_MS;
-      this.startPolling();
-    });
+    es.addEventListener('denied', () => this.revoked());
     es.onerror = () => {
       if (this.es !== es) return;
       if (this.downSince === null) this.downSince = Date.now();
@@ -98,6 +93,19 @@ export class LiveFeed {
       }
       this.report();
     };
+  }
+
+  // The server refused this page's principal for good (a revoked or expired token, a
+  // session logged out): stop asking, and say so instead of looking like a network fault.
+  revoked() {
+    if (this.mode === 'revoked') return;
+    this.mode = 'revoked';
+    if (this.es) this.es.close();
+    this.es = null;
+    this.stopPolling();
+    clearInterval(this.watchdog);
+    this.refreshAt = 0;
+    this.onStatus({ mode: 'revoked', since: null });
   }
 
   handle(event) {
@@ -138,7 +146,12 @@ export class LiveFeed {
         method: 'HEAD',
         credentials: 'same-origin',
         cache: 'no-store',
+        redirect: 'manual', // a page that sends this one to the login form is a refusal
       });
+      if (resp.type === 'opaqueredirect' || resp.status === 401 || resp.status === 403) {
+        this.revoked();
+        return;
+      }
       if (resp.ok) {
         this.onReset();
         return;
@@ -170,6 +183,10 @@ export class LiveFeed {
         headers: { Accept: 'application/json' },
         cache: 'no-store',
       });
+      if (resp.status === 401 || resp.status === 403) {
+        this.revoked();
+        return;
+      }
       if (resp.ok) {
         const body = await resp.json();
         if (body.reset) {
@@ -203,6 +220,7 @@ export class LiveFeed {
   }
 
   report() {
+    if (this.mode === 'revoked') return;
     const st = this.status();
     const key = `${st.mode}:${st.since ? st.since.getTime() : ''}`;
     if (key === this.mode) return;
@@ -212,11 +230,23 @@ export class LiveFeed {
 }
 
 /** Show a feed status in a .live element (templates/board/_cards.html live_indicator). */
+export const REVOKED_TEXT = "This screen's access was revoked; ask a supervisor for a new link.";
+
 export function showStatus(el, st) {
   if (!el) return;
   const text = el.querySelector('.live-text');
   el.dataset.live = st.mode;
-  if (st.mode === 'stale') {
+  if (st.mode === 'revoked') {
+    text.textContent = 'Access revoked';
+    if (!document.getElementById('access-revoked')) {
+      const banner = document.createElement('p');
+      banner.id = 'access-revoked';
+      banner.className = 'access-revoked';
+      banner.setAttribute('role', 'alert');
+      banner.textContent = `⛔ ${REVOKED_TEXT}`;
+      document.body.prepend(banner);
+    }
+  } else if (st.mode === 'stale') {
     text.textContent = `Stale since ${timeOfDay(st.since, { seconds: true })} ${zoneName(st.since)}`;
   } else {
     text.textContent = { live: 'Live', polling: 'Live (polling)', connecting: 'Connecting…' }[st.mode];

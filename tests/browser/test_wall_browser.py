@@ -21,6 +21,7 @@ import requests as http
 from flask import Flask
 from playwright.sync_api import expect
 
+from kanban.auth import users as auth_service
 from kanban.extensions import db
 from kanban.masterdata import bins as catalog
 from kanban.ops import demo
@@ -312,3 +313,55 @@ def test_wall_clock_and_cards_are_on_the_site_clock_not_the_tvs(
         flip["state_since"],
     )
     assert clock_text == f"{since:%H:%M:%S} {since.tzname()}"
+
+
+def test_a_revoked_display_says_so_on_the_screen_and_stops_asking(
+    open_wall: Callable[..., Any], app: Flask
+) -> None:
+    page = open_wall()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/events" in r.url else None)
+    [token] = auth_service.list_tokens()
+    auth_service.revoke_token(token.id)
+    db.session.commit()
+    banner = page.locator("#access-revoked")
+    expect(banner).to_have_text(
+        "⛔ This screen's access was revoked; ask a supervisor for a new link.", timeout=TIMEOUT
+    )
+    expect(page.locator("#wall .live")).to_have_attribute("data-live", "revoked")
+    expect(page.locator("#wall .live")).to_have_text("Access revoked")
+    assert banner.get_attribute("role") == "alert"
+    asked.clear()
+    page.wait_for_timeout(3_000)  # longer than a poll and the stream's retry
+    assert asked == []  # it stopped asking, and never reloaded into a login form
+    assert "/wall" in page.url and page.locator("input[name=password]").count() == 0
+
+
+def test_revoking_a_token_asks_first_and_says_what_happens(
+    logged_in: Callable[..., Any], live_server: LiveServer, make_token: Callable[..., str]
+) -> None:
+    make_token("display", "TV1")
+    page = logged_in("admin")
+    page.goto(f"{live_server.url}/admin/tokens")
+    questions: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        questions.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, accept=False))
+    page.click("tr:has-text('TV1') button:has-text('Revoke')")
+    page.wait_for_timeout(500)
+    assert "/admin/tokens" in page.url
+    assert auth_service.list_tokens()[0].revoked_at is None  # "no" changes nothing
+    page.once("dialog", lambda d: answer(d, accept=True))
+    with page.expect_navigation():
+        page.click("tr:has-text('TV1') button:has-text('Revoke')")
+    db.session.rollback()
+    assert auth_service.list_tokens()[0].revoked_at is not None
+    assert questions[0] == questions[1]
+    assert questions[0].startswith("Revoke the token TV1?")
+    assert "shows that its access was revoked" in questions[0]

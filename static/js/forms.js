@@ -1,4 +1,5 @@
-// Supplier request pages: ask before irreversible actions and never submit a form twice.
+// Forms that ask before an irreversible action (data-confirm="the question") and forms
+// never submitted twice (data-once): supplier requests, suppliers, device tokens.
 // Everything works without this script; it only adds the confirmation and the guard.
 
 for (const form of document.querySelectorAll("form[data-confirm], form[data-once]")) {
