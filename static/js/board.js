@@ -2,7 +2,8 @@
 // and live updates of the cards from the event feed.
 
 import { CardSet } from './card-set.js';
-import { LiveFeed, showStatus } from './live.js';
+import { showStatus } from './live-status.js';
+import { LiveFeed } from './live.js';
 import { EventKind } from './vocab.js';
 
 const root = document.getElementById('board');

@@ -23,8 +23,6 @@
 // so a wall screen that runs for weeks stays right and an offline one keeps
 // showing what it has rather than an error page.
 
-import { timeOfDay, zoneName } from './clock.js';
-
 const POLL_MS = 1000;
 const STREAM_RETRY_MS = 30000;
 const REFRESH_SPREAD_MS = 60000; // screens reload within a minute of each other, not at once
@@ -226,29 +224,5 @@ export class LiveFeed {
     if (key === this.mode) return;
     this.mode = key;
     this.onStatus(st);
-  }
-}
-
-/** Show a feed status in a .live element (templates/board/_cards.html live_indicator). */
-export const REVOKED_TEXT = "This screen's access was revoked; ask a supervisor for a new link.";
-
-export function showStatus(el, st) {
-  if (!el) return;
-  const text = el.querySelector('.live-text');
-  el.dataset.live = st.mode;
-  if (st.mode === 'revoked') {
-    text.textContent = 'Access revoked';
-    if (!document.getElementById('access-revoked')) {
-      const banner = document.createElement('p');
-      banner.id = 'access-revoked';
-      banner.className = 'access-revoked';
-      banner.setAttribute('role', 'alert');
-      banner.textContent = `⛔ ${REVOKED_TEXT}`;
-      document.body.prepend(banner);
-    }
-  } else if (st.mode === 'stale') {
-    text.textContent = `Stale since ${timeOfDay(st.since, { seconds: true })} ${zoneName(st.since)}`;
-  } else {
-    text.textContent = { live: 'Live', polling: 'Live (polling)', connecting: 'Connecting…' }[st.mode];
   }
 }

@@ -6,7 +6,8 @@
 
 import { CardSet } from './card-set.js';
 import { timeOfDay, weekdayOf, zoneName } from './clock.js';
-import { LiveFeed, showStatus } from './live.js';
+import { showStatus } from './live-status.js';
+import { LiveFeed } from './live.js';
 import { pageOf, pageTitle, paginate, showPage } from './wall-pages.js';
 import { CARD_STATES, EventKind } from './vocab.js';
 
