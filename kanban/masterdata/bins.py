@@ -27,8 +27,11 @@ SETUP = Actor(name="setup", source=Source.FORM)
 def supplier_named(
     name: str, *, email: str | None = None, lead_time_days: int = 7, actor: Actor = SETUP
 ) -> Supplier:
-    """The supplier with this name, created (and audited) if missing."""
+    """The supplier with this name (whatever its case, Unicode form or spaces), created (and
+    audited) if missing."""
     sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == name))
+    if sup is None and (same := records.same_name(Supplier, Supplier.name, name)) is not None:
+        sup = db.session.scalar(sa.select(Supplier).where(Supplier.name == same))
     if sup is None:
         sup = Supplier(name=name, email=email, lead_time_days=lead_time_days)
         db.session.add(sup)

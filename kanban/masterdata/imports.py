@@ -23,6 +23,7 @@ from ..core.actor import Actor
 from ..core.tx import begin_write, lock_masterdata
 from ..domain import cards
 from ..domain.cards import CardState
+from ..domain.names import name_key
 from ..domain.statuses import AuditAction, AuditObject, ChangeCause
 from ..extensions import db
 from ..models import Bin, Item, Supplier, Zone
@@ -57,12 +58,21 @@ def _refuse_deactivated(report: ImportReport) -> None:
     for column, (model, key, wanted) in names.items():
         stmt = sa.select(key).where(key.in_(wanted), model.active.is_(False))
         off[column] = set(db.session.scalars(stmt))
+    # A supplier is named whatever the case: "acme" is the deactivated "Acme" too.
+    stmt = sa.select(Supplier.name).where(Supplier.active.is_(False))
+    off["supplier"] = {name_key(n) for n in db.session.scalars(stmt)}
     for row in report.rows:
+        keys = {"zone": row.zone, "sku": row.sku, "supplier": name_key(row.supplier)}
         for column, value in (("zone", row.zone), ("sku", row.sku), ("supplier", row.supplier)):
-            if value in off[column]:
+            if keys[column] in off[column]:
                 report.errors.append(
                     f"line {row.line}: {column} {value} is deactivated: bring it back first"
                 )
+
+
+def _same_supplier(current: str, named: str) -> str:
+    """``current`` when ``named`` is the same supplier name in another case or form."""
+    return current if name_key(current) == name_key(named) else named
 
 
 def import_bins(data: bytes | str, *, dry_run: bool, actor: Actor) -> ImportReport:
@@ -107,17 +117,20 @@ class _Writer:
     suppliers_changed: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.suppliers = {s.name: s for s in db.session.scalars(sa.select(Supplier))}
+        for sup in db.session.scalars(sa.select(Supplier).order_by(Supplier.id)):
+            self.suppliers.setdefault(sup.name, sup)
+            self.suppliers.setdefault(name_key(sup.name), sup)
         self.zones = {z.name: z for z in db.session.scalars(sa.select(Zone))}
         self.items = {i.sku: i for i in db.session.scalars(sa.select(Item))}
         self.new = {"suppliers": [], "zones": [], "items": []}
 
     def _supplier(self, row: Row) -> Supplier:
-        sup = self.suppliers.get(row.supplier)
+        # Keyed by exact name and by folded name: "acme" is the supplier "Acme".
+        sup = self.suppliers.get(row.supplier) or self.suppliers.get(name_key(row.supplier))
         if sup is None:
             sup = Supplier(name=row.supplier, lead_time_days=row.lead_time_days or 7)
             db.session.add(sup)
-            self.suppliers[row.supplier] = sup
+            self.suppliers[row.supplier] = self.suppliers[name_key(row.supplier)] = sup
             self.new["suppliers"].append(row.supplier)
             self.touched.append((AuditObject.SUPPLIER, sup))
         wanted = {"email": row.supplier_email or sup.email, "lead_time_days": row.lead_time_days}
@@ -348,7 +361,8 @@ def preview(report: ImportReport) -> list[RowChange]:
             ("SKU", b.item.sku, row.sku),
             ("item", b.item.name, row.item_name),
             ("zone", b.zone.name, row.zone),
-            ("supplier", b.item.supplier.name, row.supplier),
+            # "acme" names the supplier "Acme": the row keeps it (see name_key).
+            ("supplier", b.item.supplier.name, _same_supplier(b.item.supplier.name, row.supplier)),
             ("on hand", b.on_hand, row.on_hand),
             ("card quantity", b.card_quantity, row.card_quantity),
             ("order quantity", b.order_quantity, row.order_quantity),

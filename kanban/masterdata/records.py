@@ -14,6 +14,7 @@ from ..catalog.views import card_view
 from ..core import audit
 from ..core.actor import Actor
 from ..core.errors import Conflict, FieldErrors
+from ..domain.names import name_key
 from ..domain.statuses import AuditAction, AuditObject, ChangeCause
 from ..extensions import db
 from ..models import Bin, Item
@@ -125,6 +126,18 @@ def unique(
         stmt = stmt.where(model.id != own_id)
     if db.session.scalar(stmt.limit(1)) is not None:
         raise FieldErrors({field: message})
+
+
+def same_name(model: Any, column: Any, name: str, own_id: int | None = None) -> str | None:
+    """The name of another record that is ``name`` whatever its case, Unicode form or spaces
+    (:func:`~kanban.domain.names.name_key`), or None. The records are few (suppliers), and
+    SQLite's ``lower()`` knows ASCII only, so the names are folded here."""
+    key = name_key(name)
+    stmt = sa.select(model.id, column)
+    for record_id, other in db.session.execute(stmt):
+        if record_id != own_id and name_key(other) == key:
+            return str(other)
+    return None
 
 
 def flush_unique(field: str, message: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core.actor import Actor
-from ..core.errors import ServiceError
+from ..core.errors import FieldErrors, ServiceError
 from ..core.tx import begin_write
 from ..domain.statuses import AuditAction, AuditObject
 from ..extensions import db
@@ -64,11 +64,20 @@ def _taken(name: str) -> str:
     return f"A supplier named {name} exists already."
 
 
+def _name_free(name: str, own_id: int | None) -> None:
+    """Refuse a supplier name that another supplier has, whatever its case, Unicode form
+    or spaces ("würth industrie" beside "Würth Industrie")."""
+    records.unique(Supplier, Supplier.name, name, own_id, "name", _taken(name))
+    other = records.same_name(Supplier, Supplier.name, name, own_id)
+    if other is not None:
+        raise FieldErrors({"name": _taken(other) + " Names differing only in case are one."})
+
+
 def create_supplier(values: Mapping[str, Any], actor: Actor) -> Supplier:
     """A new supplier from a form or the API (audited)."""
     new = clean(NEW_FIELDS, DEFAULTS | dict(values), creating=True, what="supplier")
     begin_write()
-    records.unique(Supplier, Supplier.name, new["name"], None, "name", _taken(new["name"]))
+    _name_free(new["name"], None)
     sup = Supplier(**new)
     db.session.add(sup)
     records.flush_unique("name", _taken(new["name"]))
@@ -90,7 +99,7 @@ def update_supplier(
     db.session.refresh(sup, with_for_update=True)
     records.check_version(AuditObject.SUPPLIER, sup, version)
     if renamed:
-        records.unique(Supplier, Supplier.name, new["name"], sup.id, "name", _taken(new["name"]))
+        _name_free(new["name"], sup.id)
     active = new.pop("active", None)
     before = {k: getattr(sup, k) for k in new}
     for k, v in new.items():

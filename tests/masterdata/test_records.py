@@ -360,3 +360,43 @@ def test_an_item_keeps_a_unique_sku_and_orders_from_a_real_supplier(
     assert db.session.scalar(sa.select(sa.func.count(Item.id))) == 2
     assert db.session.scalar(sa.select(sa.func.count(Zone.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Bin.id))) == 1
+
+
+def test_a_supplier_name_is_one_name_whatever_its_case_unicode_form_or_spaces(
+    app: Flask, make_bin: Callable[..., str]
+) -> None:
+    wurth = commit(
+        suppliers.create_supplier({"name": "Würth Industrie", "lead_time_days": 3}, SUPER)
+    )
+    for twin in (
+        "würth industrie",
+        "WÜRTH  INDUSTRIE",
+        "Ｗürth Industrie",
+        "Wu\u0308rth Industrie",
+    ):
+        with pytest.raises(FieldErrors) as caught:
+            suppliers.create_supplier({"name": twin, "lead_time_days": 3}, SUPER)
+        assert caught.value.errors["name"].startswith("A supplier named Würth Industrie exists")
+        db.session.rollback()
+    other = commit(suppliers.create_supplier({"name": "Bolt & Co", "lead_time_days": 3}, SUPER))
+    with pytest.raises(FieldErrors):
+        suppliers.update_supplier(other.id, {"name": "würth industrie"}, version=1, actor=SUPER)
+    db.session.rollback()
+    # A supplier may change its own name's case.
+    commit(suppliers.update_supplier(wurth.id, {"name": "WÜRTH Industrie"}, version=1, actor=SUPER))
+
+    # A bin or a spreadsheet row naming it in another case orders from it: no second supplier.
+    make_bin("A-1", supplier="würth industrie")
+    sheet = (
+        "code,sku,item_name,zone,supplier,supplier_email,on_hand,card_quantity,order_quantity\n"
+        "A-1,SKU-A-1,Part in A-1,Assembly line 1,Würth industrie,,5,5,10\n"
+        "N-1,S-N1,New part,Dock,würth INDUSTRIE,,5,2,10\n"
+    )
+    changes = {c.code: c for c in imports.preview(imports.parse(sheet))}
+    assert not [what for what, *_ in changes["A-1"].changes if what == "supplier"]
+    report = imports.import_bins(sheet, dry_run=False, actor=SUPER)
+    assert report.ok, report.errors
+    db.session.commit()
+    names = list(db.session.scalars(sa.select(Supplier.name).order_by(Supplier.id)))
+    assert names == ["WÜRTH Industrie", "Bolt & Co"]
+    assert {b.item.supplier.name for b in db.session.scalars(sa.select(Bin))} == {"WÜRTH Industrie"}

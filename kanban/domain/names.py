@@ -1,0 +1,13 @@
+"""When two names are the same name: "Würth Industrie", "würth  industrie" and "ＷÜＲＴＨ
+Industrie" (full width) all name one supplier."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def name_key(name: str) -> str:
+    """``name`` folded for comparison: Unicode compatibility form (NFKC), case folded, and
+    runs of white space as one space, trimmed. Two names with the same key are one name."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
