@@ -31,6 +31,14 @@ PAGES = [
 ]
 
 
+UNREACHABLE_SCROLLERS = """() => [...document.querySelectorAll('body *')]
+  .filter((el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX)
+    && el.scrollWidth > el.clientWidth + 1)
+  .filter((el) => el.tabIndex < 0
+    && !el.querySelector('a[href], button, input, select, textarea, [tabindex]'))
+  .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)"""
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_page_fits_a_phone_screen(
     logged_in: Callable[..., Any],
@@ -52,3 +60,7 @@ def test_page_fits_a_phone_screen(
     name = path.strip("/").replace("/", "-").split("?")[0] or "board"
     page.screenshot(path=str(artifacts_dir / f"phone-{name}.png"), full_page=True)
     assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+    # What scrolls sideways can be reached and scrolled by keyboard: it takes the focus
+    # itself or holds something that does (axe's scrollable-region-focusable).
+    unreachable = page.evaluate(UNREACHABLE_SCROLLERS)
+    assert unreachable == [], f"{path}: scrolls but no keyboard reaches it: {unreachable}"
