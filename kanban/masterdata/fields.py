@@ -77,16 +77,33 @@ def _number(value: Any, f: Field) -> int | None:
     return value
 
 
+_DECIMAL_COMMA = re.compile(r"([0-9]+),([0-9]+)")
+
+
+def _decimal_point(text: str) -> str:
+    """``12,50`` as ``12.50``: a decimal comma, as half the world writes money. A comma
+    before exactly three digits (``1,234``) could be a thousands separator, so it is
+    refused rather than guessed; ``0,125`` is not ambiguous."""
+    found = _DECIMAL_COMMA.fullmatch(text)
+    if found is None:
+        return text
+    whole, part = found.groups()
+    if len(part) == 3 and whole.strip("0"):
+        raise ValueError(f"{text} is ambiguous: write {whole}{part} or {whole}.{part}")
+    return f"{whole}.{part}"
+
+
 def _money(value: Any, f: Field) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("must be an amount such as 12.50")
+        raise ValueError("must be an amount such as 12.50 or 12,50")
     text = str(value).strip()
     if not text:
         return None
+    text = _decimal_point(text)
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("must be an amount such as 12.50") from None
+        raise ValueError("must be an amount such as 12.50 or 12,50") from None
     exponent = amount.as_tuple().exponent
     if not amount.is_finite() or amount < 0 or amount >= 10**8:
         raise ValueError("must be an amount from 0 to 99999999")

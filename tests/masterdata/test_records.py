@@ -400,3 +400,29 @@ def test_a_supplier_name_is_one_name_whatever_its_case_unicode_form_or_spaces(
     names = list(db.session.scalars(sa.select(Supplier.name).order_by(Supplier.id)))
     assert names == ["WÜRTH Industrie", "Bolt & Co"]
     assert {b.item.supplier.name for b in db.session.scalars(sa.select(Bin))} == {"WÜRTH Industrie"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "refused"),
+    [
+        ("12,50", "12.50", None),
+        ("12,5", "12.5", None),
+        ("0,125", None, "Minimum order value must have at most 2 decimals."),
+        ("1,234", None, "Minimum order value 1,234 is ambiguous: write 1234 or 1.234."),
+        ("1.234,50", None, "Minimum order value must be an amount such as 12.50 or 12,50."),
+        ("12.50", "12.50", None),
+    ],
+)
+def test_money_takes_a_decimal_comma_and_refuses_to_guess_a_thousands_one(
+    app: Flask, typed: str, stored: str | None, refused: str | None
+) -> None:
+    values = {"name": "Acme", "lead_time_days": 3, "min_order_value": typed}
+    if refused is None:
+        sup = commit(suppliers.create_supplier(values, SUPER))
+        assert str(sup.min_order_value) == stored
+        return
+    with pytest.raises(FieldErrors) as caught:
+        suppliers.create_supplier(values, SUPER)
+    assert caught.value.errors == {"min_order_value": refused}
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Supplier.id))) == 0
