@@ -154,6 +154,11 @@ def test_pg_dump_gets_the_password_in_a_private_passfile_never_in_argv(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("PGPASSWORD", "leaked-from-env")
+    # A temporary folder of this test's own: another test's backup may be writing its
+    # passfile into the machine's at this moment.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     url = "postgresql+psycopg://kanban:s3cr%3At:pw@db.example:5433/kanban?sslmode=require"
     target = tmp_path / "b.dump"
     backup.pg_dump(sa.make_url(url), target)
@@ -164,7 +169,7 @@ def test_pg_dump_gets_the_password_in_a_private_passfile_never_in_argv(
     assert record["passfile"] == "*:*:*:*:s3cr\\:t\\:pw\n"
     assert record["passfile_mode"] == "0o600"
     assert mode(target) == 0o600
-    assert not list(Path(tempfile.gettempdir()).glob("kanban-backup-*"))  # passfile removed
+    assert list(private_tmp.iterdir()) == []  # the passfile and its folder removed
 
 
 # ------------------------------------------------------------------------------ mail
