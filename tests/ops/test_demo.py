@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from kanban.catalog.views import overdue_bin_ids
+from kanban.domain import cards
 from kanban.extensions import db
 from kanban.models import Bin, Movement, RequestLine, SupplierRequest
 from kanban.ops import demo
@@ -138,3 +139,12 @@ def test_open_cycles_are_lines_dated_when_they_happened(seeded: dt.datetime) -> 
     ).all()
     for req in received:
         assert req.created_at <= req.sent_at <= req.received_at  # type: ignore[operator]
+
+
+def test_the_demo_opens_with_no_count_needed_flag(seeded: dt.datetime) -> None:
+    """Its history stops pulling at an empty bin, so a stockout there is an empty shelf the
+    ledger agrees with: no card asks for a count it never meant."""
+    bins = list(db.session.scalars(sa.select(Bin)))
+    flags = [cards.flags(b.on_hand, b.state, overdue=False) for b in bins]
+    assert not any(f.count_needed for f in flags)
+    assert any(f.stockout for f in flags)  # the demo still shows what a stockout looks like
