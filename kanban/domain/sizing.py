@@ -99,6 +99,15 @@ def decide(
     return recommend(pulled / history_days, lead_time_days, safety_factor), ""
 
 
+def fit_to_bin(recommended: int, pull_quantity: int, pack_multiple: int) -> int:
+    """A recommendation the bin can use: never below its pull quantity (one scan takes
+    that much, so a smaller card flips at once and says nothing), rounded up to whole
+    packs of the item."""
+    pack = max(1, pack_multiple)
+    wanted = max(recommended, pull_quantity)
+    return -(-wanted // pack) * pack
+
+
 def advice(current: int, recommended: int) -> str:
     """ "raise", "lower" or "keep" the card quantity."""
     if recommended > current:

@@ -26,7 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..core import csvsafe
-from ..domain import clock
+from ..domain import clock, units
 from .settings import SiteDetails
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -98,9 +98,9 @@ class RequestDoc:
         return " · ".join(part for part in (who, self.site.buyer_phone) if part)
 
     @property
-    def total_quantity(self) -> int:
-        """Units over all lines."""
-        return sum(line.quantity for line in self.lines)
+    def total_quantity(self) -> str:
+        """The lines' quantities added up per unit: ``12 ea + 4 bag``."""
+        return units.by_unit_text(units.by_unit((line.quantity, line.unit) for line in self.lines))
 
     @property
     def total_value(self) -> Decimal | None:
@@ -329,7 +329,7 @@ def render_pdf(doc: RequestDoc) -> bytes:
             _p("", small),
             _p("", small),
             _p("", small),
-            _p(str(doc.total_quantity), total_num),
+            _p(doc.total_quantity, total_num),
             _p("", small),
             _p("", small),
             _p(total_value, total_num),

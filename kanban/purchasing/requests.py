@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..core import feed
 from ..core.errors import NotFound
-from ..domain import leadtime
+from ..domain import leadtime, units
 from ..domain.codes import request_number as request_number
 from ..domain.statuses import ACTIVE_LINES, CLAIMS, EventKind, LineStatus, RequestStatus
 from ..extensions import db
@@ -122,9 +122,15 @@ class Totals:
     """What a request adds up to over its active lines."""
 
     lines: int
-    quantity: int
+    quantity: int  # over all units: for the API's total_quantity; people read by_unit
     value: Decimal | None
     value_complete: bool
+    by_unit: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def by_unit_text(self) -> str:
+        """``12 ea + 4 bag``: what the pages and documents show."""
+        return units.by_unit_text(self.by_unit)
 
 
 def totals(req: SupplierRequest) -> Totals:
@@ -138,6 +144,7 @@ def totals(req: SupplierRequest) -> Totals:
         quantity=sum(line.quantity for line in active),
         value=sum(costs, Decimal(0)) if costs else None,
         value_complete=len(costs) == len(active),
+        by_unit=units.by_unit((line.quantity, line.item.unit) for line in active),
     )
 
 
@@ -229,6 +236,7 @@ def request_dict(
         "expected_date": req.expected_date.isoformat() if req.expected_date else None,
         "overdue": leadtime.is_overdue(req.status, req.expected_date, today),
         "total_quantity": tot.quantity,
+        "total_by_unit": dict(tot.by_unit),
         "total_value": money(tot.value) if tot.value is not None else None,
         "lines": [
             {

@@ -109,6 +109,8 @@ def recommendation(
     supplier = b.item.supplier
     days, source, deliveries = lead_time(supplier.id, supplier.lead_time_days)
     recommended, why_none = sizing.decide(len(demand.days), demand.total, days, safety_factor)
+    if recommended is not None:
+        recommended = sizing.fit_to_bin(recommended, b.pull_quantity, b.item.pack_multiple)
     return Recommendation(
         code=b.code,
         unit=b.item.unit,
@@ -210,6 +212,8 @@ def overview(
             Supplier.id,
             Supplier.name,
             Supplier.lead_time_days,
+            Bin.pull_quantity,
+            Item.pack_multiple,
         )
         .join(Item, Item.id == Bin.item_id)
         .join(Zone, Zone.id == Bin.zone_id)
@@ -251,7 +255,7 @@ def overview(
     per_supplier = suppliers.recent_lead_times(DELIVERIES_LOOKED_AT)
     leads = {}
     out = []
-    for bin_id, code, card, item, unit, zone, sid, supplier, configured in bins:
+    for bin_id, code, card, item, unit, zone, sid, supplier, configured, pull, pack in bins:
         if sid not in leads:
             leads[sid] = _lead(per_supplier.get(sid, []), configured)
         days, source, _ = leads[sid]
@@ -260,6 +264,8 @@ def overview(
         history = (today - begin).days + 1
         total = max(0, int(pulled.get(bin_id, 0)))
         recommended, _ = sizing.decide(history, total, days, safety_factor)
+        if recommended is not None:
+            recommended = sizing.fit_to_bin(recommended, pull, pack)
         out.append(
             OverviewRow(
                 code, item, zone, supplier, unit, card, total / history, days, source, recommended

@@ -86,3 +86,13 @@ def test_decide_needs_a_week_of_history_and_some_demand() -> None:
         None,
         "Nothing was pulled from this bin in the last 28 days.",
     )
+
+
+@pytest.mark.parametrize(
+    ("recommended", "pull", "pack", "fitted"),
+    [(1, 10, 1, 10), (13, 1, 6, 18), (12, 1, 6, 12), (3, 4, 3, 6), (7, 1, 1, 7)],
+)
+def test_a_recommendation_fits_the_bin_pull_and_the_items_pack(
+    recommended: int, pull: int, pack: int, fitted: int
+) -> None:
+    assert sizing.fit_to_bin(recommended, pull, pack) == fitted

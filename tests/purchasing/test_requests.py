@@ -310,7 +310,29 @@ def test_totals_count_active_lines_and_known_costs(make_bin: Callable[..., str])
     data = requests.request_dict(req_of(req_id))
     assert data["number"] == requests.request_number(req_id)
     assert (data["total_quantity"], data["total_value"]) == (14, "25.00")
+    assert data["total_by_unit"] == {"ea": 14}
     assert [line["status"] for line in data["lines"]] == ["open", "open", "cancelled"]
+
+
+def test_totals_never_add_bags_and_pieces(make_bin: Callable[..., str]) -> None:
+    make_bin("A-1", on_hand=5, card=5, order=10)
+    make_bin("B-1", on_hand=5, card=5, order=4, sku="BAGS")
+    make_bin("C-1", on_hand=5, card=5, order=3)
+    db.session.execute(sa.update(Item).where(Item.sku == "BAGS").values(unit="bag"))
+    db.session.commit()
+    req_id, _ = flip("A-1")
+    flip("B-1")
+    flip("C-1")
+    tot = requests.totals(req_of(req_id))
+    assert tot.by_unit == (("ea", 13), ("bag", 4)) and tot.by_unit_text == "13 ea + 4 bag"
+    assert requests.request_dict(req_of(req_id))["total_by_unit"] == {"ea": 13, "bag": 4}
+    doc = requests.request_doc(req_of(req_id), contact_name="sam", contact_email="k@x.example")
+    assert doc.total_quantity == "13 ea + 4 bag"
+    assert "Total quantity: 13 ea + 4 bag" in request_docs.render_text(doc)
+    pdf = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(request_docs.render_pdf(doc))).pages
+    )
+    assert "13 ea + 4 bag" in pdf
 
 
 def test_request_list_filters_by_status_supplier_and_overdue(make_bin: Callable[..., str]) -> None:

@@ -188,7 +188,7 @@ def test_email_reaches_supplier_with_text_pdf_and_csv(
         "24 ea × Part in B-2",
         "SKU NUT-M6",
         f"Expected by:   {expected.isoformat()}",
-        "Total quantity: 36",
+        "Total quantity: 36 ea",
         "Contact: sam <kanban@plant.example>",
     ):
         assert text in body, text

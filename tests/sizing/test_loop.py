@@ -103,6 +103,24 @@ def test_recommendation_from_four_weeks_of_pulls_and_the_configured_lead_time(
     assert advise("S-1", window=7).demand.total == 14
 
 
+def test_advice_is_never_below_the_pull_quantity_and_comes_in_whole_packs(
+    make_bin: Callable[..., str],
+) -> None:
+    make_bin("P-1", on_hand=900, card=5, lead_time_days=1, pull=10, pack=1)
+    make_bin("K-1", on_hand=900, card=5, lead_time_days=5, pack=6)
+    for code in ("P-1", "K-1"):
+        opened(code, 60)
+    for days_ago in range(0, 28, 7):
+        pull("P-1", 1, days_ago)  # 4 in 28 days: ⌈1/7 × 1 × 1.25⌉ = 1 alone
+    for days_ago in range(28):
+        pull("K-1", 2, days_ago)  # ⌈2 × 5 × 1.25⌉ = 13, two packs of 6 are 12: three
+    assert advise("P-1").recommended == 10  # one scan takes 10: a card of 1 says nothing
+    assert advise("K-1").recommended == 18
+    db.session.rollback()
+    rows = sizing.overview(window_days=28, safety_factor=0.25, today=TODAY)
+    assert {r.code: r.recommended for r in rows} == {"P-1": 10, "K-1": 18}
+
+
 def test_the_measured_lead_time_takes_over_after_three_deliveries(
     make_bin: Callable[..., str],
 ) -> None:

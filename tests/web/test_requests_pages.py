@@ -202,7 +202,7 @@ def test_request_page_shows_lines_why_and_totals(
     lines = p.find("tr", data_line=None)
     assert [el.attrs["data-bin-code"] for el in lines] == ["A-1", "B-1"]
     assert "4 on hand < card 5 · pull by" in lines[0].text  # why the line exists
-    assert p.one(id="total-quantity").text.strip() == "16"
+    assert p.one(id="total-quantity").text.strip() == "16 ea"
     assert p.one(id="request-status").attrs["data-status"] == "draft"
 
 
@@ -267,7 +267,7 @@ def test_supervisor_removes_a_line_and_the_card_waits_on_hold(
     assert any("removed from the request" in f for f in p.flashes())
     row = p.one("tr", data_line=str(lid))
     assert row.attrs["data-line-status"] == "cancelled" and "Removed" in row.text
-    assert p.one(id="total-quantity").text.strip() == "6"
+    assert p.one(id="total-quantity").text.strip() == "6 ea"
     assert bin_state("A-1") == "stocked"
     board = page(client, "/board")
     assert board.one(data_bin="A-1").attrs["data-state"] == "stocked"
