@@ -17,6 +17,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ..core import audit
 from ..core.actor import Actor
 from ..core.errors import Conflict, FieldErrors, ServiceError
+from ..domain import names
 from ..domain.statuses import AuditObject, Role, Source
 from ..extensions import db
 from ..masterdata import items, suppliers, zones
@@ -233,8 +234,23 @@ def set_supplier_active(record_id: int) -> Any:
 @bp.get("/items")
 @requires(Role.SUPERVISOR)
 def list_items() -> Any:
-    """Every item, with its supplier."""
-    return render_template("masterdata/items.html", items=items.list_items())
+    """Every item, with its supplier; ``q`` keeps those whose SKU, name, supplier, part
+    number or barcode holds it (whatever its case)."""
+    q = request.args.get("q", "").strip()[:100]
+    every = items.list_items()
+    found = [
+        i
+        for i in every
+        if names.matches(
+            q,
+            i.sku,
+            i.name,
+            i.supplier.name,
+            i.supplier_part_number,
+            i.manufacturer_barcode,
+        )
+    ]
+    return render_template("masterdata/items.html", items=found, q=q, total=len(every))
 
 
 @bp.get("/items/new")

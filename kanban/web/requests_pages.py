@@ -26,7 +26,7 @@ from flask_login import current_user
 from ..auth import users as auth_service
 from ..core import audit
 from ..core.errors import ServiceError
-from ..domain import leadtime
+from ..domain import leadtime, names
 from ..domain.numbers import whole_number
 from ..domain.statuses import AuditObject, RequestStatus, Role, SentVia, Source
 from ..extensions import db
@@ -326,10 +326,15 @@ def csv(request_id: int) -> Response:
 @bp.get("/suppliers")
 @requires(Role.OPERATOR)
 def suppliers() -> Any:
-    """Suppliers with their configured and measured lead times."""
+    """Suppliers with their configured and measured lead times; ``q`` keeps those whose
+    name, email or contact holds it (whatever its case)."""
+    q = request.args.get("q", "").strip()[:100]
+    every = supplier_service.list_suppliers()
     return render_template(
         "suppliers/list.html",
-        suppliers=supplier_service.list_suppliers(),
+        q=q,
+        total=len(every),
+        suppliers=[s for s in every if names.matches(q, s.name, s.email, s.contact)],
         stats=supplier_service.supplier_lead_times(),
         open_reqs=overview.open_counts(utcnow().date()),
         can_change=_can_change(),

@@ -332,7 +332,7 @@ def test_totals_never_add_bags_and_pieces(make_bin: Callable[..., str]) -> None:
     pdf = "".join(
         p.extract_text() for p in PdfReader(io.BytesIO(request_docs.render_pdf(doc))).pages
     )
-    assert "13 ea + 4 bag" in pdf
+    assert "13ea+4bag" in "".join(pdf.split())  # the PDF's narrow column may wrap it
 
 
 def test_request_list_filters_by_status_supplier_and_overdue(make_bin: Callable[..., str]) -> None:

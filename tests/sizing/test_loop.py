@@ -106,8 +106,8 @@ def test_recommendation_from_four_weeks_of_pulls_and_the_configured_lead_time(
 def test_advice_is_never_below_the_pull_quantity_and_comes_in_whole_packs(
     make_bin: Callable[..., str],
 ) -> None:
-    make_bin("P-1", on_hand=900, card=5, lead_time_days=1, pull=10, pack=1)
-    make_bin("K-1", on_hand=900, card=5, lead_time_days=5, pack=6)
+    make_bin("P-1", on_hand=900, card=5, lead_time_days=1, pull=10, supplier="Quick")
+    make_bin("K-1", on_hand=900, card=5, lead_time_days=5, pack=6, supplier="Slow")
     for code in ("P-1", "K-1"):
         opened(code, 60)
     for days_ago in range(0, 28, 7):

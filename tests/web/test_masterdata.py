@@ -263,3 +263,27 @@ def test_operators_cannot_open_or_post_the_master_data_forms(
     assert board.find("a", **{"class": "button new-bin"}) == []
     resp = getattr(client, method)(path, data={"csrf_token": csrf(client), "name": "x"})
     assert resp.status_code == 403
+
+
+def test_the_items_and_suppliers_lists_have_a_search_box(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", sku="BOLT-M6", supplier="Würth Industrie")
+    make_bin("B-1", sku="NUT-M6", supplier="Acme Fasteners")
+    make_bin("C-1", sku="WASHER", supplier="Acme Fasteners")
+    login(client, make_user, "supervisor")
+    shown = Page(client.get("/items?q=würth").get_data(as_text=True))
+    assert [r.attrs["data-item"] for r in shown.find("tr", data_item=None)] == ["BOLT-M6"]
+    assert shown.one(id="list-found").text == "1 of 3 shown"
+    assert shown.one("input", id="list-q").attrs["value"] == "würth"
+    m6 = Page(client.get("/items?q=m6").get_data(as_text=True))
+    assert [r.attrs["data-item"] for r in m6.find("tr", data_item=None)] == ["BOLT-M6", "NUT-M6"]
+    none = Page(client.get("/items?q=%3Cscript%3E").get_data(as_text=True))
+    assert none.find("tr", data_item=None) == []
+    assert "No item matches “<script>”." in none.one("td", **{"class": "empty"}).text
+    everyone = Page(client.get("/items").get_data(as_text=True))
+    assert len(everyone.find("tr", data_item=None)) == 3 and everyone.find(id="list-found") == []
+    html = client.get("/suppliers?q=WURTH%20industrie").get_data(as_text=True)
+    assert "Würth Industrie" not in html  # no accent folding: "wurth" is another word
+    html = client.get("/suppliers?q=WÜRTH%20industrie").get_data(as_text=True)
+    assert "Würth Industrie" in html and "Acme Fasteners" not in html
