@@ -301,6 +301,17 @@ def list_cards() -> list[CardView]:
     return [CardView(**row._asdict()) for row in rows]
 
 
+def retired_bins() -> list[Bin]:
+    """The bins taken off the board, by code, with their item and zone."""
+    stmt = (
+        sa.select(Bin)
+        .where(Bin.active.is_(False))
+        .options(joinedload(Bin.item), joinedload(Bin.zone))
+        .order_by(Bin.code)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def recent_movements(bin_id: int, limit: int = 50) -> list[Movement]:
     """The bin's newest ledger rows."""
     stmt = (

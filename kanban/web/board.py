@@ -11,12 +11,14 @@ from flask_login import current_user
 
 from ..auth import users as auth_service
 from ..board import queries as board_service
+from ..cards import lines as card_lines
 from ..catalog import views as bins
 from ..core import audit
 from ..core.errors import ServiceError
+from ..domain.codes import request_number
 from ..domain.numbers import whole_number
 from ..domain.sizing import MIN_MEASURED_DELIVERIES
-from ..domain.statuses import AuditObject, Role, Source
+from ..domain.statuses import AuditObject, RequestStatus, Role, Source
 from ..extensions import db
 from ..masterdata import bins as catalog
 from ..sizing import loop as sizing
@@ -140,9 +142,16 @@ def bin_page(code: str) -> Any:
         safety_factor=current_app.config["SAFETY_FACTOR"],
     )
     can_apply = auth_service.has_role(current_user.role, Role.SUPERVISOR)
+    line = card_lines.open_line(b.id)
     return render_template(
         "board/bin.html",
         card=card,
+        unit=b.item.unit,
+        draft_number=(
+            request_number(line.request_id)
+            if line is not None and line.request.status == RequestStatus.DRAFT
+            else None
+        ),
         advice=advice,
         chart=board_service.demand_chart(advice.demand),
         can_apply=can_apply,
@@ -153,6 +162,13 @@ def bin_page(code: str) -> Any:
         label_offer=request.args.get("label") if can_apply else None,
         renamed_from=request.args.get("from", "")[:16],
     )
+
+
+@bp.get("/bins/retired")
+@requires(Role.SUPERVISOR)
+def retired() -> Any:
+    """The retired bins, each with *Bring back*."""
+    return render_template("board/retired.html", retired=bins.retired_bins())
 
 
 @bp.post("/bins/<path:code>/active")

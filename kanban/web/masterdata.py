@@ -58,6 +58,13 @@ def _editable(fields: Mapping[str, Field]) -> dict[str, Field]:
     return {k: f for k, f in fields.items() if k != "active"}
 
 
+#: What deactivating does, in the question the page asks first.
+DEACTIVATE_EFFECT = {
+    "supplier": "no item or bin can be set to order from it",
+    "item": "no bin can be set to hold it",
+    "zone": "no bin can be moved into it",
+}
+
 KINDS = {
     "supplier": RecordPages(
         AuditObject.SUPPLIER,
@@ -123,6 +130,8 @@ def _form(
         what=kind.what,
         record=record,
         title=f"New {kind.what}" if record is None else f"Edit {kind.what} {kind.label(record)}",
+        record_label="" if record is None else f"the {kind.what} {kind.label(record)}",
+        deactivate_effect=DEACTIVATE_EFFECT.get(kind.what, ""),
         action=action,
         fields=form_fields(fields, values, errors, kind.options(record)),
         message=message,

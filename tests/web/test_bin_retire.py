@@ -13,6 +13,7 @@ from kanban.models import Bin, Event, RequestLine
 
 from ..conftest import Api
 from .test_board import board, login
+from .test_requests_pages import Page
 
 
 def token_of(client: FlaskClient, code: str) -> str:
@@ -117,3 +118,42 @@ def test_operators_cannot_retire_bins(
     assert resp.status_code == 403
     db.session.rollback()
     assert db.session.scalar(sa.select(Bin.active)) is True
+
+
+def test_retire_asks_first_saying_what_happens_and_retired_bins_have_a_list(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str], api: Api
+) -> None:
+    make_bin("T-1", on_hand=6, card=5)
+    make_bin("T-2", on_hand=9, card=5)
+    request_id = api.scan("T-1", quantity=2).get_json()["request"]["id"]
+    login(client, make_user, "supervisor")
+    page = Page(client.get("/bins/T-1").get_data(as_text=True))
+    question = page.one("form", **{"class": "sizing-apply bin-active"}).attrs["data-confirm"]
+    assert question == (
+        "Retire bin T-1? It leaves the board and its label stops scanning; its 4 ea on hand "
+        "and its history stay on record. Its line on the unsent request "
+        f"REQ-{request_id:05d} is withdrawn. You can bring it back from the list of retired bins."
+    )
+    assert "unsent request" not in (
+        Page(client.get("/bins/T-2").get_data(as_text=True))
+        .one("form", **{"class": "sizing-apply bin-active"})
+        .attrs["data-confirm"]
+        or ""
+    )
+    assert Page(client.get("/bins/retired").get_data(as_text=True)).find("tr", data_bin=None) == []
+    switch(client, "T-1", False)
+    switch(client, "T-2", False)
+    listed = Page(client.get("/bins/retired").get_data(as_text=True))
+    assert [r.attrs["data-bin"] for r in listed.find("tr", data_bin=None)] == ["T-1", "T-2"]
+    assert "4 ea" in listed.one("tr", data_bin="T-1").text
+    # Bring back from the list.
+    back = client.post(
+        "/bins/T-2/active", data={"active": "1", "csrf_token": token_of(client, "T-2")}
+    )
+    assert back.status_code == 302 and state("T-2") == "stocked"
+    listed = Page(client.get("/bins/retired").get_data(as_text=True))
+    assert [r.attrs["data-bin"] for r in listed.find("tr", data_bin=None)] == ["T-1"]
+    assert board(client).by_code().keys() == {"T-2"}
+    operator = client.application.test_client()
+    login(operator, make_user, "operator")
+    assert operator.get("/bins/retired").status_code == 403

@@ -287,3 +287,20 @@ def test_the_items_and_suppliers_lists_have_a_search_box(
     assert "Würth Industrie" not in html  # no accent folding: "wurth" is another word
     html = client.get("/suppliers?q=WÜRTH%20industrie").get_data(as_text=True)
     assert "Würth Industrie" in html and "Acme Fasteners" not in html
+
+
+def test_deactivating_asks_first_saying_what_happens(
+    client: FlaskClient, make_user: Callable[..., str], make_bin: Callable[..., str]
+) -> None:
+    make_bin("A-1", sku="BOLT-M6", supplier="Acme Fasteners", zone="Dock")
+    login(client, make_user, "supervisor")
+    for kind, model, key, edit, effect in (
+        ("supplier", Supplier, Supplier.name == "Acme Fasteners", "/suppliers/{}/edit", "no item"),
+        ("item", Item, Item.sku == "BOLT-M6", "/items/{}", "no bin can be set to hold it"),
+        ("zone", Zone, Zone.name == "Dock", "/zones/{}", "no bin can be moved into it"),
+    ):
+        record_id = db.session.scalar(sa.select(model.id).where(key))
+        page = Page(client.get(edit.format(record_id)).get_data(as_text=True))
+        question = page.one("form", **{"class": "md-active"}).attrs["data-confirm"] or ""
+        assert question.startswith(f"Deactivate the {kind} ")
+        assert "Nothing is deleted" in question and effect in question
