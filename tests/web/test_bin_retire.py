@@ -127,7 +127,9 @@ def test_retire_asks_first_saying_what_happens_and_retired_bins_have_a_list(
     make_bin("T-2", on_hand=9, card=5)
     request_id = api.scan("T-1", quantity=2).get_json()["request"]["id"]
     login(client, make_user, "supervisor")
-    page = Page(client.get("/bins/T-1").get_data(as_text=True))
+    html = client.get("/bins/T-1").get_data(as_text=True)
+    assert "/static/js/forms.js" in html  # asks with the data-confirm question below
+    page = Page(html)
     question = page.one("form", **{"class": "sizing-apply bin-active"}).attrs["data-confirm"]
     assert question == (
         "Retire bin T-1? It leaves the board and its label stops scanning; its 4 ea on hand "

@@ -300,7 +300,9 @@ def test_deactivating_asks_first_saying_what_happens(
         ("zone", Zone, Zone.name == "Dock", "/zones/{}", "no bin can be moved into it"),
     ):
         record_id = db.session.scalar(sa.select(model.id).where(key))
-        page = Page(client.get(edit.format(record_id)).get_data(as_text=True))
+        html = client.get(edit.format(record_id)).get_data(as_text=True)
+        assert "/static/js/forms.js" in html  # asks with the data-confirm question
+        page = Page(html)
         question = page.one("form", **{"class": "md-active"}).attrs["data-confirm"] or ""
         assert question.startswith(f"Deactivate the {kind} ")
         assert "Nothing is deleted" in question and effect in question
