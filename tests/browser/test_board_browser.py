@@ -433,8 +433,11 @@ def test_retiring_a_bin_takes_its_card_off_open_boards_and_bringing_it_back_retu
     mark_no_reload(board)
     supervisor = logged_in("supervisor")
     supervisor.goto(f"{live_server.url}/bins/A-2")
-    supervisor.click("text=Retire this bin")
+    asked: list[str] = []
+    supervisor.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    supervisor.click("text=Retire this bin")  # it asks first, saying what happens
     expect(supervisor.locator(".flash")).to_contain_text("Bin A-2 is retired")
+    assert asked and asked[0].startswith("Retire bin A-2? It leaves the board")
     expect(board.locator('.card[data-bin="A-2"]')).to_have_count(0, timeout=TIMEOUT)
     expect(board.locator('[data-count="stocked"] .count-n')).to_have_text("3")
     supervisor.click("text=Bring this bin back")

@@ -180,7 +180,7 @@ def test_drafts_tab_lists_one_draft_per_supplier_with_totals(
         "Acme Fasteners",
         "✎ Draft",
         "2",
-        "16",
+        "16 ea",
     ]  # 10 + 6
     only_bolt = page(client, f"/requests?status=draft&supplier={_supplier_id('Bolt Co')}")
     assert [el.attrs["data-request"] for el in only_bolt.find("tr", data_request=None)] == [
