@@ -26,22 +26,26 @@ OVER_RECEIPT = "over_receipt"
 CONFIRMABLE = (UNUSUAL_QUANTITY, OVER_RECEIPT)
 
 
-def quantity_rule(*, allow_zero: bool = False) -> str:
-    """What every refusal of a scan's quantity says (the scan page says the same)."""
-    return f"The quantity must be a whole number from {0 if allow_zero else 1} to {MAX_QUANTITY}."
+def lowest_quantity(mode: str) -> int:
+    """The least a scan in ``mode`` takes: 0 for a count (an empty bin), else 1."""
+    return 0 if mode == Mode.COUNT else 1
 
 
-def check_quantity(quantity: int | None, *, allow_zero: bool = False) -> None:
-    """A given quantity is a whole number from 1 (0 for a count) to MAX_QUANTITY."""
+def quantity_rule(mode: str) -> str:
+    """What every refusal of a scan's quantity says (the scan page shows the same words)."""
+    return f"The quantity must be a whole number from {lowest_quantity(mode)} to {MAX_QUANTITY}."
+
+
+def check_quantity(quantity: int | None, mode: str) -> None:
+    """A given quantity is a whole number from :func:`lowest_quantity` to MAX_QUANTITY."""
     if quantity is None:
         return
-    low = 0 if allow_zero else 1
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
-        or not low <= quantity <= MAX_QUANTITY
+        or not lowest_quantity(mode) <= quantity <= MAX_QUANTITY
     ):
-        raise ServiceError("invalid_quantity", quantity_rule(allow_zero=allow_zero))
+        raise ServiceError("invalid_quantity", quantity_rule(mode))
 
 
 def check_scan_id(scan_id: str | None) -> str:

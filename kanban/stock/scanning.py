@@ -249,7 +249,7 @@ def prepare_scan(
     if mode not in set(Mode):
         raise ServiceError("invalid_mode", f"Mode must be one of: {', '.join(Mode)}.")
     mode = Mode(mode)
-    check_quantity(quantity, allow_zero=(mode is Mode.COUNT))
+    check_quantity(quantity, mode)
     found = scan_card(code_text, scan_id)
     if found is None:  # not a bin code: a barcode, a SKU or unknown (the slow path)
         previous = _previous(scan_id)

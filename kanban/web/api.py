@@ -105,7 +105,7 @@ def post_scan() -> Any:
         return error("invalid_mode", "Mode must be pull, receive or count.")
     quantity = body.get("quantity")
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
-        return error("invalid_quantity", guards.quantity_rule(allow_zero=mode == Mode.COUNT))
+        return error("invalid_quantity", guards.quantity_rule(mode))
     source = body.get("source", Source.API)
     if not isinstance(source, str) or source not in SCAN_SOURCES:
         return error("invalid_source", f"Source must be one of: {', '.join(sorted(SCAN_SOURCES))}.")

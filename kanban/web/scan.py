@@ -27,7 +27,7 @@ from ..domain.codes import (
 from ..domain.statuses import CommandAction, Role
 from ..ops.https import ca_certificate
 from ..stock import recent as recent_scans
-from ..stock.guards import CONFIRMABLE
+from ..stock.guards import CONFIRMABLE, lowest_quantity, quantity_rule
 from ..stock.scanning import MAX_QUANTITY, SCAN_ID_MAX
 from .board import STATE_LOOK
 from .security import actor, requires
@@ -122,6 +122,8 @@ def page_config() -> dict[str, Any]:
         "commands": command_table(),
         # Refusals the page asks about (confirm or cancel) rather than drops.
         "confirmable": list(CONFIRMABLE),
+        # The quantity each mode takes and what a refusal says: the server's own rule.
+        "quantity_rules": {m: {"low": lowest_quantity(m), "says": quantity_rule(m)} for m in MODES},
         "modes": {m: MODE_LOOK[m] for m in (*MODES, CommandAction.UNDO)},
         "states": STATE_LOOK,
         "undo_minutes": current_app.config["SCAN_UNDO_MINUTES"],

@@ -97,9 +97,9 @@ function asciiDigits(text) {
   });
 }
 
-/** The lowest quantity a scan in mode ``m`` takes: 0 for a count, else 1 (as the server). */
+/** The lowest quantity a scan in mode ``m`` takes (the server's rule: 0 for a count). */
 export function lowestQty(m = mode) {
-  return m === Mode.COUNT ? 0 : 1;
+  return cfg.quantity_rules[m].low;
 }
 
 /** The quantity field read for the next scan: {ok, value} (value null: automatic) and, when
@@ -115,9 +115,9 @@ export function readQty() {
   return { ok: true, value: n };
 }
 
-/** What every quantity refusal says, the range the server checks for the mode. */
+/** What every quantity refusal says: the server's words for the mode. */
 export function qtyRange(m = mode) {
-  return `The quantity must be a whole number from ${lowestQty(m)} to ${cfg.max_quantity}.`;
+  return cfg.quantity_rules[m].says;
 }
 
 // What the next scan takes, under the scan field: "automatic", or a typed quantity marked as
